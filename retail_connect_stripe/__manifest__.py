@@ -1,0 +1,11 @@
+{
+    "name": "Retail Connect – Stripe",
+    "summary": "Reconcile Stripe payments, refunds and payouts with Odoo accounting",
+    "version": "18.0.1.0.0",
+    "author": "retail_connect contributors",
+    "website": "https://github.com/retail-connect/retail_connect",
+    "license": "LGPL-3",
+    "category": "Connector",
+    "depends": ["retail_connect_base", "account", "payment", "sale"],
+    "external_dependencies": {"python": ["requests"]},
+}

@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""One entry point for the suite's developer commands: test, demo, bench helpers.
+
+``make test`` and ``make demo`` call this script. It owns the parts every command
+shares: checking that Odoo 18.0 is importable, finding or starting PostgreSQL,
+writing an Odoo configuration, and building (or reusing) a template database with
+every suite addon installed.
+
+Nothing here knows a path of a particular machine: the cache lives under
+``$RC_CACHE`` (default ``~/.cache/retail_connect``), and an existing PostgreSQL is
+used when ``RC_DB_HOST`` (with ``RC_DB_PORT``, ``RC_DB_USER``, ``RC_DB_PASSWORD``)
+says where it is.
+"""
+
+import argparse
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("RC_CACHE", Path.home() / ".cache" / "retail_connect"))
+PG_SYSTEM_USER = os.environ.get("RC_PG_SYSTEM_USER", "rcpg")
+DB_USER = "rc_odoo"  # Odoo refuses to connect as "postgres"
+SUITE_ADDONS = [
+    "retail_connect_base",
+    "retail_connect_shopify",
+    "retail_connect_stripe",
+    "retail_connect_amazon",
+    "retail_connect_3pl",
+]
+TEST_ADDONS = ["retail_connect_test_platform"]
+TEST_ADDONS_DIR = ROOT / "tests" / "addons"
+
+PREREQUISITE = """\
+retail_connect needs Odoo 18.0 importable by this python3 ({python}).
+  {problem}
+Install Odoo 18.0 Community (its source tree, with its requirements.txt installed)
+and make `python3 -c "import odoo"` work from any folder, for example with
+`pip install -e <odoo-source>` or a .pth file naming the folder that holds `odoo/`.
+See README.md, "Prerequisites"."""
+
+
+def log(msg):
+    print(f"[retail_connect] {msg}", flush=True)
+
+
+def fail(msg, code=2):
+    print(f"[retail_connect] ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+# --------------------------------------------------------------------- checks
+def check_odoo():
+    """Fail fast, saying exactly what is missing, when Odoo 18.0 is not there."""
+    probe = (
+        "import odoo, odoo.release as r; "
+        "print(r.version_info[0], r.version_info[1], r.version)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        fail(PREREQUISITE.format(python=sys.executable, problem=last))
+    major, minor, version = proc.stdout.split()
+    if (major, minor) != ("18", "0"):
+        fail(
+            PREREQUISITE.format(
+                python=sys.executable, problem=f"found Odoo {version}, not 18.0"
+            )
+        )
+    return version
+
+
+def pg_bin(name):
+    """Locate a PostgreSQL server binary (PATH first, then Debian's layout)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")):
+        return str(candidate)
+    fail(
+        f"PostgreSQL's `{name}` was not found: install the PostgreSQL server "
+        "binaries (Debian: postgresql-15) or set RC_DB_HOST to a running server."
+    )
+
+
+# ----------------------------------------------------------------- postgresql
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Postgres:
+    """A reachable PostgreSQL server: the user's, or a private loopback cluster."""
+
+    def __init__(self):
+        self.external = bool(os.environ.get("RC_DB_HOST"))
+        self.started = False
+        if self.external:
+            self.host = os.environ["RC_DB_HOST"]
+            self.port = int(os.environ.get("RC_DB_PORT", "5432"))
+            self.user = os.environ.get("RC_DB_USER", DB_USER)
+            self.password = os.environ.get("RC_DB_PASSWORD", "")
+        else:
+            self.host = "127.0.0.1"
+            self.port = int(os.environ.get("RC_PG_PORT", "55432"))
+            self.user = DB_USER
+            self.password = ""
+            self.datadir = CACHE / "pg"
+
+    # The private cluster never runs as root (initdb refuses it): when we are
+    # root, it runs as a dedicated system user created on first use.
+    def _as_owner(self, argv):
+        if os.geteuid() != 0:
+            return argv
+        return ["runuser", "-u", PG_SYSTEM_USER, "--", *argv]
+
+    def _ensure_system_user(self):
+        if os.geteuid() != 0:
+            return
+        try:
+            pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", PG_SYSTEM_USER],
+                check=True,
+            )
+        uid = pwd.getpwnam(PG_SYSTEM_USER)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        # the owner must be able to reach its data folder
+        path = self.datadir
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, uid.pw_uid, uid.pw_gid)
+        for parent in [CACHE, *CACHE.parents]:
+            if parent == Path("/"):
+                break
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(PGHOST=self.host, PGPORT=str(self.port), PGUSER=self.user)
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    def is_ready(self):
+        proc = subprocess.run(
+            [pg_bin("pg_isready"), "-h", self.host, "-p", str(self.port), "-q"],
+            check=False,
+        )
+        return proc.returncode == 0
+
+    def start(self):
+        if self.external:
+            if not self.is_ready():
+                fail(f"RC_DB_HOST={self.host}:{self.port} does not answer.")
+            return self
+        if self.is_ready():
+            log(f"reusing PostgreSQL on {self.host}:{self.port}")
+            return self
+        self._ensure_system_user()
+        if not (self.datadir / "PG_VERSION").exists():
+            log(f"creating a private PostgreSQL cluster in {self.datadir}")
+            subprocess.run(
+                self._as_owner(
+                    [
+                        pg_bin("initdb"),
+                        "-D",
+                        str(self.datadir),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        logfile = self.datadir / "server.log"
+        subprocess.run(
+            self._as_owner(
+                [
+                    pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(logfile),
+                    "-w",
+                    "-o",
+                    f"-h 127.0.0.1 -p {self.port} -k {self.datadir} "
+                    "-c fsync=off -c synchronous_commit=off "
+                    "-c full_page_writes=off -c max_connections=200",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.started = True
+        log(f"started PostgreSQL on {self.host}:{self.port} (log: {logfile})")
+        self._ensure_role()
+        return self
+
+    def _ensure_role(self):
+        sql = (
+            "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname="
+            f"'{DB_USER}') THEN CREATE ROLE {DB_USER} LOGIN SUPERUSER; END IF; END$$;"
+        )
+        subprocess.run(
+            [
+                pg_bin("psql"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qc",
+                sql,
+            ],
+            check=True,
+        )
+
+    def stop(self):
+        if self.started:
+            subprocess.run(
+                self._as_owner(
+                    [pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"]
+                ),
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+            log("stopped PostgreSQL")
+            self.started = False
+
+    def psql(self, sql, db="postgres"):
+        proc = subprocess.run(
+            [pg_bin("psql"), "-d", db, "-tAqc", sql],
+            env=self.env(),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return proc.stdout.strip()
+
+    def databases(self):
+        return set(
+            self.psql("SELECT datname FROM pg_database WHERE NOT datistemplate").split()
+        )
+
+    def drop(self, name):
+        subprocess.run(
+            [pg_bin("dropdb"), "--if-exists", "--force", name],
+            env=self.env(),
+            check=True,
+        )
+
+
+# --------------------------------------------------------------- odoo config
+def addons_path(with_tests):
+    paths = [str(ROOT)]
+    if with_tests:
+        paths.append(str(TEST_ADDONS_DIR))
+    return ",".join(paths)
+
+
+def write_config(pg, name, *, with_tests, extra=None):
+    """An Odoo configuration file for this run, in the cache folder."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "[options]",
+        f"addons_path = {addons_path(with_tests)}",
+        f"data_dir = {CACHE / 'data'}",
+        f"db_host = {pg.host}",
+        f"db_port = {pg.port}",
+        f"db_user = {pg.user}",
+        f"db_password = {pg.password or 'False'}",
+        "list_db = False",
+        "server_wide_modules = base,web,queue_job",
+        f"retail_connect_key = {os.environ.get('RETAIL_CONNECT_KEY', test_key())}",
+    ]
+    for key, value in (extra or {}).items():
+        lines.append(f"{key} = {value}")
+    lines += ["", "[queue_job]", "channels = root:2"]
+    path = CACHE / f"{name}.conf"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_key():
+    """A fixed Fernet key for throwaway test and demo databases only.
+
+    Production servers set ``retail_connect_key`` in their own configuration
+    (see README, "Secrets"); this one is derived, not stored anywhere real.
+    """
+    import base64  # noqa: PLC0415
+
+    digest = hashlib.sha256(b"retail_connect throwaway test key").digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def odoo_cmd(config, *args):
+    return [sys.executable, "-m", "odoo", "-c", str(config), *args]
+
+
+def content_hash(addons):
+    """Hash of everything that changes what an installed database holds."""
+    digest = hashlib.sha256()
+    dirs = [ROOT / a for a in SUITE_ADDONS] + [TEST_ADDONS_DIR / a for a in addons]
+    for folder in dirs:
+        for path in sorted(folder.rglob("*")):
+            # tests change no database content: editing them reuses the template
+            if (
+                path.is_file()
+                and "__pycache__" not in path.parts
+                and "tests" not in path.relative_to(folder).parts
+            ):
+                if path.suffix in (".py", ".xml", ".csv", ".sql") or path.name in (
+                    "__manifest__.py",
+                ):
+                    digest.update(str(path.relative_to(ROOT)).encode())
+                    digest.update(path.read_bytes())
+    digest.update(check_odoo().encode())
+    return digest.hexdigest()[:12]
+
+
+def copy_filestore(src, dst):
+    store = CACHE / "data" / "filestore"
+    if (store / src).exists():
+        shutil.rmtree(store / dst, ignore_errors=True)
+        shutil.copytree(store / src, store / dst)
+
+
+def drop_filestore(name):
+    shutil.rmtree(CACHE / "data" / "filestore" / name, ignore_errors=True)
+
+
+def template_db(pg, *, demo, with_tests):
+    """Return the name of a database with the suite installed, building it once."""
+    kind = "demo" if demo else "test"
+    modules = SUITE_ADDONS + (TEST_ADDONS if with_tests else [])
+    name = f"rc_tmpl_{kind}_{content_hash(TEST_ADDONS if with_tests else [])}"
+    existing = pg.databases()
+    if name in existing:
+        log(f"reusing template database {name} (addons unchanged)")
+        return name
+    for old in existing:
+        if old.startswith(f"rc_tmpl_{kind}_"):
+            pg.drop(old)
+            drop_filestore(old)
+    config = write_config(pg, "install", with_tests=with_tests)
+    log(f"installing {', '.join(modules)} into {name} (once per addon change)")
+    args = ["-d", name, "-i", ",".join(modules), "--stop-after-init"]
+    args += ["--log-level=warn"]
+    if not demo:
+        args.append("--without-demo=all")
+    t0 = time.time()
+    proc = subprocess.run(odoo_cmd(config, *args), check=False)
+    if proc.returncode:
+        pg.drop(name)
+        fail(f"installing the suite failed (exit {proc.returncode}); see above.")
+    log(f"installed in {time.time() - t0:.0f}s")
+    return name
+
+
+def fresh_db(pg, template, name):
+    pg.drop(name)
+    drop_filestore(name)
+    subprocess.run([pg_bin("createdb"), "-T", template, name], env=pg.env(), check=True)
+    copy_filestore(template, name)
+
+
+# --------------------------------------------------------------------- deps
+def install_deps():
+    """Install the suite's Python dependencies (pip no-ops when satisfied)."""
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    env = dict(os.environ, PIP_CONSTRAINT=str(ROOT / "constraints.txt"))
+    log("installing Python dependencies (requirements.txt, constraints.txt)")
+    subprocess.run([*pip, "-r", str(ROOT / "requirements.txt")], env=env, check=True)
+    # OCA's wheel requires the "odoo" distribution, which Odoo source installs do
+    # not register: install it without dependencies (its only other one,
+    # requests, is in requirements.txt).
+    subprocess.run(
+        [*pip, "--no-deps", "-r", str(ROOT / "requirements-odoo-addons.txt")],
+        env=env,
+        check=True,
+    )
+
+
+# --------------------------------------------------------------------- test
+def cmd_test(args):
+    check_odoo()
+    if not args.no_deps:
+        install_deps()
+    pg = Postgres().start()
+    rc = 1
+    dbs = []
+    try:
+        template = template_db(pg, demo=False, with_tests=True)
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(
+                filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")])
+            ),
+        )
+        targets = args.addons or SUITE_ADDONS + TEST_ADDONS
+        if "retail_connect_base" in targets:
+            # the base's integration tests run through the test-only platform
+            targets = list(dict.fromkeys([*targets, *TEST_ADDONS]))
+        rc = 0
+        if args.odoo_runner:
+            db = "rc_test_odoo"
+            dbs.append(db)
+            fresh_db(pg, template, db)
+            config = write_config(pg, "test-odoo", with_tests=True)
+            tags = ",".join(f"/{a}" for a in targets)
+            log(f"Odoo's own runner: --test-tags {tags}")
+            proc = subprocess.run(
+                odoo_cmd(
+                    config,
+                    "-d",
+                    db,
+                    "--test-tags",
+                    tags,
+                    "--stop-after-init",
+                    "--log-level=test",
+                    f"--http-port={free_port()}",
+                ),
+                env=env,
+                check=False,
+            )
+            if proc.returncode:
+                log(f"Odoo's test runner failed (exit {proc.returncode})")
+                rc = 1
+        db = "rc_test"
+        dbs.append(db)
+        fresh_db(pg, template, db)
+        config = write_config(pg, "test", with_tests=True)
+        paths = [
+            str((ROOT / a if a in SUITE_ADDONS else TEST_ADDONS_DIR / a) / "tests")
+            for a in targets
+        ]
+        if not args.addons:
+            paths.append(str(ROOT / "tests" / "sandboxes"))
+        pytest = [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--odoo-database={db}",
+            f"--odoo-config={config}",
+            "--odoo-http",
+            "-p",
+            "no:cacheprovider",
+            *args.pytest_args,
+            *paths,
+        ]
+        log("pytest-odoo: " + " ".join(pytest[3:]))
+        proc = subprocess.run(pytest, env=env, cwd=ROOT, check=False)
+        if proc.returncode == 5:
+            log("pytest collected no test: that is a failure")
+        rc = rc or proc.returncode
+    finally:
+        if not args.keep:
+            for db in dbs:
+                pg.drop(db)
+                drop_filestore(db)
+        pg.stop()
+    return rc
+
+
+# --------------------------------------------------------------------- demo
+def cmd_demo(args):
+    check_odoo()
+    if not args.no_deps:
+        install_deps()
+    pg = Postgres().start()
+    procs = []
+
+    def stop_all(*_):
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        pg.stop()
+
+    try:
+        db = args.database
+        if args.reset and db in pg.databases():
+            pg.drop(db)
+            drop_filestore(db)
+            log(f"dropped demo database {db}")
+        if db not in pg.databases():
+            template = template_db(pg, demo=True, with_tests=False)
+            fresh_db(pg, template, db)
+            log(f"created demo database {db}")
+        else:
+            log(f"reusing demo database {db} (drop it to start over: make demo-reset)")
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(
+                filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")])
+            ),
+        )
+        sandboxes = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sandboxes",
+                "--all",
+                "--port-base",
+                str(args.sandbox_port),
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        procs.append(sandboxes)
+        config = write_config(
+            pg,
+            "demo",
+            with_tests=False,
+            extra={
+                "db_name": db,
+                "dbfilter": f"^{db}$",
+                "http_interface": "127.0.0.1",
+                "http_port": args.port,
+                "workers": args.workers,
+                "max_cron_threads": 1,
+                "logfile": CACHE / "demo-odoo.log",
+            },
+        )
+        odoo = subprocess.Popen(odoo_cmd(config), env=env, start_new_session=True)
+        procs.append(odoo)
+        url = f"http://127.0.0.1:{args.port}"
+        for _ in range(120):
+            try:
+                with socket.create_connection(("127.0.0.1", args.port), timeout=1):
+                    break
+            except OSError:
+                if odoo.poll() is not None:
+                    fail(f"Odoo stopped (see {CACHE / 'demo-odoo.log'})")
+                time.sleep(1)
+        log("")
+        log(f"Odoo is up: {url}/odoo/action-retail_connect_base.action_overview")
+        log("login: admin / password: admin")
+        log(f"Odoo log: {CACHE / 'demo-odoo.log'}")
+        log("Ctrl-C stops Odoo, the sandboxes and PostgreSQL")
+        if args.check:
+            return 0
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        fail("a demo process stopped; see the logs above", code=1)
+    except KeyboardInterrupt:
+        log("stopping")
+        return 0
+    finally:
+        stop_all()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    test = sub.add_parser("test", help="run the suite's tests")
+    test.add_argument("--addons", nargs="*", help="only these addons' tests")
+    test.add_argument("--no-deps", action="store_true", help="skip pip install")
+    test.add_argument("--keep", action="store_true", help="keep the test database")
+    test.add_argument(
+        "--odoo-runner",
+        action="store_true",
+        help="also run the same tests with Odoo's own --test-tags runner",
+    )
+    test.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    test.set_defaults(func=cmd_test)
+    demo = sub.add_parser("demo", help="serve a demo database with the sandboxes")
+    demo.add_argument("--database", default="retail_connect_demo")
+    demo.add_argument("--port", type=int, default=8069)
+    demo.add_argument("--workers", type=int, default=2)
+    demo.add_argument("--sandbox-port", type=int, default=8070)
+    demo.add_argument("--no-deps", action="store_true")
+    demo.add_argument("--reset", action="store_true", help="recreate the database")
+    demo.add_argument(
+        "--check", action="store_true", help="start, wait until it answers, stop"
+    )
+    demo.set_defaults(func=cmd_demo)
+    check = sub.add_parser("check", help="fail unless Odoo 18.0 is importable")
+    check.set_defaults(func=lambda _args: log(f"Odoo {check_odoo()} found") or 0)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
