@@ -1,0 +1,27 @@
+{
+    "name": "Retail Connect – Base",
+    "summary": "Governed integration hub: backends, sync policies, bindings, "
+    "event inbox, exchange log, sync exceptions, webhooks, secrets",
+    "version": "18.0.1.0.0",
+    "author": "retail_connect contributors",
+    "website": "https://github.com/retail-connect/retail_connect",
+    "license": "LGPL-3",
+    "category": "Connector",
+    "depends": ["mail", "queue_job"],
+    "external_dependencies": {"python": ["requests", "cryptography"]},
+    "data": [
+        "security/retail_connect_security.xml",
+        "security/ir.model.access.csv",
+        "data/queue_job_data.xml",
+        "data/ir_cron_data.xml",
+        "views/retail_backend_views.xml",
+        "views/retail_sync_policy_views.xml",
+        "views/retail_binding_views.xml",
+        "views/retail_event_views.xml",
+        "views/retail_exchange_views.xml",
+        "views/retail_sync_exception_views.xml",
+        "wizards/retail_exception_ignore_views.xml",
+        "views/retail_connect_menus.xml",
+    ],
+    "application": True,
+}

@@ -1,0 +1,690 @@
+import fnmatch
+import logging
+import zlib
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..lib.errors import SecretKeyMissing, ThrottledError, TransientError
+from ..lib.http import RetailHttpClient
+from .common import side_cursor
+
+_logger = logging.getLogger(__name__)
+
+SECRET_NAMES = ("api_key", "client_secret", "access_token", "webhook_secret")
+MASKED = "••••••••"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class RetailBackend(models.Model):
+    """One connected account on a platform (a shop, a Stripe account, ...).
+
+    Platform addons extend this model: they add their value to ``platform`` and
+    implement the hooks at the end of this class (verifier, event handler,
+    connection check, default policies, production hosts).
+    """
+
+    _name = "retail.backend"
+    _description = "Retail Connect Backend"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    platform = fields.Selection([], required=True, tracking=True)
+    environment = fields.Selection(
+        [("sandbox", "Sandbox"), ("production", "Production")],
+        required=True,
+        default="sandbox",
+        tracking=True,
+        help="A sandbox backend refuses production hosts and the reverse.",
+    )
+    base_url = fields.Char(
+        "Base URL",
+        tracking=True,
+        help="Platform API address; always overridable (tests and demos point it "
+        "at a local sandbox).",
+    )
+    api_version = fields.Char("API version", tracking=True)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("active", "Active"),
+            ("paused", "Paused"),
+            ("error", "Error"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+    )
+    paused_reason = fields.Char(readonly=True)
+    activated_db_uuid = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Database identity when the backend was activated: a copied database "
+        "has another one, and refuses to call the platform until resumed.",
+    )
+    # health
+    last_check_at = fields.Datetime(readonly=True)
+    last_check_ok = fields.Boolean(readonly=True)
+    last_error = fields.Text(readonly=True)
+    # credentials: stored encrypted in retail.secret, write-only here
+    client_id = fields.Char("Client ID / account", tracking=True)
+    api_key = fields.Char(
+        compute="_compute_secrets",
+        inverse="_inverse_api_key",
+        groups="retail_connect_base.group_manager",
+    )
+    client_secret = fields.Char(
+        compute="_compute_secrets",
+        inverse="_inverse_client_secret",
+        groups="retail_connect_base.group_manager",
+    )
+    access_token = fields.Char(
+        compute="_compute_secrets",
+        inverse="_inverse_access_token",
+        groups="retail_connect_base.group_manager",
+    )
+    webhook_secret = fields.Char(
+        compute="_compute_secrets",
+        inverse="_inverse_webhook_secret",
+        groups="retail_connect_base.group_manager",
+        help="Setting a new secret keeps the previous one valid for the grace "
+        "period, as platforms take time to sign with the new one.",
+    )
+    webhook_secret_grace_hours = fields.Integer(default=2)
+    webhook_previous_valid_until = fields.Datetime(readonly=True)
+    webhook_url = fields.Char(compute="_compute_webhook_url")
+    webhook_max_bytes = fields.Integer(default=1024 * 1024)
+    webhook_replay_window = fields.Integer(
+        "Replay window (s)",
+        default=3600,
+        help="Deliveries signed longer ago than this are refused.",
+    )
+    # jobs and limits
+    job_max_retries = fields.Integer(default=8)
+    rate_limit_capacity = fields.Float(default=40)
+    rate_limit_per_second = fields.Float(default=2)
+    policy_ids = fields.One2many("retail.sync.policy", "backend_id")
+    exception_open_count = fields.Integer(compute="_compute_stats")
+    event_hour_count = fields.Integer(compute="_compute_stats")
+    event_failed_hour_count = fields.Integer(compute="_compute_stats")
+    failure_rate = fields.Float(compute="_compute_stats")
+    exception_old_count = fields.Integer(
+        compute="_compute_stats", help="Open exceptions older than a day."
+    )
+    latency_p50_s = fields.Float(compute="_compute_stats")
+    health = fields.Selection(
+        [("ok", "Healthy"), ("warning", "Warning"), ("error", "Error")],
+        compute="_compute_stats",
+    )
+
+    _sql_constraints = [
+        (
+            "max_retries_positive",
+            "CHECK(job_max_retries > 0)",
+            "Jobs need at least one try.",
+        )
+    ]
+
+    # ------------------------------------------------------------ computes
+    def _compute_secrets(self):
+        stored = self.env["retail.secret"].sudo()._names_set(self.ids)
+        for backend in self:
+            names = stored.get(backend.id, set())
+            for name in SECRET_NAMES:
+                backend[name] = MASKED if name in names else False
+
+    def _inverse_secret(self, name):
+        for backend in self:
+            value = backend[name]
+            if value and value != MASKED:
+                backend._set_secret(name, value)
+            elif not value:
+                backend._set_secret(name, False)
+        # never keep the clear value in the cache: reads show the mask again
+        self.invalidate_recordset([name])
+
+    def _inverse_api_key(self):
+        self._inverse_secret("api_key")
+
+    def _inverse_client_secret(self):
+        self._inverse_secret("client_secret")
+
+    def _inverse_access_token(self):
+        self._inverse_secret("access_token")
+
+    def _inverse_webhook_secret(self):
+        for backend in self:
+            value = backend.webhook_secret
+            if value == MASKED:
+                continue
+            backend._rotate_webhook_secret(value or False)
+        self.invalidate_recordset(["webhook_secret"])
+
+    @api.depends("platform")
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for backend in self:
+            backend.webhook_url = (
+                f"{base}/retail_connect/webhook/{backend.id}" if backend.id else False
+            )
+
+    def _compute_stats(self):
+        if not self.ids:
+            for backend in self:
+                backend.update(
+                    dict.fromkeys(
+                        (
+                            "exception_open_count",
+                            "event_hour_count",
+                            "event_failed_hour_count",
+                            "exception_old_count",
+                        ),
+                        0,
+                    )
+                )
+                backend.failure_rate = backend.latency_p50_s = 0.0
+                backend.health = "ok"
+            return
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT backend_id,
+                   count(*),
+                   count(*) FILTER (WHERE state IN ('failed', 'dead')),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                       extract(epoch FROM processed_at - received_at))
+              FROM retail_event
+             WHERE backend_id IN %s AND received_at > now() at time zone 'utc'
+                   - interval '1 hour'
+             GROUP BY backend_id
+            """,
+            [tuple(self.ids)],
+        )
+        events = {row[0]: row[1:] for row in cr.fetchall()}
+        cr.execute(
+            """
+            SELECT backend_id, count(*),
+                   count(*) FILTER (WHERE first_seen < now() at time zone 'utc'
+                                    - interval '1 day')
+              FROM retail_sync_exception
+             WHERE backend_id IN %s AND state IN ('new', 'in_progress')
+             GROUP BY backend_id
+            """,
+            [tuple(self.ids)],
+        )
+        exceptions = {row[0]: row[1:] for row in cr.fetchall()}
+        for backend in self:
+            total, failed, p50 = events.get(backend.id, (0, 0, None))
+            open_count, old = exceptions.get(backend.id, (0, 0))
+            backend.event_hour_count = total
+            backend.event_failed_hour_count = failed
+            backend.failure_rate = (failed / total * 100.0) if total else 0.0
+            backend.latency_p50_s = p50 or 0.0
+            backend.exception_open_count = open_count
+            backend.exception_old_count = old
+            if backend.state == "error" or (total and failed / total > 0.2):
+                backend.health = "error"
+            elif open_count or backend.state == "paused":
+                backend.health = "warning"
+            else:
+                backend.health = "ok"
+
+    # ---------------------------------------------------------- constraints
+    @api.constrains("environment", "base_url", "platform")
+    def _check_environment_host(self):
+        for backend in self:
+            if backend.base_url:
+                backend._assert_host_matches_environment(backend.base_url)
+
+    # ----------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        for backend in backends:
+            backend._create_default_policies()
+            backend._ensure_channels()
+        return backends
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        for vals in vals_list:
+            vals["state"] = "draft"
+        return vals_list
+
+    # -------------------------------------------------------------- actions
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            message = self._check_connection() or self.env._("Connection OK")
+        except Exception as err:  # shown to the user, kept on the backend
+            self.write(
+                {
+                    "last_check_at": fields.Datetime.now(),
+                    "last_check_ok": False,
+                    "last_error": str(err),
+                }
+            )
+            return self._notify(
+                self.env._("Connection failed: %(error)s", error=err), "danger"
+            )
+        self.write(
+            {
+                "last_check_at": fields.Datetime.now(),
+                "last_check_ok": True,
+                "last_error": False,
+            }
+        )
+        return self._notify(message, "success")
+
+    def action_activate(self):
+        for backend in self:
+            if backend.base_url:
+                backend._assert_host_matches_environment(backend.base_url)
+            backend.write(
+                {
+                    "state": "active",
+                    "paused_reason": False,
+                    "activated_db_uuid": backend._db_uuid(),
+                }
+            )
+            backend._enqueue_waiting_events()
+        return True
+
+    def action_pause(self, reason=None):
+        self.write(
+            {
+                "state": "paused",
+                "paused_reason": reason
+                or self.env._("Paused by %(user)s", user=self.env.user.name),
+            }
+        )
+        return True
+
+    action_resume = action_activate
+
+    def action_view_exceptions(self):
+        return self._open_related("retail.sync.exception")
+
+    def action_view_events(self):
+        return self._open_related("retail.event")
+
+    def _open_related(self, model):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            {
+                "retail.sync.exception": "retail_connect_base.action_sync_exception",
+                "retail.event": "retail_connect_base.action_event",
+            }[model]
+        )
+        action["domain"] = [("backend_id", "in", self.ids)]
+        action["context"] = {}
+        return action
+
+    def _notify(self, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": str(message), "type": kind, "sticky": False},
+        }
+
+    # ------------------------------------------------------------- secrets
+    def _get_secret(self, name):
+        """Clear value of a secret, for platform code only (never for display)."""
+        self.ensure_one()
+        return self.env["retail.secret"].sudo()._read_secret(self.id, name)
+
+    def _set_secret(self, name, value):
+        self.ensure_one()
+        if not self.env.su and not self.env.user.has_group(
+            "retail_connect_base.group_manager"
+        ):
+            raise UserError(self.env._("Only Retail Connect managers set secrets."))
+        try:
+            self.env["retail.secret"].sudo()._write_secret(self.id, name, value)
+        except SecretKeyMissing as err:
+            raise UserError(str(err)) from err
+        self.message_post(
+            body=self.env._("Secret %(name)s changed.", name=name),
+            message_type="notification",
+        )
+
+    def _rotate_webhook_secret(self, new_secret):
+        """Make ``new_secret`` current; the previous one stays valid for a while."""
+        self.ensure_one()
+        secrets = self.env["retail.secret"].sudo()
+        current = secrets._read_secret(self.id, "webhook_secret")
+        if current and new_secret and current != new_secret:
+            secrets._write_secret(self.id, "webhook_secret_previous", current)
+            self.webhook_previous_valid_until = fields.Datetime.now() + timedelta(
+                hours=self.webhook_secret_grace_hours
+            )
+        self._set_secret("webhook_secret", new_secret)
+
+    def _webhook_secrets(self):
+        """Secrets a delivery may be signed with: current, then previous in grace."""
+        self.ensure_one()
+        secrets = [self._get_secret("webhook_secret")]
+        until = self.webhook_previous_valid_until
+        if until and until > fields.Datetime.now():
+            secrets.append(self._get_secret("webhook_secret_previous"))
+        return [s for s in secrets if s]
+
+    # ------------------------------------------------------- environment guard
+    def _db_uuid(self):
+        return self.env["ir.config_parameter"].sudo().get_param("database.uuid")
+
+    def _assert_host_matches_environment(self, url):
+        self.ensure_one()
+        host = (urlparse(url).hostname or "").lower()
+        production = any(
+            fnmatch.fnmatch(host, pattern)
+            for pattern in self._production_host_patterns()
+        )
+        if self.environment == "sandbox" and production:
+            raise ValidationError(
+                self.env._(
+                    "%(backend)s is a sandbox backend: it refuses the production "
+                    "host %(host)s.",
+                    backend=self.name,
+                    host=host,
+                )
+            )
+        if self.environment == "production" and (
+            host in LOOPBACK_HOSTS
+            or any(fnmatch.fnmatch(host, p) for p in self._sandbox_host_patterns())
+        ):
+            raise ValidationError(
+                self.env._(
+                    "%(backend)s is a production backend: it refuses the sandbox "
+                    "host %(host)s.",
+                    backend=self.name,
+                    host=host,
+                )
+            )
+
+    def _assert_can_call(self):
+        """Refuse any outbound call a governed backend must not make."""
+        self.ensure_one()
+        if self.state not in ("active", "error"):
+            raise UserError(
+                self.env._(
+                    "%(backend)s is %(state)s: it makes no calls until activated.",
+                    backend=self.name,
+                    state=self.state,
+                )
+            )
+        if self.environment == "production" and (
+            self.activated_db_uuid != self._db_uuid()
+        ):
+            reason = self.env._(
+                "This database is a copy: production backends are paused until "
+                "a manager resumes them."
+            )
+            # the caller's transaction will roll back: the pause must not
+            with side_cursor(self.env) as cr:
+                cr.execute(
+                    "UPDATE retail_backend SET state = 'paused', paused_reason = %s "
+                    "WHERE id = %s",
+                    (reason, self.id),
+                )
+            self.invalidate_recordset(["state", "paused_reason"])
+            raise UserError(self.backend_paused_message())
+        self._assert_host_matches_environment(self._api_url())
+
+    def backend_paused_message(self):
+        return self.env._(
+            "%(backend)s is paused: %(reason)s",
+            backend=self.name,
+            reason=self.paused_reason or "",
+        )
+
+    def _api_url(self):
+        return self.base_url or self._default_base_url()
+
+    # ------------------------------------------------------------- policies
+    def _create_default_policies(self):
+        self.ensure_one()
+        existing = set(self.policy_ids.mapped("domain"))
+        values = [
+            dict(vals, backend_id=self.id)
+            for vals in self._default_policies()
+            if vals["domain"] not in existing
+        ]
+        self.env["retail.sync.policy"].create(values)
+
+    def policy(self, domain):
+        """The sync policy of this backend for a business domain."""
+        self.ensure_one()
+        policy = self.policy_ids.filtered(lambda p: p.domain == domain)
+        if not policy:
+            raise UserError(
+                self.env._(
+                    "%(backend)s has no sync policy for %(domain)s.",
+                    backend=self.name,
+                    domain=domain,
+                )
+            )
+        return policy[0]
+
+    # ----------------------------------------------------------------- jobs
+    def _channel(self, kind="realtime"):
+        """queue_job channel of this backend for a traffic class."""
+        self.ensure_one()
+        return f"root.retail_connect.{kind}.{self.platform}_{self.id}"
+
+    def _ensure_channels(self):
+        channels = self.env["queue.job.channel"].sudo()
+        for kind in ("realtime", "bulk"):
+            parent = self.env.ref(f"retail_connect_base.channel_{kind}")
+            name = f"{self.platform}_{self.id}"
+            if not channels.search(
+                [("name", "=", name), ("parent_id", "=", parent.id)], limit=1
+            ):
+                channels.create({"name": name, "parent_id": parent.id})
+
+    def _job_attempt(self):
+        """1-based attempt number of the running job (1 outside jobs)."""
+        uuid = self.env.context.get("job_uuid")
+        if not uuid:
+            return 1
+        job = self.env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
+        return (job.retry or 0) + 1
+
+    def _enqueue_waiting_events(self):
+        events = self.env["retail.event"].search(
+            [("backend_id", "in", self.ids), ("state", "=", "received")]
+        )
+        events._enqueue()
+
+    # --------------------------------------------------------- concurrency
+    def _lock_external(self, model, external_id):
+        """Transaction lock on (backend, model, external id): one importer at a time.
+
+        Two workers importing the same remote object serialize here; the second
+        then finds the binding the first created.
+        """
+        self.ensure_one()
+        key = zlib.crc32(f"{model}:{external_id}".encode()) - 2**31
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (self.id, key))
+
+    # ----------------------------------------------------------------- HTTP
+    def _http_client(self, client_class=RetailHttpClient, **kwargs):
+        """A client for this backend: guarded, limited, logged."""
+        self.ensure_one()
+        self._assert_can_call()
+        return client_class(
+            self._api_url(),
+            on_exchange=self._log_exchange,
+            limiter=self._take_token,
+            attempt=self._job_attempt(),
+            **kwargs,
+        )
+
+    def _take_token(self, cost=1.0):
+        wait = self.env["retail.throttle.bucket"]._take(
+            self, "api", cost, self.rate_limit_capacity, self.rate_limit_per_second
+        )
+        if wait:
+            raise ThrottledError(
+                f"{self.name}: local rate limit, wait {wait:.1f}s",
+                seconds=max(1, round(wait, 1)),
+            )
+
+    def _log_exchange(self, exchange):
+        self.env["retail.exchange"]._record(self, exchange)
+
+    def _call_in_job(self, func, *args, **kwargs):
+        """Run ``func``; platform slow-down signals become job retries."""
+        try:
+            return func(*args, **kwargs)
+        except TransientError as err:
+            raise RetryableJobError(str(err), seconds=int(err.seconds or 10)) from err
+
+    # -------------------------------------------------------------- polling
+    def _poll(self, policy, since, until):
+        """Fetch what changed between ``since`` and ``until``; return events.
+
+        Platform hook: return a list of ``Delivery`` objects (source ``poll``) for
+        the base to ingest. The base advances the watermark after success.
+        """
+        return []
+
+    # -------------------------------------------------------- platform hooks
+    def _default_base_url(self):
+        return False
+
+    def _default_policies(self):
+        """Policy values for a new backend; platforms override per domain."""
+        return [
+            {"domain": domain, "direction": "off"}
+            for domain, _label in self.env["retail.sync.policy"]
+            ._fields["domain"]
+            .selection
+        ]
+
+    def _production_host_patterns(self):
+        return []
+
+    def _sandbox_host_patterns(self):
+        return ["sandbox.*", "*.sandbox.*"]
+
+    def _get_webhook_verifier(self):
+        raise NotImplementedError(f"{self.platform} has no webhook verifier")
+
+    def _check_connection(self):
+        raise UserError(self.env._("This platform has no connection check."))
+
+    def _event_domain(self, topic):
+        """Business domain (sync policy) of an event topic."""
+        return topic.split("/")[0]
+
+    def _process_event(self, event):
+        """Apply one inbound event; return the Odoo record it produced.
+
+        Raise ``EventSkipped`` to skip it, ``SyncError`` for a person to fix,
+        ``TransientError`` to retry later.
+        """
+        raise NotImplementedError(
+            f"{self.platform} cannot process events of topic {event.topic}"
+        )
+
+    # --------------------------------------------------------------- metrics
+    @api.model
+    def _prometheus_metrics(self):
+        """Technical and business metrics in Prometheus' text format."""
+        cr = self.env.cr
+        lines = []
+
+        def family(name, kind, help_, rows):
+            lines.append(f"# HELP {name} {help_}")
+            lines.append(f"# TYPE {name} {kind}")
+            for labels, value in rows:
+                text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+                lines.append(f"{name}{{{text}}} {value}")
+
+        backends = {
+            b.id: {"backend": b.id, "platform": b.platform}
+            for b in self.sudo().with_context(active_test=False).search([])
+        }
+        cr.execute(
+            "SELECT backend_id, state, count(*) FROM retail_event "
+            "GROUP BY backend_id, state ORDER BY 1, 2"
+        )
+        family(
+            "retail_connect_events",
+            "gauge",
+            "Events in the inbox by state.",
+            [
+                (dict(backends.get(b, {"backend": b}), state=s), n)
+                for b, s, n in cr.fetchall()
+            ],
+        )
+        cr.execute(
+            "SELECT backend_id, coalesce(domain, ''), severity, count(*), "
+            "coalesce(max(extract(epoch FROM now() at time zone 'utc' - first_seen)),"
+            " 0) FROM retail_sync_exception WHERE state IN ('new', 'in_progress') "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+        rows = cr.fetchall()
+        family(
+            "retail_connect_exceptions_open",
+            "gauge",
+            "Open sync exceptions.",
+            [
+                (dict(backends.get(b, {"backend": b}), domain=d, severity=s), n)
+                for b, d, s, n, _age in rows
+            ],
+        )
+        family(
+            "retail_connect_exception_oldest_seconds",
+            "gauge",
+            "Age of the oldest open exception.",
+            [
+                (dict(backends.get(b, {"backend": b}), domain=d, severity=s), int(a))
+                for b, d, s, _n, a in rows
+            ],
+        )
+        cr.execute(
+            "SELECT backend_id, ok, count(*), coalesce(sum(duration_ms), 0) "
+            "FROM retail_exchange WHERE create_date > now() at time zone 'utc' "
+            "- interval '1 hour' GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        rows = cr.fetchall()
+        family(
+            "retail_connect_exchanges_last_hour",
+            "gauge",
+            "Outbound calls in the last hour.",
+            [
+                (dict(backends.get(b, {"backend": b}), ok=str(ok).lower()), n)
+                for b, ok, n, _d in rows
+            ],
+        )
+        family(
+            "retail_connect_exchange_ms_last_hour",
+            "gauge",
+            "Total duration of outbound calls in the last hour (ms).",
+            [
+                (dict(backends.get(b, {"backend": b}), ok=str(ok).lower()), round(d))
+                for b, ok, _n, d in rows
+            ],
+        )
+        cr.execute(
+            "SELECT channel, state, count(*) FROM queue_job "
+            "WHERE channel LIKE 'root.retail_connect%%' GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        family(
+            "retail_connect_jobs",
+            "gauge",
+            "Queue jobs of the suite by channel and state.",
+            [({"channel": c, "state": s}, n) for c, s, n in cr.fetchall()],
+        )
+        return "\n".join(lines) + "\n"

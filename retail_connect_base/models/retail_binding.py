@@ -1,0 +1,139 @@
+import hashlib
+import json
+
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+
+from ..lib.errors import TransientError
+
+
+def payload_digest(data):
+    """Stable digest of a payload: same content, same digest, whatever the order."""
+    if isinstance(data, bytes | str):
+        raw = data.encode() if isinstance(data, str) else data
+    else:
+        raw = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+class RetailBinding(models.Model):
+    """Identity map: an Odoo record ↔ an external id on a backend.
+
+    Unique per (backend, model, external id) and per (backend, model, record):
+    what makes re-imports idempotent and duplicates impossible. Use ``_lookup``
+    and ``_bind`` under ``backend._lock_external`` (see ``_import_lock``).
+    """
+
+    _name = "retail.binding"
+    _description = "Retail Connect Binding"
+    _order = "last_sync_at desc, id desc"
+    _rec_name = "external_ref"
+
+    backend_id = fields.Many2one(
+        "retail.backend", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    res_model = fields.Char("Odoo model", required=True, index=True)
+    res_id = fields.Many2oneReference("Odoo record", model_field="res_model")
+    external_id = fields.Char(required=True)
+    external_ref = fields.Char("Reference", help="What people call it (#1001).")
+    remote_updated_at = fields.Datetime(
+        help="Last change on the platform that Odoo applied."
+    )
+    remote_version = fields.Char()
+    payload_digest = fields.Char(help="Digest of the last payload applied or sent.")
+    last_sync_at = fields.Datetime(default=fields.Datetime.now)
+    record_name = fields.Char(compute="_compute_record_name")
+
+    _sql_constraints = [
+        (
+            "external_uniq",
+            "UNIQUE(backend_id, res_model, external_id)",
+            "An external id is bound once per backend and model.",
+        ),
+        (
+            "record_uniq",
+            "UNIQUE(backend_id, res_model, res_id)",
+            "A record is bound once per backend.",
+        ),
+    ]
+
+    def _compute_record_name(self):
+        for binding in self:
+            record = binding.record()
+            binding.record_name = record.display_name if record else False
+
+    def record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            return None
+        return self.env[self.res_model].browse(self.res_id).exists()
+
+    @api.model
+    def _digest(self, data):
+        return payload_digest(data)
+
+    @api.model
+    def _lookup(self, backend, model, external_id):
+        return self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", model),
+                ("external_id", "=", str(external_id)),
+            ],
+            limit=1,
+        )
+
+    @api.model
+    def _lookup_record(self, backend, record):
+        return self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", record._name),
+                ("res_id", "=", record.id),
+            ],
+            limit=1,
+        )
+
+    @api.model
+    def _bind(self, backend, record, external_id, **values):
+        """Create or update the binding of ``record``; return it."""
+        binding = self._lookup(backend, record._name, external_id)
+        values = dict(values, res_id=record.id, last_sync_at=fields.Datetime.now())
+        if binding:
+            binding.write(values)
+            return binding
+        try:
+            with self.env.cr.savepoint():
+                return self.create(
+                    dict(
+                        values,
+                        backend_id=backend.id,
+                        res_model=record._name,
+                        external_id=str(external_id),
+                    )
+                )
+        except pg_errors.UniqueViolation as err:
+            # another transaction bound it first: retrying will find its binding
+            raise TransientError(
+                f"{record._name} {external_id} bound concurrently", seconds=2
+            ) from err
+
+    def is_stale(self, remote_updated_at):
+        """True when ``remote_updated_at`` is older than what was applied."""
+        self.ensure_one()
+        return bool(
+            remote_updated_at
+            and self.remote_updated_at
+            and remote_updated_at < self.remote_updated_at
+        )
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

@@ -1,0 +1,362 @@
+import json
+import logging
+import uuid
+from datetime import timedelta, timezone
+
+from psycopg2 import OperationalError
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..lib.errors import EventSkipped, SyncError, TransientError
+from ..lib.masking import mask_text
+from .retail_sync_policy import DOMAINS
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("received", "Received"),
+    ("queued", "Queued"),
+    ("done", "Done"),
+    ("skipped_duplicate", "Skipped: duplicate"),
+    ("skipped_stale", "Skipped: stale"),
+    ("skipped_policy", "Skipped: policy"),
+    ("failed", "Failed"),
+    ("dead", "Dead letter"),
+]
+SKIPPED = ("skipped_duplicate", "skipped_stale", "skipped_policy")
+FINAL = ("done", *SKIPPED)
+
+
+class RetailEvent(models.Model):
+    """The inbox: every inbound fact, webhook or polled, kept until resolved.
+
+    The dedup key is unique per backend, so a delivery stored twice is
+    impossible; processing happens in a queue job, never in the webhook request.
+    """
+
+    _name = "retail.event"
+    _description = "Retail Connect Event"
+    _order = "received_at desc, id desc"
+    _rec_name = "topic"
+
+    backend_id = fields.Many2one(
+        "retail.backend", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    topic = fields.Char(required=True)
+    domain = fields.Selection(DOMAINS, index=True)
+    dedup_key = fields.Char(required=True)
+    source = fields.Selection(
+        [("webhook", "Webhook"), ("poll", "Polling"), ("replay", "Replay")],
+        required=True,
+        default="webhook",
+    )
+    subject_key = fields.Char(
+        "Subject", index=True, help="The remote object concerned (order:1001)."
+    )
+    occurred_at = fields.Datetime()
+    received_at = fields.Datetime(default=fields.Datetime.now, index=True)
+    processed_at = fields.Datetime()
+    remote_updated_at = fields.Datetime()
+    payload = fields.Text(groups="retail_connect_base.group_manager")
+    payload_purged = fields.Boolean(readonly=True)
+    state = fields.Selection(STATES, default="received", required=True, index=True)
+    attempts = fields.Integer()
+    correlation_id = fields.Char(index=True)
+    res_model = fields.Char("Record model")
+    res_id = fields.Many2oneReference("Record", model_field="res_model")
+    error = fields.Text()
+    exception_id = fields.Many2one("retail.sync.exception", index="btree_not_null")
+    job_uuid = fields.Char(index="btree_not_null")
+    replay_of_id = fields.Many2one("retail.event", index="btree_not_null")
+
+    _sql_constraints = [
+        (
+            "dedup_uniq",
+            "UNIQUE(backend_id, dedup_key)",
+            "An event is stored once per backend.",
+        )
+    ]
+
+    # ------------------------------------------------------------- ingest
+    @api.model
+    def _ingest(self, backend, delivery, source="webhook"):
+        """Store a delivery once and enqueue its processing.
+
+        Return ``(event, created)``. Race-safe: concurrent deliveries of the same
+        dedup key insert one row (``ON CONFLICT DO NOTHING``).
+        """
+        cr = self.env.cr
+        now = fields.Datetime.now()
+        payload = delivery.payload
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8")
+        cr.execute(
+            """
+            INSERT INTO retail_event
+                   (backend_id, company_id, topic, domain, dedup_key, source,
+                    subject_key, occurred_at, received_at, remote_updated_at,
+                    payload, state, attempts, correlation_id,
+                    create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', 0, %s,
+                    %s, %s, %s, %s)
+            ON CONFLICT (backend_id, dedup_key) DO NOTHING
+            RETURNING id
+            """,
+            (
+                backend.id,
+                backend.company_id.id,
+                delivery.topic,
+                backend._event_domain(delivery.topic),
+                delivery.dedup_key,
+                source,
+                delivery.subject_key,
+                _naive(delivery.occurred_at),
+                now,
+                _naive(delivery.remote_updated_at),
+                payload,
+                delivery.correlation_id or str(uuid.uuid4()),
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
+            ),
+        )
+        row = cr.fetchone()
+        if not row:
+            existing = self.sudo().search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("dedup_key", "=", delivery.dedup_key),
+                ]
+            )
+            return existing, False
+        event = self.browse(row[0])
+        if backend.state == "active":
+            event._enqueue()
+        return event, True
+
+    def _enqueue(self):
+        """Queue one processing job per event, in its backend's real-time channel."""
+        for event in self:
+            backend = event.backend_id
+            job = (
+                event.with_user(SUPERUSER_ID)
+                .with_delay(
+                    channel=backend._channel("realtime"),
+                    max_retries=backend.job_max_retries,
+                    description=f"{backend.name}: {event.topic} "
+                    f"{event.subject_key or ''}",
+                    identity_key=f"retail_event_{event.id}",
+                )
+                ._job_process()
+            )
+            self.env.cr.execute(
+                "UPDATE retail_event SET state='queued', job_uuid=%s WHERE id=%s",
+                (job.uuid, event.id),
+            )
+        self.invalidate_recordset(["state", "job_uuid"])
+
+    # ------------------------------------------------------------ process
+    def data(self):
+        """The payload as JSON (platform handlers read it; users cannot)."""
+        self.ensure_one()
+        payload = self.sudo().payload
+        return json.loads(payload) if payload else {}
+
+    def _job_process(self):
+        """Apply the event. Idempotent: an event already applied is left alone."""
+        self.ensure_one()
+        if self.state in FINAL:
+            return f"already {self.state}"
+        backend = self.backend_id
+        if backend.state != "active":
+            # keep it waiting; resuming the backend enqueues it again
+            self.write({"state": "received", "job_uuid": False})
+            return f"backend {backend.state}: waiting"
+        attempt = backend._job_attempt()
+        self.attempts = attempt
+        policy = backend.policy(self.domain) if self.domain else None
+        if policy and not policy.allows_import():
+            return self._finish("skipped_policy", "the sync policy does not import")
+        try:
+            with self.env.cr.savepoint():
+                record = backend.with_context(
+                    retail_connect_origin=backend.id
+                )._process_event(self)
+        except EventSkipped as skip:
+            return self._finish(skip.state, skip.reason)
+        except TransientError as err:
+            if self._is_last_attempt():
+                self._dead_letter(err, category=err.category)
+                return "dead letter: retries exhausted"
+            raise RetryableJobError(str(err), seconds=int(err.seconds or 10)) from err
+        except SyncError as err:
+            self._fail(err)
+            return f"failed: {err.message}"
+        except OperationalError as err:
+            if err.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise  # queue_job retries serialization failures itself
+            self._fail(SyncError(str(err), category="internal"))
+            return "failed: database error"
+        except Exception as err:  # a bug: keep the event and tell a person
+            _logger.exception("retail_connect: event %s failed", self.id)
+            self._fail(SyncError(f"{type(err).__name__}: {err}", category="internal"))
+            return f"failed: {type(err).__name__}"
+        values = {
+            "state": "done",
+            "processed_at": fields.Datetime.now(),
+            "error": False,
+        }
+        if record:
+            values.update(res_model=record._name, res_id=record.id)
+        self.write(values)
+        if policy:
+            policy.sudo().last_success_at = values["processed_at"]
+        self.env["retail.sync.exception"]._auto_resolve(self)
+        return f"done: {record and record.display_name or ''}"
+
+    def _finish(self, state, reason):
+        self.write(
+            {"state": state, "processed_at": fields.Datetime.now(), "error": reason}
+        )
+        return f"{state}: {reason}"
+
+    def _is_last_attempt(self):
+        uuid_ = self.env.context.get("job_uuid")
+        if not uuid_:
+            return True
+        job = self.env["queue.job"].sudo().search([("uuid", "=", uuid_)], limit=1)
+        return bool(job.max_retries) and (job.retry or 0) + 1 >= job.max_retries
+
+    def _fail(self, err, state="failed"):
+        exception = self.env["retail.sync.exception"]._open_or_bump(
+            self.backend_id,
+            domain=self.domain,
+            category=err.category,
+            message=err.message if isinstance(err, SyncError) else str(err),
+            subject_key=getattr(err, "subject_key", None) or self.subject_key,
+            event=self,
+            fix=getattr(err, "fix", None),
+        )
+        self.write(
+            {
+                "state": state,
+                "error": mask_text(str(err)),
+                "exception_id": exception.id,
+                "processed_at": fields.Datetime.now(),
+            }
+        )
+        return exception
+
+    def _dead_letter(self, err, category):
+        return self._fail(
+            SyncError(
+                self.env._(
+                    "Gave up after %(n)s attempts: %(error)s",
+                    n=self.attempts,
+                    error=err,
+                ),
+                category=category,
+            ),
+            state="dead",
+        )
+
+    # ------------------------------------------------------------ actions
+    def action_retry(self):
+        """Process failed or dead events again (after a fix)."""
+        todo = self.filtered(lambda e: e.state in ("failed", "dead", "received"))
+        todo.write({"error": False})
+        todo._enqueue()
+        return True
+
+    def action_replay(self):
+        """Apply events again as new replay events (the originals stay as history)."""
+        replays = self.env["retail.event"]
+        for event in self.sudo():
+            replays |= self.create(
+                {
+                    "backend_id": event.backend_id.id,
+                    "company_id": event.company_id.id,
+                    "topic": event.topic,
+                    "domain": event.domain,
+                    "dedup_key": f"replay:{event.id}:{uuid.uuid4()}",
+                    "source": "replay",
+                    "subject_key": event.subject_key,
+                    "occurred_at": event.occurred_at,
+                    "remote_updated_at": event.remote_updated_at,
+                    "payload": event.payload,
+                    "correlation_id": event.correlation_id,
+                    "replay_of_id": event.id,
+                }
+            )
+        replays.filtered(lambda e: e.backend_id.state == "active")._enqueue()
+        return True
+
+    def action_open_event(self):
+        """Related action of the event's queue job."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+        }
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }
+
+    # -------------------------------------------------------------- crons
+    @api.model
+    def _cron_requeue_stuck(self, minutes=30):
+        """Events queued long ago whose job is gone (crash, deleted) get a new one."""
+        limit = fields.Datetime.now() - timedelta(minutes=minutes)
+        self.env.cr.execute(
+            """
+            SELECT e.id FROM retail_event e
+              JOIN retail_backend b ON b.id = e.backend_id AND b.state = 'active'
+             WHERE e.state = 'queued' AND e.write_date < %s
+               AND NOT EXISTS (SELECT 1 FROM queue_job j WHERE j.uuid = e.job_uuid
+                               AND j.state IN ('wait_dependencies', 'pending',
+                                               'enqueued', 'started'))
+            """,
+            (limit,),
+        )
+        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
+        stuck._enqueue()
+        return len(stuck)
+
+    @api.model
+    def _cron_purge_payloads(self):
+        """Drop payloads of finished events past the retention; keep the metadata."""
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("retail_connect.payload_retention_days", 30)
+        )
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.env.cr.execute(
+            """
+            UPDATE retail_event SET payload = NULL, payload_purged = true
+             WHERE state IN %s AND received_at < %s AND payload IS NOT NULL
+            """,
+            (FINAL, limit),
+        )
+        return self.env.cr.rowcount
+
+
+def _naive(value):
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value

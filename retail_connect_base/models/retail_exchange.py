@@ -1,0 +1,84 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from .common import side_cursor
+
+
+class RetailExchange(models.Model):
+    """Outbound log: every call to a platform, with secrets and personal data masked.
+
+    Written on a side cursor so a call stays logged even when the job that made
+    it is rolled back and retried.
+    """
+
+    _name = "retail.exchange"
+    _description = "Retail Connect Exchange"
+    _order = "id desc"
+    _rec_name = "operation"
+
+    backend_id = fields.Many2one(
+        "retail.backend", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one("res.company", index=True)
+    operation = fields.Char(required=True)
+    method = fields.Char()
+    url = fields.Char()
+    status = fields.Integer(index=True)
+    ok = fields.Boolean(index=True)
+    duration_ms = fields.Float("Duration (ms)", aggregator="avg")
+    attempt = fields.Integer()
+    idempotency_key = fields.Char()
+    request_id = fields.Char("Remote request id")
+    throttle_state = fields.Char()
+    error = fields.Text()
+    request_body = fields.Text(groups="retail_connect_base.group_manager")
+    response_body = fields.Text(groups="retail_connect_base.group_manager")
+    create_date = fields.Datetime(index=True)
+
+    @api.model
+    def _record(self, backend, exchange):
+        with side_cursor(self.env) as cr:
+            cr.execute(
+                """
+                INSERT INTO retail_exchange
+                       (backend_id, company_id, operation, method, url, status, ok,
+                        duration_ms, attempt, idempotency_key, request_id,
+                        throttle_state, error, request_body, response_body,
+                        create_uid, write_uid, create_date, write_date)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                        %s, %s, now() at time zone 'utc', now() at time zone 'utc')
+                """,
+                (
+                    backend.id,
+                    backend.company_id.id,
+                    exchange.operation,
+                    exchange.method,
+                    exchange.url,
+                    exchange.status,
+                    bool(exchange.status and 200 <= exchange.status < 300),
+                    round(exchange.duration_ms, 1),
+                    exchange.attempt,
+                    exchange.idempotency_key,
+                    exchange.request_id,
+                    exchange.throttle_state,
+                    exchange.error,
+                    exchange.request_body,
+                    exchange.response_body,
+                    self.env.uid,
+                    self.env.uid,
+                ),
+            )
+
+    @api.model
+    def _cron_purge(self):
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("retail_connect.exchange_retention_days", 30)
+        )
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.env.cr.execute(
+            "DELETE FROM retail_exchange WHERE create_date < %s", (limit,)
+        )
+        return self.env.cr.rowcount

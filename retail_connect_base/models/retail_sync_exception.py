@@ -1,0 +1,278 @@
+import hashlib
+import re
+import zlib
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib.errors import CATEGORIES
+from ..lib.masking import mask_text
+from .retail_sync_policy import DOMAINS
+
+OPEN = ("new", "in_progress")
+SEVERITY = {"auth": "critical", "internal": "high"}
+HIGH_DOMAINS = ("order", "payment", "refund", "inventory")
+
+
+class RetailSyncException(models.Model):
+    """The human work queue: dead letters and business-rule failures.
+
+    One open exception per fingerprint: a repeated failure bumps ``count``
+    instead of opening hundreds. A later success on the same subject resolves it.
+    """
+
+    _name = "retail.sync.exception"
+    _description = "Retail Connect Sync Exception"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "state_rank, severity_rank desc, last_seen desc, id desc"
+
+    name = fields.Char("Summary", required=True)
+    backend_id = fields.Many2one(
+        "retail.backend", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    platform = fields.Selection(related="backend_id.platform")
+    domain = fields.Selection(DOMAINS)
+    category = fields.Selection([(c, c.title()) for c in CATEGORIES], required=True)
+    severity = fields.Selection(
+        [
+            ("low", "Low"),
+            ("normal", "Normal"),
+            ("high", "High"),
+            ("critical", "Critical"),
+        ],
+        default="normal",
+        required=True,
+    )
+    severity_rank = fields.Integer(compute="_compute_ranks", store=True)
+    state = fields.Selection(
+        [
+            ("new", "New"),
+            ("in_progress", "In progress"),
+            ("resolved", "Resolved"),
+            ("ignored", "Ignored"),
+        ],
+        default="new",
+        required=True,
+        tracking=True,
+        index=True,
+    )
+    state_rank = fields.Integer(compute="_compute_ranks", store=True)
+    fingerprint = fields.Char(required=True, index=True, readonly=True)
+    subject_key = fields.Char("Subject", index=True, readonly=True)
+    message = fields.Text(readonly=True)
+    count = fields.Integer(default=1, readonly=True, aggregator="sum")
+    first_seen = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    last_seen = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    age_days = fields.Integer(compute="_compute_age")
+    owner_user_id = fields.Many2one("res.users", "Owner", tracking=True)
+    resolution_note = fields.Text(tracking=True)
+    resolved_at = fields.Datetime(readonly=True)
+    resolved_by_id = fields.Many2one("res.users", readonly=True)
+    event_ids = fields.One2many("retail.event", "exception_id", readonly=True)
+    event_count = fields.Integer(compute="_compute_event_count")
+    res_model = fields.Char(readonly=True)
+    res_id = fields.Many2oneReference(model_field="res_model", readonly=True)
+    fix_data = fields.Json(
+        readonly=True, help="What a platform-specific fix needs (e.g. the SKU)."
+    )
+
+    def init(self):
+        # one OPEN exception per fingerprint; resolved ones are history
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS retail_sync_exception_open_uniq
+                ON retail_sync_exception (backend_id, fingerprint)
+             WHERE state IN ('new', 'in_progress')
+            """
+        )
+
+    @api.depends("state", "severity")
+    def _compute_ranks(self):
+        states = {"new": 0, "in_progress": 1, "resolved": 2, "ignored": 3}
+        severities = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+        for exc in self:
+            exc.state_rank = states.get(exc.state, 9)
+            exc.severity_rank = severities.get(exc.severity, 0)
+
+    def _compute_age(self):
+        now = fields.Datetime.now()
+        for exc in self:
+            exc.age_days = (now - exc.first_seen).days if exc.first_seen else 0
+
+    def _compute_event_count(self):
+        for exc in self:
+            exc.event_count = len(exc.event_ids)
+
+    # ---------------------------------------------------------- the API
+    @api.model
+    def _fingerprint(self, backend, domain, category, subject_key, message):
+        # digits vary between repeats of the same failure (ids, amounts, times)
+        shape = re.sub(r"\d+", "#", message or "")[:200]
+        raw = f"{backend.id}|{domain}|{category}|{subject_key}|{shape}"
+        return hashlib.sha1(raw.encode()).hexdigest()
+
+    @api.model
+    def _open_or_bump(
+        self,
+        backend,
+        *,
+        domain,
+        category,
+        message,
+        subject_key=None,
+        event=None,
+        record=None,
+        fix=None,
+    ):
+        """Open an exception, or bump the open one with the same fingerprint."""
+        message = mask_text(message)
+        fingerprint = self._fingerprint(backend, domain, category, subject_key, message)
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            (backend.id, zlib.crc32(fingerprint.encode()) - 2**31),
+        )
+        existing = self.sudo().search(
+            [
+                ("backend_id", "=", backend.id),
+                ("fingerprint", "=", fingerprint),
+                ("state", "in", OPEN),
+            ],
+            limit=1,
+        )
+        if existing:
+            existing.write(
+                {"count": existing.count + 1, "last_seen": fields.Datetime.now()}
+            )
+            return existing
+        owner = False
+        if domain:
+            policy = backend.policy_ids.filtered(lambda p: p.domain == domain)[:1]
+            owner = policy.owner_user_id
+        severity = SEVERITY.get(category) or (
+            "high" if domain in HIGH_DOMAINS else "normal"
+        )
+        values = {
+            "name": message.splitlines()[0][:160] if message else category,
+            "backend_id": backend.id,
+            "domain": domain,
+            "category": category,
+            "severity": severity,
+            "fingerprint": fingerprint,
+            "subject_key": subject_key,
+            "message": message,
+            "owner_user_id": owner.id if owner else False,
+            "fix_data": fix or None,
+        }
+        if record:
+            values.update(res_model=record._name, res_id=record.id)
+        exception = self.sudo().create(values)
+        if owner:
+            exception.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=owner.id,
+                summary=self.env._("Sync exception: %(name)s", name=exception.name),
+            )
+        return exception
+
+    @api.model
+    def _auto_resolve(self, event):
+        """A success on a subject resolves its open exceptions."""
+        if not event.subject_key:
+            return self.browse()
+        open_ = self.sudo().search(
+            [
+                ("backend_id", "=", event.backend_id.id),
+                ("subject_key", "=", event.subject_key),
+                ("state", "in", OPEN),
+            ]
+        )
+        if open_:
+            open_._resolve(
+                self.env._(
+                    "Resolved automatically: event %(event)s succeeded.",
+                    event=event.id,
+                )
+            )
+        return open_
+
+    def _resolve(self, note):
+        self.write(
+            {
+                "state": "resolved",
+                "resolution_note": note,
+                "resolved_at": fields.Datetime.now(),
+                "resolved_by_id": self.env.uid,
+            }
+        )
+        self.activity_ids.action_feedback(feedback=note)
+
+    # ---------------------------------------------------------- actions
+    def action_take(self):
+        self.write({"state": "in_progress", "owner_user_id": self.env.uid})
+        return True
+
+    def action_retry(self):
+        """Process the failed events again; a success resolves the exception."""
+        for exc in self:
+            events = exc.event_ids.filtered(lambda e: e.state in ("failed", "dead"))
+            if not events:
+                raise UserError(
+                    self.env._(
+                        "Nothing to retry for %(name)s: no failed event is linked.",
+                        name=exc.name,
+                    )
+                )
+            exc.state = "in_progress"
+            exc.message_post(body=self.env._("Retry requested."))
+            events.sudo().action_retry()
+        return True
+
+    def action_resolve(self):
+        for exc in self:
+            exc._resolve(
+                exc.resolution_note
+                or self.env._("Resolved by %(user)s.", user=self.env.user.name)
+            )
+        return True
+
+    def action_ignore(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "retail.exception.ignore",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_exception_ids": self.ids},
+        }
+
+    def _ignore(self, reason):
+        if not reason:
+            raise UserError(self.env._("Say why the exception is ignored."))
+        self.write(
+            {
+                "state": "ignored",
+                "resolution_note": reason,
+                "resolved_at": fields.Datetime.now(),
+                "resolved_by_id": self.env.uid,
+            }
+        )
+        self.activity_ids.action_feedback(feedback=reason)
+
+    def action_open_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            raise UserError(self.env._("No Odoo record is linked to this exception."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }
+
+    def action_view_events(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "retail_connect_base.action_event"
+        )
+        action["domain"] = [("exception_id", "in", self.ids)]
+        action["context"] = {}
+        return action
