@@ -1,0 +1,5 @@
+from . import test_webhook
+from . import test_jobs
+from . import test_binding_concurrency
+from . import test_security
+from . import test_governance
