@@ -319,7 +319,8 @@ def test_key():
 
 
 def odoo_cmd(config, *args):
-    return [sys.executable, "-m", "odoo", "-c", str(config), *args]
+    launcher = ROOT / "tools" / "odoo_bin.py"
+    return [sys.executable, str(launcher), "-c", str(config), *args]
 
 
 def content_hash(addons):
@@ -506,6 +507,12 @@ def cmd_demo(args):
                 os.killpg(proc.pid, signal.SIGKILL)
         pg.stop()
 
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(signum)
+
+    # explicit handlers: a demo started from a script may inherit SIGINT ignored
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         db = args.database
         if args.reset and db in pg.databases():

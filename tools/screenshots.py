@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Screenshots of the suite's screens from a running demo (docs/ images).
+
+Needs Debian's chromium and chromium-driver and `pip install selenium`; run it
+while `make demo` serves http://127.0.0.1:8069. Usage:
+    python3 tools/screenshots.py OUT_DIR [path ...]
+Paths are Odoo URLs such as /odoo/action-retail_connect_base.action_overview.
+"""
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = "http://127.0.0.1:8069"
+DEFAULT_PATHS = {
+    "overview": "/odoo/action-retail_connect_base.action_overview",
+    "exceptions": "/odoo/action-retail_connect_base.action_sync_exception",
+}
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    profile = tempfile.mkdtemp(prefix="rc-shots-")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1440,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "chromium"
+    service = Service(shutil.which("chromedriver") or "chromedriver")
+    return webdriver.Chrome(service=service, options=options)
+
+
+def main(out, paths):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    driver = browser()
+    try:
+        driver.get(f"{BASE}/web/login")
+        WebDriverWait(driver, 20).until(
+            EC.element_to_be_clickable((By.ID, "login"))
+        ).send_keys("admin")
+        driver.find_element(By.ID, "password").send_keys("admin" + Keys.RETURN)
+        time.sleep(3)
+        for name, path in paths.items():
+            driver.get(f"{BASE}{path}")
+            time.sleep(4)
+            target = out / f"{name}.png"
+            driver.save_screenshot(str(target))
+            print(target)
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    extra = {Path(p).name or "page": p for p in sys.argv[2:]}
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/img", extra or DEFAULT_PATHS)
