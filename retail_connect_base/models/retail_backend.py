@@ -265,7 +265,9 @@ class RetailBackend(models.Model):
     def action_test_connection(self):
         self.ensure_one()
         try:
-            message = self._check_connection() or self.env._("Connection OK")
+            message = self.with_context(
+                retail_connect_connection_test=True
+            )._check_connection() or self.env._("Connection OK")
         except Exception as err:  # shown to the user, kept on the backend
             self.write(
                 {
@@ -326,7 +328,9 @@ class RetailBackend(models.Model):
             }[model]
         )
         action["domain"] = [("backend_id", "in", self.ids)]
-        action["context"] = {}
+        action["context"] = (
+            {"search_default_open": 1} if model == "retail.sync.exception" else {}
+        )
         return action
 
     def _notify(self, message, kind):
@@ -411,10 +415,14 @@ class RetailBackend(models.Model):
                 )
             )
 
-    def _assert_can_call(self):
-        """Refuse any outbound call a governed backend must not make."""
+    def _assert_can_call(self, check_state=True):
+        """Refuse any outbound call a governed backend must not make.
+
+        ``check_state=False`` lets a manager test a draft or paused backend; the
+        environment guards (copied database, host vs environment) always apply.
+        """
         self.ensure_one()
-        if self.state not in ("active", "error"):
+        if check_state and self.state not in ("active", "error"):
             raise UserError(
                 self.env._(
                     "%(backend)s is %(state)s: it makes no calls until activated.",
@@ -520,7 +528,9 @@ class RetailBackend(models.Model):
     def _http_client(self, client_class=RetailHttpClient, **kwargs):
         """A client for this backend: guarded, limited, logged."""
         self.ensure_one()
-        self._assert_can_call()
+        self._assert_can_call(
+            check_state=not self.env.context.get("retail_connect_connection_test")
+        )
         return client_class(
             self._api_url(),
             on_exchange=self._log_exchange,

@@ -61,8 +61,16 @@ class RetailBinding(models.Model):
 
     def _compute_record_name(self):
         for binding in self:
-            record = binding.record()
-            binding.record_name = record.display_name if record else False
+            # a user may see the binding but not the bound model: show no name
+            # rather than fail the whole list
+            model = self.env.get(binding.res_model) if binding.res_model else None
+            if model is None or not model.has_access("read") or not binding.res_id:
+                binding.record_name = False
+                continue
+            record = model.browse(binding.res_id).exists()
+            binding.record_name = (
+                record.display_name if record and record.has_access("read") else False
+            )
 
     def record(self):
         self.ensure_one()

@@ -6,6 +6,7 @@ from datetime import timedelta, timezone
 from psycopg2 import OperationalError
 
 from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -233,6 +234,11 @@ class RetailEvent(models.Model):
         return bool(job.max_retries) and (job.retry or 0) + 1 >= job.max_retries
 
     def _fail(self, err, state="failed"):
+        if getattr(err, "category", None) == "auth":
+            # credentials refused: every call will fail until someone fixes them
+            self.backend_id.sudo().write(
+                {"state": "error", "last_error": mask_text(str(err))}
+            )
         exception = self.env["retail.sync.exception"]._open_or_bump(
             self.backend_id,
             domain=self.domain,
@@ -303,6 +309,18 @@ class RetailEvent(models.Model):
             "type": "ir.actions.act_window",
             "res_model": self._name,
             "res_id": self.id,
+            "view_mode": "form",
+        }
+
+    def action_open_job(self):
+        self.ensure_one()
+        job = self.env["queue.job"].search([("uuid", "=", self.job_uuid)], limit=1)
+        if not job:
+            raise UserError(self.env._("The job of this event no longer exists."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "queue.job",
+            "res_id": job.id,
             "view_mode": "form",
         }
 

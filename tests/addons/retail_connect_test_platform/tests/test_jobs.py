@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo.tests import tagged
 
-from .common import TestShopCase, run_job, run_jobs
+from .common import TOKEN, TestShopCase, run_job, run_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -181,3 +181,30 @@ class TestJobs(TestShopCase):
         self.assertNotEqual(event.job_uuid, old_uuid)
         run_jobs(self.env)
         self.assertEqual(event.state, "done")
+
+    def test_connection_check_works_before_activation(self):
+        draft = self.backend.copy({"name": "Draft shop"})
+        self.assertEqual(draft.state, "draft")
+        draft.access_token = TOKEN
+        answer = draft.action_test_connection()
+        self.assertEqual(answer["params"]["type"], "success")
+        self.assertTrue(draft.last_check_ok)
+        draft.access_token = "wrong-token"
+        answer = draft.action_test_connection()
+        self.assertEqual(answer["params"]["type"], "danger")
+        self.assertFalse(draft.last_check_ok)
+        self.assertIn("401", draft.last_error)
+        self.assertEqual(draft.state, "draft", "a check never activates")
+
+    def test_refused_credentials_put_the_backend_in_error(self):
+        customer = self.sandbox.add_customer("auth@example.com", "Auth")
+        event = self._queued_update(customer)
+        self.backend.access_token = "revoked-token"
+        run_job(self.env, event.job_uuid)
+        self.assertEqual(event.state, "failed")
+        self.assertEqual(
+            (event.exception_id.category, event.exception_id.severity),
+            ("auth", "critical"),
+        )
+        self.assertEqual(self.backend.state, "error")
+        self.assertEqual(self.backend.health, "error")
