@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "category": "Connector",
     "depends": ["mail", "queue_job"],
-    "external_dependencies": {"python": ["requests", "cryptography"]},
+    "external_dependencies": {"python": ["requests", "cryptography", "phonenumbers"]},
     "data": [
         "security/retail_connect_security.xml",
         "security/ir.model.access.csv",

@@ -74,6 +74,7 @@ class RetailHttpClient:
         session=None,
         on_exchange=None,
         limiter=None,
+        on_budget=None,
         attempt=1,
         timeout=None,
     ):
@@ -82,6 +83,7 @@ class RetailHttpClient:
         self.session.headers.update(headers or {})
         self.on_exchange = on_exchange
         self.limiter = limiter
+        self.on_budget = on_budget
         self.attempt = attempt
         self.timeout = timeout or self.timeout_seconds
 
@@ -138,7 +140,14 @@ class RetailHttpClient:
         return None
 
     def observe(self, response):
-        """Feed the limiter with what the platform says is left (override)."""
+        """Feed the limiter with what the platform says is left (override).
+
+        Platforms read their rate-limit signals here and call ``report_budget``.
+        """
+
+    def report_budget(self, available, capacity=None, rate=None):
+        if self.on_budget and available is not None:
+            self.on_budget(available, capacity, rate)
 
     # -- the call ------------------------------------------------------------
     def request(

@@ -535,6 +535,7 @@ class RetailBackend(models.Model):
             self._api_url(),
             on_exchange=self._log_exchange,
             limiter=self._take_token,
+            on_budget=self._observe_budget,
             attempt=self._job_attempt(),
             **kwargs,
         )
@@ -548,6 +549,17 @@ class RetailBackend(models.Model):
                 f"{self.name}: local rate limit, wait {wait:.1f}s",
                 seconds=max(1, round(wait, 1)),
             )
+
+    def _observe_budget(self, available, capacity=None, rate=None):
+        """Align the shared bucket with the budget the platform reported."""
+        self.env["retail.throttle.bucket"]._take(
+            self,
+            "api",
+            0,
+            capacity or self.rate_limit_capacity,
+            rate or self.rate_limit_per_second,
+            available=available,
+        )
 
     def _log_exchange(self, exchange):
         self.env["retail.exchange"]._record(self, exchange)

@@ -44,6 +44,10 @@ class RetailBinding(models.Model):
     remote_version = fields.Char()
     payload_digest = fields.Char(help="Digest of the last payload applied or sent.")
     last_sync_at = fields.Datetime(default=fields.Datetime.now)
+    extra = fields.Json(
+        help="Platform identifiers that travel with the binding (e.g. Shopify's "
+        "inventory item of a variant)."
+    )
     record_name = fields.Char(compute="_compute_record_name")
 
     _sql_constraints = [

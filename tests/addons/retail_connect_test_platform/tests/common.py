@@ -1,69 +1,19 @@
-"""Shared fixtures: a TestShop backend wired to a live TestShop sandbox.
-
-Jobs run through queue_job's own ``Job`` API (load, perform, postpone, done),
-the same steps as its runner's controller, inside the test transaction.
-"""
+"""Shared fixtures: a TestShop backend wired to a live TestShop sandbox."""
 
 import json
-import sys
 import time
-import traceback
-from pathlib import Path
 
 from odoo.tests import HttpCase
 
-from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import Job
+from odoo.addons.retail_connect_base.tests.common import run_job, run_jobs, sandboxes
 
-SANDBOXES = Path(__file__).resolve().parents[3]  # <repo>/tests
-if str(SANDBOXES) not in sys.path:
-    sys.path.insert(0, str(SANDBOXES))
-
+sandboxes()
 from sandboxes.testshop import TestShopSandbox, sign  # noqa: E402
+
+__all__ = ["TestShopCase", "run_job", "run_jobs", "sign", "TOKEN", "SECRET"]
 
 TOKEN = "test-token-0123"
 SECRET = "whsec-current-4567"
-
-
-def run_job(env, uuid):
-    """Run one job as queue_job's runner would; return the Job."""
-    job = Job.load(env, uuid)
-    job.set_started()
-    job.store()
-    try:
-        with env.cr.savepoint():
-            job.perform()
-            env.flush_all()
-        job.set_done()
-        job.store()
-    except RetryableJobError as err:
-        job.postpone(result=str(err), seconds=err.seconds)
-        job.set_pending(reset_retry=False)
-        job.store()
-    except Exception as err:  # noqa: BLE001 - the runner records any failure
-        job.set_failed(
-            exc_info=traceback.format_exc(),
-            exc_name=type(err).__name__,
-            exc_message=str(err),
-        )
-        job.store()
-    env.flush_all()
-    env.invalidate_all()
-    return job
-
-
-def run_jobs(env, rounds=1):
-    """Run every pending suite job (ignoring ETAs), ``rounds`` times over."""
-    done = []
-    for _ in range(rounds):
-        records = env["queue.job"].search(
-            [("state", "=", "pending"), ("channel", "like", "root.retail_connect%")],
-            order="id",
-        )
-        if not records:
-            break
-        done += [run_job(env, rec.uuid) for rec in records]
-    return done
 
 
 class TestShopCase(HttpCase):

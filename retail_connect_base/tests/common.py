@@ -1,0 +1,62 @@
+"""Test helpers for every platform addon (import them from here).
+
+- ``run_job`` / ``run_jobs``: run queue jobs through queue_job's own ``Job`` API
+  (load, perform, postpone on ``RetryableJobError``, done or failed), the steps of
+  its runner's controller, inside the test transaction;
+- ``sandboxes()``: make the repository's ``tests/sandboxes`` package importable.
+"""
+
+import sys
+import traceback
+from pathlib import Path
+
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
+
+
+def sandboxes():
+    """Put ``<repo>/tests`` on sys.path (the sandboxes live there)."""
+    root = Path(__file__).resolve().parents[2] / "tests"
+    if root.is_dir() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
+def run_job(env, uuid):
+    """Run one job as queue_job's runner would; return the Job."""
+    job = Job.load(env, uuid)
+    job.set_started()
+    job.store()
+    try:
+        with env.cr.savepoint():
+            job.perform()
+            env.flush_all()
+        job.set_done()
+        job.store()
+    except RetryableJobError as err:
+        job.postpone(result=str(err), seconds=err.seconds)
+        job.set_pending(reset_retry=False)
+        job.store()
+    except Exception as err:  # noqa: BLE001 - the runner records any failure
+        job.set_failed(
+            exc_info=traceback.format_exc(),
+            exc_name=type(err).__name__,
+            exc_message=str(err),
+        )
+        job.store()
+    env.flush_all()
+    env.invalidate_all()
+    return job
+
+
+def run_jobs(env, rounds=1, channel="root.retail_connect"):
+    """Run every pending job of ``channel`` (ignoring ETAs), ``rounds`` times."""
+    done = []
+    for _ in range(rounds):
+        records = env["queue.job"].search(
+            [("state", "=", "pending"), ("channel", "=like", f"{channel}%")],
+            order="id",
+        )
+        if not records:
+            break
+        done += [run_job(env, rec.uuid) for rec in records]
+    return done
