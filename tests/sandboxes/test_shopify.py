@@ -1,0 +1,954 @@
+"""Plain pytest tests of the Shopify sandbox (no Odoo), over HTTP.
+
+The contract tests compare the sandbox's schema and webhook payloads with the
+official Shopify files of ``shared/contracts`` (``RC_CONTRACTS``); they skip
+when that folder is absent, unless ``RC_REQUIRE_CONTRACTS=1``.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    build_schema,
+    is_non_null_type,
+)
+from graphql.pyutils import Undefined
+from werkzeug.wrappers import Request, Response
+
+from sandboxes import available
+from sandboxes.shopify import SCHEMA, SCHEMA_PATH, ShopifySandbox, sign, verify
+from sandboxes.toolkit import Clock, SandboxServer, utc_iso
+
+EPOCH = 1_793_000_000.0  # 2026-10-26T07:33:20Z
+TOKEN = "shpat_test"
+REPO = Path(__file__).resolve().parents[2]
+CONTRACTS = Path(os.environ.get("RC_CONTRACTS") or REPO.parent / "shared" / "contracts")
+SHOPIFY_CONTRACTS = CONTRACTS / "shopify"
+# What the sandbox adds to the September 2025 schema (see shopify_schema.graphql).
+SCHEMA_ADDITIONS = {
+    "@idempotent",
+    "InventoryQuantityInput.changeFromQuantity",
+    "InventoryChangeInput.changeFromQuantity",
+    "InventorySetQuantitiesUserErrorCode.CHANGE_FROM_QUANTITY_STALE",
+    "InventorySetQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+    "InventoryAdjustQuantitiesUserErrorCode.CHANGE_FROM_QUANTITY_STALE",
+    "InventoryAdjustQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+}
+# Keys of current webhook payloads that the (older) REST fixtures predate, by
+# normalised path (see ``kind``).
+REST_ADDITIONS = {
+    "": {"admin_graphql_api_id", "phone", "current_total_price", "refunds"}
+    | {"payment_gateway_names"},
+    "<line item>": {"admin_graphql_api_id", "current_quantity"},
+    "customer": {"admin_graphql_api_id", "phone", "tax_exempt"},
+    "customer.default_address": {"customer_id"},
+    "addresses[]": {"customer_id"},
+    "default_address": {"customer_id"},
+    "refund_line_items[]": {"location_id", "restock_type", "subtotal", "total_tax"},
+    "transactions[]": {"admin_graphql_api_id", "currency"},
+    "fulfillments[]": {"admin_graphql_api_id", "location_id", "name"},
+}
+
+ORDERS_PAGE = """
+query SyncOrders($first: Int!, $after: String, $q: String) {
+  orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id name updatedAt }
+  }
+}"""
+SET_QUANTITIES = """
+mutation InventorySet($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id reason changes { name delta quantityAfterChange
+      item { id } location { id } } }
+    userErrors { code field message }
+  }
+}"""
+FULFILLMENT_ORDERS = """
+query FulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    displayFulfillmentStatus
+    fulfillmentOrders(first: 5) { nodes { id status
+      lineItems(first: 10) { nodes { id remainingQuantity totalQuantity
+        lineItem { id sku } } } } }
+  }
+}"""
+FULFILL = """
+mutation Fulfill($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}"""
+
+
+class Receiver:
+    """A webhook endpoint that records every delivery."""
+
+    def __init__(self):
+        self.deliveries = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.deliveries.append((dict(request.headers), request.get_data()))
+        return Response("ok")(environ, start_response)
+
+
+@pytest.fixture
+def shop():
+    sandbox = ShopifySandbox(
+        shop="acme.myshopify.com",
+        access_token=TOKEN,
+        client_id="cid",
+        client_secret="csecret",
+        clock=Clock(EPOCH, frozen=True),
+    )
+    with SandboxServer(sandbox):
+        yield sandbox
+
+
+@pytest.fixture
+def receiver():
+    app = Receiver()
+    with SandboxServer(app) as server:
+        app.url = server.url + "/hooks"
+        yield app
+
+
+@pytest.fixture
+def stock(shop):
+    """A location and two products with stock there."""
+    location = shop.add_location("Warehouse")["id"]
+    shirt = shop.add_product(
+        "T-Shirt",
+        [{"sku": "TS-1", "price": "29.95", "inventory": {location: 10}}],
+    )
+    mug = shop.add_product(
+        "Mug", [{"sku": "MUG-1", "price": "12.50", "inventory": {location: 5}}]
+    )
+    return {
+        "location": location,
+        "shirt": shirt["variants"][0]["inventoryItemId"],
+        "mug": mug["variants"][0]["inventoryItemId"],
+    }
+
+
+def gql(shop, query, variables=None, *, token=TOKEN, version="2026-10"):
+    headers = {"X-Shopify-Access-Token": token} if token else {}
+    return requests.post(
+        f"{shop.url}/admin/api/{version}/graphql.json",
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=10,
+    )
+
+
+def data(answer) -> dict:
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def set_input(rows, name="available"):
+    return {"name": name, "reason": "correction", "quantities": rows}
+
+
+# ----------------------------------------------------------- auth, versions
+def test_client_credentials_token_expires_on_the_clock(shop):
+    url = f"{shop.url}/admin/oauth/access_token"
+    form = {"grant_type": "client_credentials", "client_id": "cid"}
+    wrong = requests.post(url, data={**form, "client_secret": "nope"}, timeout=5)
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_client"
+    grant = requests.post(url, data={**form, "client_secret": "csecret"}, timeout=5)
+    assert grant.status_code == 200
+    body = grant.json()
+    assert body["access_token"].startswith("shpat_")
+    assert body["expires_in"] == 86399 and body["scope"]
+    token = body["access_token"]
+    assert data(gql(shop, "{ shop { name } }", token=token))["shop"]["name"] == "Acme"
+    shop.clock.advance(86399)
+    expired = gql(shop, "{ shop { name } }", token=token)
+    assert expired.status_code == 401
+    assert "Invalid API key or access token" in expired.json()["errors"]
+    # the fixed token of the constructor never expires
+    assert gql(shop, "{ shop { name } }").status_code == 200
+
+
+def test_missing_token_is_401_and_versions_fall_forward(shop):
+    answer = gql(shop, "{ shop { id } }", token=None)
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "errors": "[API] Invalid API key or access token (unrecognized login or "
+        "wrong password)"
+    }
+    assert gql(shop, "{ shop { id } }", token="shpat_bad").status_code == 401
+    served = gql(shop, "{ shop { id } }", version="2024-01")
+    assert served.headers["X-Shopify-API-Version"] == "2026-01"
+    assert gql(shop, "{ shop { id } }").headers["X-Shopify-API-Version"] == "2026-10"
+    no_query = requests.post(
+        f"{shop.url}/admin/api/2026-10/graphql.json",
+        json={},
+        headers={"X-Shopify-Access-Token": TOKEN},
+        timeout=5,
+    )
+    assert no_query.status_code == 400
+
+
+# ------------------------------------------------------ execution, errors
+def test_answers_hold_exactly_the_selected_fields(shop, stock):
+    result = data(gql(shop, "{ shop { name myshopifyDomain plan { displayName } } }"))
+    assert result == {
+        "shop": {
+            "name": "Acme",
+            "myshopifyDomain": "acme.myshopify.com",
+            "plan": {"displayName": "Plus"},
+        }
+    }
+
+
+def test_unknown_field_and_bad_variable_are_graphql_errors(shop):
+    body = gql(shop, "{ shop { name bogus } }").json()
+    assert "data" not in body
+    (error,) = body["errors"]
+    assert error["message"] == "Field 'bogus' doesn't exist on type 'Shop'"
+    assert error["extensions"] == {
+        "code": "undefinedField",
+        "typeName": "Shop",
+        "fieldName": "bogus",
+    }
+    assert error["locations"]
+    body = gql(shop, ORDERS_PAGE, {"first": "ten"}).json()
+    assert body["errors"][0]["message"].startswith(
+        "Variable $first of type Int! was provided invalid value"
+    )
+    body = gql(shop, "{ orders { nodes { id } } }").json()
+    assert "first or last" in body["errors"][0]["message"]
+
+
+def test_paginated_orders_since_a_date_returns_each_order_once(shop, stock):
+    stale = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    old = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    shop.clock.advance(86400)
+    since = utc_iso(shop.clock.now())
+    new = [shop.add_order(None, [{"sku": "MUG-1", "quantity": 1}]) for _ in range(4)]
+    shop.clock.advance(1)
+    shop.update_order(old["id"], note="updated later")
+    seen, after, pages = [], None, 0
+    while True:
+        page = data(
+            gql(
+                shop,
+                ORDERS_PAGE,
+                {"first": 2, "after": after, "q": f"updated_at:>='{since}'"},
+            )
+        )["orders"]
+        seen += [node["id"] for node in page["nodes"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == 3
+    assert seen == [o["id"] for o in new] + [old["id"]]  # by updatedAt, id
+    assert stale["id"] not in seen
+    later = data(gql(shop, ORDERS_PAGE, {"first": 10, "q": "updated_at:>2030-01-01"}))
+    assert later["orders"]["nodes"] == []
+
+
+def test_order_shape(shop, stock):
+    customer = shop.add_customer(
+        "jane@example.com",
+        "Jane",
+        "Doe",
+        "+4915112345678",
+        address={"address1": "Hauptstr. 1", "city": "Berlin", "countryCode": "DE"},
+    )
+    order = shop.add_order(
+        customer["id"],
+        [{"sku": "TS-1", "quantity": 2}],
+        shipping={"title": "DHL", "price": "4.90"},
+        taxes=[{"title": "VAT", "rate": 0.19}],
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      name displayFinancialStatus displayFulfillmentStatus
+      currentTotalPriceSet { shopMoney { amount currencyCode } }
+      totalTaxSet { shopMoney { amount } }
+      taxLines { title rate priceSet { shopMoney { amount } } }
+      customer { email } shippingAddress { city countryCodeV2 }
+      lineItems(first: 5) { nodes { sku quantity variant { sku } } }
+      transactions { kind status amountSet { shopMoney { amount } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["name"] == "#1001"
+    assert result["displayFinancialStatus"] == "PAID"
+    assert result["displayFulfillmentStatus"] == "UNFULFILLED"
+    # 2 x 29.95 + 4.90, 19% VAT on both
+    assert result["currentTotalPriceSet"]["shopMoney"] == {
+        "amount": "77.11",
+        "currencyCode": "EUR",
+    }
+    assert result["totalTaxSet"]["shopMoney"]["amount"] == "12.31"
+    assert result["shippingAddress"] == {"city": "Berlin", "countryCodeV2": "DE"}
+    assert result["lineItems"]["nodes"] == [
+        {"sku": "TS-1", "quantity": 2, "variant": {"sku": "TS-1"}}
+    ]
+    assert result["transactions"][0]["kind"] == "SALE"
+    assert shop.inventory(stock["shirt"], stock["location"]) == 8
+    assert shop.inventory(stock["shirt"], stock["location"], "committed") == 2
+
+
+# -------------------------------------------------------------- throttling
+def test_throttled_when_the_bucket_is_drained_then_restored(shop):
+    shop.bucket.drain()
+    body = gql(shop, "{ shop { name } }").json()
+    assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 0
+    shop.clock.advance(1)
+    assert data(gql(shop, "{ shop { name } }"))["shop"]["name"] == "Acme"
+    shop.throttle_status_code = 429
+    shop.bucket.drain()
+    answer = gql(shop, "{ shop { name } }")
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+
+
+def test_cost_extensions_refund_the_unused_part(shop, stock):
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    body = gql(shop, ORDERS_PAGE, {"first": 50}).json()
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 2 + 50 * 1
+    assert cost["actualQueryCost"] == 2 + 1
+    assert cost["throttleStatus"] == {
+        "maximumAvailable": 2000.0,
+        "currentlyAvailable": 2000 - 3,
+        "restoreRate": 100.0,
+    }
+    nested = """{ orders(first: 100) { nodes { id
+      lineItems(first: 100) { nodes { id } } } } }"""
+    body = gql(shop, nested).json()
+    assert body["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2 + 100 * (1 + 102)
+
+
+def test_injected_faults_answer_shopify_shapes(shop):
+    shop.inject_fault("status", status=500)
+    answer = gql(shop, "{ shop { id } }")
+    assert answer.status_code == 500
+    error = answer.json()["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    shop.inject_fault("status", status=503)
+    assert gql(shop, "{ shop { id } }").json() == {"errors": "Service Unavailable"}
+    shop.inject_fault("throttle", times=2)
+    assert gql(shop, "{ shop { id } }").json()["errors"][0]["message"] == "Throttled"
+    assert gql(shop, "{ shop { id } }").json()["errors"][0]["message"] == "Throttled"
+    assert gql(shop, "{ shop { id } }").status_code == 200
+
+
+# --------------------------------------------------------------- inventory
+def test_inventory_set_quantities_batches_up_to_250(shop):
+    location = shop.add_location("Warehouse")["id"]
+    product = shop.add_product(
+        "Many",
+        [{"sku": f"S-{i}", "options": {"Size": str(i)}} for i in range(251)],
+    )
+    items = [v["inventoryItemId"] for v in product["variants"]]
+    rows = [
+        {
+            "inventoryItemId": item,
+            "locationId": location,
+            "quantity": 7,
+            "changeFromQuantity": 0,
+        }
+        for item in items
+    ]
+    before = shop.bucket.available
+    body = gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "k1"}).json()
+    assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
+    assert shop.bucket.available == before, "a refused request is free"
+    assert shop.inventory(items[0], location) == 0
+    result = data(
+        gql(shop, SET_QUANTITIES, {"input": set_input(rows[:250]), "key": "k2"})
+    )["inventorySetQuantities"]
+    assert result["userErrors"] == []
+    changes = result["inventoryAdjustmentGroup"]["changes"]
+    assert len(changes) == 500  # available and on_hand per item
+    assert changes[0]["delta"] == 7 and changes[0]["quantityAfterChange"] == 7
+    assert shop.inventory(items[249], location) == 7
+    assert shop.inventory(items[250], location) == 0
+
+
+def test_stale_change_from_quantity_applies_nothing(shop, stock):
+    rows = [
+        {
+            "inventoryItemId": stock["shirt"],
+            "locationId": stock["location"],
+            "quantity": 3,
+            "changeFromQuantity": 10,
+        },
+        {
+            "inventoryItemId": stock["mug"],
+            "locationId": stock["location"],
+            "quantity": 3,
+            "changeFromQuantity": 4,  # it is 5
+        },
+    ]
+    result = data(gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "a"}))
+    payload = result["inventorySetQuantities"]
+    assert payload["inventoryAdjustmentGroup"] is None
+    assert payload["userErrors"] == [
+        {
+            "code": "CHANGE_FROM_QUANTITY_STALE",
+            "field": ["input", "quantities", "1", "changeFromQuantity"],
+            "message": payload["userErrors"][0]["message"],
+        }
+    ]
+    assert shop.inventory(stock["shirt"], stock["location"]) == 10
+    rows[1]["changeFromQuantity"] = None  # explicit opt-out
+    payload = data(gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "b"}))
+    assert payload["inventorySetQuantities"]["userErrors"] == []
+    assert shop.inventory(stock["mug"], stock["location"]) == 3
+    del rows[0]["changeFromQuantity"]  # omitted: refused since 2026-04
+    payload = data(gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "c"}))
+    error = payload["inventorySetQuantities"]["userErrors"][0]
+    assert error["field"] == ["input", "quantities", "0", "changeFromQuantity"]
+
+
+def test_idempotent_replay_changes_once_and_the_directive_is_required(shop, stock):
+    row = {
+        "inventoryItemId": stock["shirt"],
+        "locationId": stock["location"],
+        "quantity": 4,
+        "changeFromQuantity": None,
+    }
+    adjust = """mutation Adjust($input: InventoryAdjustQuantitiesInput!) {
+      inventoryAdjustQuantities(input: $input) @idempotent(key: "same") {
+        inventoryAdjustmentGroup { id } userErrors { code field message } } }"""
+    changes = [{**row, "delta": 2}]
+    del changes[0]["quantity"]
+    adjust_input = {"name": "available", "reason": "received", "changes": changes}
+    first = data(gql(shop, adjust, {"input": adjust_input}))
+    again = data(gql(shop, adjust, {"input": adjust_input}))
+    assert first == again
+    assert shop.inventory(stock["shirt"], stock["location"]) == 12
+    adjust_input["changes"][0]["delta"] = 3
+    other = data(gql(shop, adjust, {"input": adjust_input}))
+    (error,) = other["inventoryAdjustQuantities"]["userErrors"]
+    assert error["code"] == "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+    assert shop.inventory(stock["shirt"], stock["location"]) == 12
+    bare = SET_QUANTITIES.replace(" @idempotent(key: $key)", "").replace(
+        ", $key: String!", ""
+    )
+    body = gql(shop, bare, {"input": set_input([row])}).json()
+    assert body["data"] == {"inventorySetQuantities": None}
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["path"] == ["inventorySetQuantities"]
+    assert shop.inventory(stock["shirt"], stock["location"]) == 12
+
+
+# ------------------------------------------------------------- fulfillment
+def test_fulfillment_partial_then_complete(shop, stock):
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    (fulfillment_order,) = found["fulfillmentOrders"]["nodes"]
+    (line,) = fulfillment_order["lineItems"]["nodes"]
+    assert line["remainingQuantity"] == 3 and line["lineItem"]["sku"] == "TS-1"
+
+    def fulfill(quantity, tracking=None):
+        request = {
+            "lineItemsByFulfillmentOrder": [
+                {
+                    "fulfillmentOrderId": fulfillment_order["id"],
+                    "fulfillmentOrderLineItems": [
+                        {"id": line["id"], "quantity": quantity}
+                    ],
+                }
+            ],
+            "notifyCustomer": False,
+            "trackingInfo": tracking,
+        }
+        return data(gql(shop, FULFILL, {"fulfillment": request}))["fulfillmentCreate"]
+
+    too_many = fulfill(4)
+    assert too_many["fulfillment"] is None and too_many["userErrors"]
+    first = fulfill(1, {"company": "DHL", "number": "JJD01", "url": "https://t/1"})
+    assert first["fulfillment"]["status"] == "SUCCESS"
+    assert first["fulfillment"]["trackingInfo"] == [
+        {"company": "DHL", "number": "JJD01", "url": "https://t/1"}
+    ]
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    assert found["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
+    assert found["fulfillmentOrders"]["nodes"][0]["status"] == "IN_PROGRESS"
+    assert fulfill(2)["userErrors"] == []
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    assert found["displayFulfillmentStatus"] == "FULFILLED"
+    assert found["fulfillmentOrders"]["nodes"][0]["status"] == "CLOSED"
+    assert fulfill(1)["userErrors"][0]["message"].endswith("status= closed.")
+    assert shop.inventory(stock["shirt"], stock["location"], "committed") == 0
+    assert shop.inventory(stock["shirt"], stock["location"], "on_hand") == 7
+
+
+def test_refund_and_cancel(shop, stock):
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    line_id = order["lineItems"][0]["id"]
+    shop.fulfill(order["id"])
+    shop.refund_order(order["id"], [{"line_item_id": line_id, "quantity": 1}])
+    query = """query($id: ID!) { order(id: $id) { displayFinancialStatus
+      lineItems(first: 1) { nodes { currentQuantity } }
+      refunds { totalRefundedSet { shopMoney { amount } }
+        refundLineItems(first: 5) { nodes { quantity restockType } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
+    assert result["lineItems"]["nodes"][0]["currentQuantity"] == 1
+    assert result["refunds"][0]["totalRefundedSet"]["shopMoney"]["amount"] == "29.95"
+    assert result["refunds"][0]["refundLineItems"]["nodes"] == [
+        {"quantity": 1, "restockType": "RETURN"}
+    ]
+    assert shop.inventory(stock["shirt"], stock["location"]) == 9  # returned
+    other = shop.add_order(None, [{"sku": "MUG-1", "quantity": 2}])
+    assert shop.inventory(stock["mug"], stock["location"]) == 3
+    cancelled = shop.cancel_order(other["id"], refund=True)
+    assert cancelled["cancelledAt"] and cancelled["financialStatus"] == "REFUNDED"
+    assert shop.inventory(stock["mug"], stock["location"]) == 5
+
+
+# ------------------------------------------------------ catalog, customers
+def test_searches_and_node(shop, stock):
+    jane = shop.add_customer("jane@example.com", "Jane", "Doe", "+49 151 1234")
+    shop.add_customer("john@example.com", "John", "Roe")
+    query = """query($q: String) { customers(first: 5, query: $q) {
+      nodes { id email } } }"""
+    found = data(gql(shop, query, {"q": "email:jane@example.com"}))
+    assert [c["id"] for c in found["customers"]["nodes"]] == [jane["id"]]
+    found = data(gql(shop, query, {"q": "phone:+491511234"}))
+    assert [c["id"] for c in found["customers"]["nodes"]] == [jane["id"]]
+    variants = data(
+        gql(shop, '{ productVariants(first: 5, query: "sku:MUG-1") { nodes { sku } } }')
+    )
+    assert variants["productVariants"]["nodes"] == [{"sku": "MUG-1"}]
+    node_query = """query($id: ID!, $at: ID!) { node(id: $id) { id
+      ... on InventoryItem { sku inventoryLevel(locationId: $at) {
+        quantities(names: ["available", "on_hand", "committed"]) {
+          name quantity } } } } }"""
+    variables = {"id": stock["mug"], "at": stock["location"]}
+    node = data(gql(shop, node_query, variables))["node"]
+    assert node["sku"] == "MUG-1"
+    assert node["inventoryLevel"]["quantities"] == [
+        {"name": "available", "quantity": 5},
+        {"name": "on_hand", "quantity": 5},
+        {"name": "committed", "quantity": 0},
+    ]
+
+
+def test_product_set_creates_then_replaces_variants(shop, stock):
+    mutation = """
+    mutation($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
+      productSet(input: $input, identifier: $identifier, synchronous: true) {
+        product { id handle options { name values }
+          variants(first: 10) { nodes { sku price barcode
+            inventoryItem { id } selectedOptions { name value } } } }
+        userErrors { code field message } } }"""
+    size = [{"name": "S"}, {"name": "M"}]
+    created = data(
+        gql(
+            shop,
+            mutation,
+            {
+                "input": {
+                    "title": "Hoodie",
+                    "productOptions": [{"name": "Size", "values": size}],
+                    "variants": [
+                        {
+                            "sku": f"HD-{v['name']}",
+                            "price": "49.00",
+                            "optionValues": [{"optionName": "Size", "name": v["name"]}],
+                            "inventoryQuantities": [
+                                {
+                                    "locationId": stock["location"],
+                                    "name": "available",
+                                    "quantity": 3,
+                                }
+                            ],
+                        }
+                        for v in size
+                    ],
+                }
+            },
+        )
+    )["productSet"]
+    assert created["userErrors"] == []
+    product = created["product"]
+    assert product["handle"] == "hoodie"
+    assert product["options"] == [{"name": "Size", "values": ["S", "M"]}]
+    assert [v["sku"] for v in product["variants"]["nodes"]] == ["HD-S", "HD-M"]
+    item = product["variants"]["nodes"][0]["inventoryItem"]["id"]
+    assert shop.inventory(item, stock["location"]) == 3
+    updated = data(
+        gql(
+            shop,
+            mutation,
+            {
+                "identifier": {"id": product["id"]},
+                "input": {
+                    "variants": [
+                        {
+                            "sku": "HD-S",
+                            "price": "45.00",
+                            "barcode": "400",
+                            "optionValues": [{"optionName": "Size", "name": "S"}],
+                        }
+                    ]
+                },
+            },
+        )
+    )["productSet"]["product"]
+    (variant,) = updated["variants"]["nodes"]
+    assert (variant["price"], variant["barcode"]) == ("45.00", "400")
+    assert variant["inventoryItem"]["id"] == item, "the variant was kept"
+    assert updated["options"] == [{"name": "Size", "values": ["S"]}]
+
+
+# -------------------------------------------------------- bulk operations
+def test_bulk_operation_to_jsonl(shop, stock):
+    first = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    shop.add_order(
+        None, [{"sku": "TS-1", "quantity": 1}, {"sku": "MUG-1", "quantity": 2}]
+    )
+    run = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
+      bulkOperation { id status } userErrors { code field message } } }"""
+    inner = (
+        "{ orders { edges { node { id name "
+        "lineItems { edges { node { id sku } } } } } } }"
+    )
+    started = data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]
+    assert (
+        started["userErrors"] == [] and started["bulkOperation"]["status"] == "CREATED"
+    )
+    busy = data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]
+    assert busy["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
+    poll = "{ currentBulkOperation { id status objectCount rootObjectCount url } }"
+    assert data(gql(shop, poll))["currentBulkOperation"]["status"] == "RUNNING"
+    shop.clock.advance(shop.bulk_seconds)
+    done = data(gql(shop, poll))["currentBulkOperation"]
+    assert done["status"] == "COMPLETED"
+    assert (done["objectCount"], done["rootObjectCount"]) == ("5", "2")
+    lines = [
+        json.loads(x) for x in requests.get(done["url"], timeout=5).text.splitlines()
+    ]
+    assert lines[0] == {"id": first["id"], "name": "#1001"}
+    assert lines[1] == {
+        "id": first["lineItems"][0]["id"],
+        "sku": "TS-1",
+        "__parentId": first["id"],
+    }
+    assert [line.get("__parentId") is None for line in lines] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    bad = data(gql(shop, run, {"q": "{ orders { edges { node { bogus } } } }"}))
+    assert bad["bulkOperationRunQuery"]["userErrors"][0]["code"] == "INVALID"
+    # products with their variants; finish_bulk() does not wait for the clock
+    inner = "{ products { nodes { id title variants { nodes { id sku } } } } }"
+    assert (
+        data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]["userErrors"] == []
+    )
+    shop.finish_bulk()
+    url = data(gql(shop, poll))["currentBulkOperation"]["url"]
+    lines = [json.loads(x) for x in requests.get(url, timeout=5).text.splitlines()]
+    assert [(line.get("title"), line.get("sku")) for line in lines] == [
+        ("T-Shirt", None),
+        (None, "TS-1"),
+        ("Mug", None),
+        (None, "MUG-1"),
+    ]
+    assert lines[1]["__parentId"] == lines[0]["id"]
+
+
+# ---------------------------------------------------------------- webhooks
+def test_webhook_delivery_is_signed_with_a_stable_event_id(shop, stock, receiver):
+    create = """
+    mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+        webhookSubscription { id topic uri } userErrors { field message } } }"""
+    for topic in ("ORDERS_CREATE", "BULK_OPERATIONS_FINISH"):
+        made = data(gql(shop, create, {"topic": topic, "sub": {"uri": receiver.url}}))[
+            "webhookSubscriptionCreate"
+        ]
+        assert (
+            made["userErrors"] == [] and made["webhookSubscription"]["topic"] == topic
+        )
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    (event,) = shop.emit("orders/create", order["id"], deliver=False)
+    shop.flush_webhooks(duplicate_every=1)
+    assert len(receiver.deliveries) == 2
+    (h1, raw1), (h2, raw2) = receiver.deliveries
+    assert raw1 == raw2
+    assert verify(raw1, h1["X-Shopify-Hmac-Sha256"], "csecret")
+    expected = base64.b64encode(
+        hmac.new(b"csecret", raw1, hashlib.sha256).digest()
+    ).decode()
+    assert h1["X-Shopify-Hmac-Sha256"] == expected == sign(raw1, "csecret")
+    assert h1["X-Shopify-Topic"] == "orders/create"
+    assert h1["X-Shopify-Shop-Domain"] == "acme.myshopify.com"
+    assert h1["X-Shopify-Api-Version"] == "2026-10"
+    assert h1["X-Shopify-Event-Id"] == h2["X-Shopify-Event-Id"] == event["id"]
+    assert h1["X-Shopify-Webhook-Id"] != h2["X-Shopify-Webhook-Id"]
+    uuid.UUID(h1["X-Shopify-Webhook-Id"])
+    assert h1["X-Shopify-Triggered-At"].endswith("Z")
+    payload = json.loads(raw1)
+    assert payload["admin_graphql_api_id"] == order["id"]
+    assert payload["line_items"][0]["sku"] == "TS-1"
+    # a finished bulk operation notifies its subscribers
+    run = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
+      userErrors { message } } }"""
+    products = "{ products { edges { node { id } } } }"
+    assert data(gql(shop, run, {"q": products}))["bulkOperationRunQuery"] == {
+        "userErrors": []
+    }
+    shop.finish_bulk()
+    headers, raw = receiver.deliveries[-1]
+    assert headers["X-Shopify-Topic"] == "bulk_operations/finish"
+    assert json.loads(raw)["status"] == "completed"
+
+
+def test_auto_webhooks_follow_api_writes(shop, stock, receiver):
+    shop.auto_webhooks = True
+    shop.webhook_url = receiver.url
+    row = {
+        "inventoryItemId": stock["mug"],
+        "locationId": stock["location"],
+        "quantity": 1,
+        "changeFromQuantity": 5,
+    }
+    for _ in range(2):  # the replay sends nothing
+        data(gql(shop, SET_QUANTITIES, {"input": set_input([row]), "key": "x"}))
+    (headers, raw), *_ = receiver.deliveries
+    assert len(receiver.deliveries) == 1
+    assert headers["X-Shopify-Topic"] == "inventory_levels/update"
+    assert json.loads(raw)["available"] == 1
+
+
+def test_admin_routes_seed_and_emit(shop, receiver):
+    url = f"{shop.url}/__sandbox__"
+    shop.webhook_url = receiver.url
+    location = requests.post(url + "/locations", json={"name": "W"}, timeout=5).json()
+    product = {"title": "Cap", "variants": [{"sku": "CAP", "price": "9.00"}]}
+    assert requests.post(url + "/products", json=product, timeout=5).status_code == 201
+    order = requests.post(
+        url + "/orders",
+        json={"lines": [{"sku": "CAP", "quantity": 1}], "location": location["id"]},
+        timeout=5,
+    ).json()
+    emitted = requests.post(
+        url + "/emit", json={"topic": "orders/create", "id": order["id"]}, timeout=5
+    )
+    assert emitted.status_code == 200 and len(receiver.deliveries) == 1
+    history = requests.get(url + "/webhooks", timeout=5).json()["history"]
+    assert history[0]["status"] == 200
+
+
+def test_registered_last():
+    assert list(available())[-1] == "shopify"
+
+
+# --------------------------------------------------------------- contracts
+def contract(relative: str) -> Path:
+    path = SHOPIFY_CONTRACTS / relative
+    if not path.exists():
+        if os.environ.get("RC_REQUIRE_CONTRACTS") == "1":
+            pytest.fail(f"RC_REQUIRE_CONTRACTS=1 but {path} is missing")
+        pytest.skip(f"contracts folder absent ({path}); set RC_CONTRACTS to check")
+    return path
+
+
+def has_default(value) -> bool:
+    default = getattr(value, "default_value", Undefined)
+    if default is Undefined:  # graphql-core 3.3 keeps SDL defaults here
+        default = getattr(value, "default", None) or Undefined
+    return default is not Undefined
+
+
+def schema_differences(ours, official) -> list[str]:
+    problems = []
+    for name, mine in ours.type_map.items():
+        if name.startswith("__") or name in ("String", "Int", "Float", "Boolean", "ID"):
+            continue
+        theirs = official.type_map.get(name)
+        if theirs is None or type(theirs) is not type(mine):
+            problems.append(f"type {name}: missing or another kind")
+            continue
+        if isinstance(mine, GraphQLEnumType):
+            problems += [
+                f"enum value {name}.{value}"
+                for value in mine.values
+                if value not in theirs.values
+                and f"{name}.{value}" not in SCHEMA_ADDITIONS
+            ]
+            continue
+        if isinstance(mine, GraphQLObjectType | GraphQLInterfaceType):
+            extra = {i.name for i in mine.interfaces} - {
+                i.name for i in theirs.interfaces
+            }
+            problems += [f"{name} implements {i}" for i in sorted(extra)]
+        if not hasattr(mine, "fields"):
+            continue
+        for field_name, field in mine.fields.items():
+            key = f"{name}.{field_name}"
+            other = theirs.fields.get(field_name)
+            if other is None:
+                if key not in SCHEMA_ADDITIONS:
+                    problems.append(f"field {key}")
+                continue
+            if str(field.type) != str(other.type):
+                problems.append(f"field {key}: {field.type} != {other.type}")
+            for arg_name, arg in getattr(field, "args", {}).items():
+                other_arg = other.args.get(arg_name)
+                if other_arg is None or str(arg.type) != str(other_arg.type):
+                    problems.append(f"argument {key}({arg_name})")
+            for arg_name, other_arg in getattr(other, "args", {}).items():
+                required = is_non_null_type(other_arg.type) and not has_default(
+                    other_arg
+                )
+                if required and arg_name not in field.args:
+                    problems.append(f"required argument {key}({arg_name}) absent")
+        if isinstance(mine, GraphQLInputObjectType):
+            for field_name, other in theirs.fields.items():
+                required = is_non_null_type(other.type) and not has_default(other)
+                if required and field_name not in mine.fields:
+                    problems.append(f"required input field {name}.{field_name} absent")
+    official_directives = {d.name for d in official.directives}
+    problems += [
+        f"directive @{d.name}"
+        for d in ours.directives
+        if d.name not in official_directives and f"@{d.name}" not in SCHEMA_ADDITIONS
+    ]
+    return problems
+
+
+def test_contract_schema_is_a_subset_of_the_official_one():
+    path = contract("graphql/shopify-cli/admin_schema.graphql")
+    official = build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
+    assert schema_differences(SCHEMA, official) == []
+    # the checker itself catches a wrong type
+    broken = SCHEMA_PATH.read_text().replace(
+        "  name: String!\n  email", "  name: Int\n  email"
+    )
+    assert schema_differences(build_schema(broken), official) == [
+        "field Shop.name: Int != String!"
+    ]
+
+
+def kind(path: str) -> str:
+    """Normalise a key path: every line item and every tax line is one kind."""
+    if path.endswith("tax_lines[]"):
+        return "<tax line>"
+    if path == "line_items[]" or path.endswith((".line_items[]", ".line_item")):
+        return "<line item>"
+    return path
+
+
+def key_paths(value, prefix="", paths=None) -> dict[str, set]:
+    """``{normalised path: keys}`` of the objects in a JSON value."""
+    paths = {} if paths is None else paths
+    if isinstance(value, dict):
+        paths.setdefault(kind(prefix), set()).update(value)
+        for key, item in value.items():
+            key_paths(item, f"{prefix}.{key}" if prefix else key, paths)
+    elif isinstance(value, list):
+        for item in value:
+            key_paths(item, f"{prefix}[]", paths)
+    return paths
+
+
+def fixture_keys(*relatives) -> dict[str, set]:
+    """Keys per path over fixtures (each unwrapped from its root key)."""
+    merged: dict[str, set] = {}
+    for relative in relatives:
+        body = json.loads(contract(relative).read_text(encoding="utf-8"))
+        (body,) = body.values()
+        for path, keys in key_paths(body).items():
+            merged.setdefault(path, set()).update(keys)
+    return merged
+
+
+def unknown_keys(payload, reference, skip=()) -> list[str]:
+    problems = []
+    for path, keys in key_paths(payload).items():
+        if path.startswith(skip):
+            continue
+        known = reference.get(path)
+        if known is None:
+            problems.append(f"{path or '<root>'}: no such object in the fixtures")
+            continue
+        extra = keys - known - REST_ADDITIONS.get(path, set())
+        problems += [f"{path or '<root>'}.{key}" for key in sorted(extra)]
+    return problems
+
+
+def test_contract_webhook_payloads_use_the_fixtures_keys(shop, stock):
+    fixtures = {
+        "order": [
+            "shopify_python_api/order.json",
+            "shopify_api_ruby/order_with_properties.json",
+        ],
+        "refund": ["shopify_python_api/refund.json"],
+        "customer": [
+            "shopify_python_api/customer.json",
+            "shopify_api_ruby/customers.json",
+        ],
+        "level": ["shopify_python_api/inventory_level.json"],
+    }
+    keys = {
+        name: fixture_keys(*(f"rest-fixtures/{path}" for path in paths))
+        for name, paths in fixtures.items()
+    }
+    keys["order"] = {
+        **fixture_keys("webhooks/shopify-fulfillment-integration/order.json"),
+        **keys["order"],
+    }
+    # line items and tax lines have one shape wherever they appear
+    shared = {}
+    for reference in keys.values():
+        for path in ("<line item>", "<tax line>"):
+            shared.setdefault(path, set()).update(reference.get(path, ()))
+    for reference in keys.values():
+        reference.update(shared)
+    customer = shop.add_customer(
+        "jane@example.com",
+        "Jane",
+        "Doe",
+        "+4915112345678",
+        address={"address1": "Hauptstr. 1", "city": "Berlin", "countryCode": "DE"},
+    )
+    order = shop.add_order(
+        customer["id"],
+        [{"sku": "TS-1", "quantity": 2}],
+        shipping={"title": "DHL", "price": "4.90"},
+        taxes=[{"title": "VAT", "rate": 0.19}],
+    )
+    shop.fulfill(order["id"], {"company": "DHL", "number": "1", "url": "https://t"})
+    line_id = order["lineItems"][0]["id"]
+    refund = shop.refund_order(order["id"], [{"line_item_id": line_id, "quantity": 1}])
+    order_payload = shop.payload("orders/updated", order["id"])
+    assert order_payload["refunds"] and order_payload["fulfillments"]
+    assert unknown_keys(order_payload, keys["order"], skip="refunds[]") == []
+    for nested in order_payload["refunds"]:
+        assert unknown_keys(nested, keys["refund"]) == []
+    refund_payload = shop.payload("refunds/create", refund["id"])
+    assert unknown_keys(refund_payload, keys["refund"]) == []
+    customer_payload = shop.payload("customers/update", customer["id"])
+    assert unknown_keys(customer_payload, keys["customer"]) == []
+    level = shop.payload("inventory_levels/update", (stock["shirt"], stock["location"]))
+    assert unknown_keys(level, keys["level"]) == []
