@@ -1,11 +1,18 @@
 {
     "name": "Retail Connect – Shopify",
-    "summary": "Synchronise a Shopify store: products, stock, orders, customers",
+    "summary": "Shopify Admin GraphQL: orders, customers, stock, fulfilments, refunds",
     "version": "18.0.1.0.0",
     "author": "retail_connect contributors",
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
     "category": "Connector",
     "depends": ["retail_connect_base", "sale_stock", "account"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "phonenumbers"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "security/retail_connect_shopify_security.xml",
+        "views/retail_backend_views.xml",
+        "wizards/shopify_map_sku_views.xml",
+        "data/retail_connect_shopify_data.xml",
+    ],
 }

@@ -1,0 +1,4 @@
+from . import retail_backend
+from . import shopify_location
+from . import shopify_stock_level
+from . import stock_quant

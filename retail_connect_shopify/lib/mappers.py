@@ -1,0 +1,140 @@
+"""From Shopify payloads (GraphQL order shape, REST webhook shapes) to plain values.
+
+Nothing here reads Odoo: the backend turns these values into records.
+"""
+
+from datetime import datetime, timezone
+
+PAID = {"PAID", "PARTIALLY_REFUNDED", "REFUNDED", "PARTIALLY_PAID"}
+AUTHORIZED = PAID | {"AUTHORIZED"}
+
+
+def numeric_id(gid):
+    """``gid://shopify/Order/5940139491234`` → ``5940139491234``."""
+    return str(gid).rsplit("/", 1)[-1] if gid else None
+
+
+def order_gid(numeric):
+    return f"gid://shopify/Order/{numeric}"
+
+
+def parse_time(value):
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def naive_utc(value):
+    """A timezone-aware datetime (or ISO text) as naive UTC, Odoo's storage."""
+    if isinstance(value, str):
+        value = parse_time(value)
+    if value is not None and value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def money(bag):
+    """Amount of a MoneyBag (shop currency) as float; 0.0 when absent."""
+    if not bag:
+        return 0.0
+    return float((bag.get("shopMoney") or {}).get("amount") or 0.0)
+
+
+def tax_rates(tax_lines):
+    """Distinct tax rates of a taxLines list, as percentages (19.0)."""
+    rates = []
+    for tax in tax_lines or []:
+        rate = tax.get("rate")
+        if rate is None:
+            continue
+        percent = round(float(rate) * 100, 4)
+        if percent not in rates:
+            rates.append(percent)
+    return rates
+
+
+def order_lines(order):
+    """Product lines of an order as plain dicts (removed quantities excluded)."""
+    lines = []
+    for node in (order.get("lineItems") or {}).get("nodes") or []:
+        quantity = node.get("currentQuantity", node.get("quantity")) or 0
+        if quantity <= 0:
+            continue
+        price = money(node.get("originalUnitPriceSet"))
+        discount_total = money(node.get("totalDiscountSet"))
+        gross = price * (node.get("quantity") or quantity)
+        lines.append(
+            {
+                "line_id": node["id"],
+                "sku": (node.get("sku") or "").strip(),
+                "title": node.get("title") or node.get("sku") or "",
+                "quantity": quantity,
+                "price_unit": price,
+                "discount": round(discount_total / gross * 100, 4) if gross else 0.0,
+                "tax_rates": tax_rates(node.get("taxLines")),
+                "variant_id": (node.get("variant") or {}).get("id"),
+                "inventory_item_id": (
+                    ((node.get("variant") or {}).get("inventoryItem") or {}).get("id")
+                ),
+            }
+        )
+    return lines
+
+
+def shipping_lines(order):
+    result = []
+    for node in (order.get("shippingLines") or {}).get("nodes") or []:
+        result.append(
+            {
+                "title": node.get("title") or "Shipping",
+                "price_unit": money(node.get("discountedPriceSet")),
+                "tax_rates": tax_rates(node.get("taxLines")),
+            }
+        )
+    return result
+
+
+def address(data):
+    """A GraphQL MailingAddress or REST address as partner values (+ codes)."""
+    if not data:
+        return None
+    first = data.get("firstName") or data.get("first_name") or ""
+    last = data.get("lastName") or data.get("last_name") or ""
+    name = data.get("name") or f"{first} {last}".strip()
+    return {
+        "name": name or data.get("company") or "",
+        "street": data.get("address1") or False,
+        "street2": data.get("address2") or False,
+        "city": data.get("city") or False,
+        "zip": data.get("zip") or False,
+        "phone": data.get("phone") or False,
+        "country_code": data.get("countryCodeV2") or data.get("country_code"),
+        "state_code": data.get("provinceCode") or data.get("province_code"),
+        "company_name": data.get("company") or False,
+    }
+
+
+def customer(data):
+    """A GraphQL Customer or REST customer as plain values."""
+    if not data:
+        return None
+    first = data.get("firstName") or data.get("first_name") or ""
+    last = data.get("lastName") or data.get("last_name") or ""
+    gid = data.get("id")
+    if gid and not str(gid).startswith("gid://"):
+        gid = data.get("admin_graphql_api_id") or f"gid://shopify/Customer/{gid}"
+    return {
+        "gid": gid,
+        "name": f"{first} {last}".strip() or data.get("email") or "",
+        "email": (data.get("email") or "").strip() or False,
+        "phone": data.get("phone") or False,
+        "default_address": address(data.get("default_address")),
+    }
+
+
+def should_confirm(rule, financial_status):
+    if rule == "always":
+        return True
+    if rule == "authorized":
+        return financial_status in AUTHORIZED
+    return financial_status in PAID
