@@ -6,7 +6,7 @@
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
     "category": "Connector",
-    "depends": ["retail_connect_base", "sale_stock", "account"],
+    "depends": ["retail_connect_base", "sale_stock", "stock_delivery", "account"],
     "external_dependencies": {"python": ["requests", "phonenumbers"]},
     "data": [
         "security/ir.model.access.csv",

@@ -13,6 +13,7 @@ says where it is.
 """
 
 import argparse
+import fcntl
 import hashlib
 import os
 import pwd
@@ -356,7 +357,17 @@ def drop_filestore(name):
 
 
 def template_db(pg, *, demo, with_tests):
-    """Return the name of a database with the suite installed, building it once."""
+    """Return the name of a database with the suite installed, building it once.
+
+    Concurrent runs (a test run and a benchmark) wait for each other here.
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _template_db(pg, demo=demo, with_tests=with_tests)
+
+
+def _template_db(pg, *, demo, with_tests):
     kind = "demo" if demo else "test"
     modules = SUITE_ADDONS + (TEST_ADDONS if with_tests else [])
     name = f"rc_tmpl_{kind}_{content_hash(TEST_ADDONS if with_tests else [])}"

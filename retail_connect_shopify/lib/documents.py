@@ -62,8 +62,8 @@ query FulfillmentOrders($id: ID!) {
 }"""
 
 FULFILLMENT_CREATE = """
-mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
-  fulfillmentCreate(fulfillment: $fulfillment) {
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!, $key: String!) {
+  fulfillmentCreate(fulfillment: $fulfillment) @idempotent(key: $key) {
     fulfillment { id status trackingInfo { company number url } }
     userErrors { field message }
   }

@@ -295,7 +295,8 @@ class RetailBackend(models.Model):
         binding = bindings._lookup(self, "sale.order", gid)
         hinted = event.remote_updated_at if event else None
         if binding and hinted and binding.remote_updated_at:
-            if hinted <= binding.remote_updated_at:
+            # timestamps have one-second precision: only strictly older is stale
+            if mappers.naive_utc(hinted) < binding.remote_updated_at:
                 raise EventSkipped(
                     "skipped_stale",
                     f"{binding.external_ref}: Odoo already has the change of "
@@ -657,8 +658,125 @@ class RetailBackend(models.Model):
 
     # ------------------------------------------------------------ refunds
     def _shopify_import_refund(self, refund):
-        """Refunds and returns are imported by ``shopify_refund`` (next step)."""
-        raise EventSkipped("skipped_policy", "refund import is not enabled yet")
+        """A Shopify refund becomes a posted credit note; restocked lines a return.
+
+        Idempotent: the credit note is bound to the refund id.
+        """
+        self.ensure_one()
+        bindings = self.env["retail.binding"]
+        refund_gid = refund.get("admin_graphql_api_id") or (
+            f"gid://shopify/Refund/{refund['id']}"
+        )
+        self._lock_external("account.move", refund_gid)
+        existing = bindings._lookup(self, "account.move", refund_gid)
+        if existing and existing.record():
+            raise EventSkipped("skipped_duplicate", f"refund {refund['id']} imported")
+        order_gid = mappers.order_gid(refund["order_id"])
+        subject = f"refund:{refund['id']}"
+        order_binding = bindings._lookup(self, "sale.order", order_gid)
+        sale = order_binding.record() if order_binding else None
+        if not sale:
+            sale = self._shopify_import_order(order_gid)
+        refund_lines, returns = [], {}
+        for item in refund.get("refund_line_items") or []:
+            line_gid = f"gid://shopify/LineItem/{item['line_item_id']}"
+            line_binding = bindings._lookup(self, "sale.order.line", line_gid)
+            sale_line = line_binding.record() if line_binding else None
+            if not sale_line:
+                raise MappingError(
+                    f"Refund {refund['id']} of {sale.name}: line {line_gid} is not "
+                    "in the Odoo order.",
+                    subject_key=subject,
+                )
+            quantity = float(item["quantity"])
+            subtotal = float(item.get("subtotal") or 0.0)
+            refund_lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": sale_line.product_id.id,
+                        "name": sale_line.name,
+                        "quantity": quantity,
+                        "price_unit": subtotal / quantity if quantity else 0.0,
+                        "tax_ids": [(6, 0, sale_line.tax_id.ids)],
+                        "sale_line_ids": [(6, 0, sale_line.ids)],
+                    },
+                )
+            )
+            if item.get("restock_type") in ("return", "legacy_restock"):
+                returns[sale_line.product_id] = (
+                    returns.get(sale_line.product_id, 0.0) + quantity
+                )
+        refunded = sum(
+            float(t.get("amount") or 0.0)
+            for t in refund.get("transactions") or []
+            if t.get("kind") == "refund" and t.get("status") == "success"
+        )
+        move = (
+            self.env["account.move"]
+            .with_context(**IMPORT_CONTEXT)
+            .create(
+                {
+                    "move_type": "out_refund",
+                    "partner_id": sale.partner_invoice_id.id,
+                    "company_id": self.company_id.id,
+                    "currency_id": sale.currency_id.id,
+                    "invoice_origin": sale.name,
+                    "ref": f"Shopify refund {refund['id']} ({sale.client_order_ref})",
+                    "invoice_line_ids": refund_lines,
+                }
+            )
+        )
+        diff = round(refunded - move.amount_total, 2) if refunded else 0.0
+        if diff:
+            # shipping or an order adjustment refunded without a line
+            move.write(
+                {
+                    "invoice_line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": self._shopify_shipping_product().id,
+                                "name": self.env._("Refund adjustment (Shopify)"),
+                                "quantity": 1,
+                                "price_unit": diff,
+                                "tax_ids": [(5,)],
+                            },
+                        )
+                    ]
+                }
+            )
+        move.action_post()
+        bindings._bind(self, move, refund_gid, external_ref=move.name)
+        if returns:
+            self._shopify_return(sale, returns, refund, subject)
+        return move
+
+    def _shopify_return(self, sale, quantities, refund, subject):
+        """Return receipt of restocked quantities, from the done deliveries."""
+        done = sale.picking_ids.filtered(
+            lambda p: p.state == "done" and p.picking_type_code == "outgoing"
+        )
+        if not done:
+            return None  # nothing shipped yet: nothing comes back
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=done[0].id, active_model="stock.picking")
+            .create({"picking_id": done[0].id})
+        )
+        left = dict(quantities)
+        for line in wizard.product_return_moves:
+            take = min(left.get(line.product_id, 0.0), line.move_id.quantity)
+            line.quantity = take
+            left[line.product_id] = left.get(line.product_id, 0.0) - take
+        if not any(wizard.product_return_moves.mapped("quantity")):
+            return None
+        action = wizard.action_create_returns()
+        picking = self.env["stock.picking"].browse(action["res_id"])
+        picking.origin = f"Shopify refund {refund['id']}"
+        return picking
 
     def action_shopify_fetch_locations(self):
         for backend in self:

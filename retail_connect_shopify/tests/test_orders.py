@@ -11,6 +11,7 @@ class TestOrders(ShopifyCase):
         order = self.new_order(shipping={"title": "DHL", "price": "4.90"})
         self.sandbox.webhooks.url = self.sandbox.webhook_url
         self.sandbox.emit("orders/create", order["id"], deliver=False)
+        self.sandbox.clock.advance(5)
         self.sandbox.update_order(order["id"], note="gift wrap")
         self.sandbox.emit("orders/updated", order["id"], deliver=False)
         # the update arrives first, the creation twice and last
@@ -82,7 +83,10 @@ class TestOrders(ShopifyCase):
         self.sandbox.cancel_order(order["id"])
         self.sandbox.emit("orders/cancelled", order["id"])
         run_jobs(self.env)
-        self.assertEqual(sale.state, "cancel")
+        events = self.Event.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(
+            sale.state, "cancel", [(e.topic, e.state, e.error) for e in events]
+        )
 
     def test_polling_catches_a_missed_webhook(self):
         orders = [self.new_order() for _ in range(3)]

@@ -1,0 +1,98 @@
+from odoo.tests import tagged
+
+from .common import ShopifyCase, run_jobs
+
+STATUS = """query S($id: ID!) { order(id: $id) {
+  displayFulfillmentStatus
+  fulfillments(first: 5) { status trackingInfo { company number url } }
+} }"""
+
+
+@tagged("post_install", "-at_install")
+class TestFulfilmentAndRefund(ShopifyCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.carrier = cls.env["delivery.carrier"].create(
+            {
+                "name": "DHL",
+                "product_id": cls.env["product.product"]
+                .create({"name": "DHL shipping", "type": "service"})
+                .id,
+            }
+        )
+
+    def _imported(self, **kwargs):
+        order = self.new_order(**kwargs)
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders().filtered(
+            lambda s: s.client_order_ref == order["name"]
+        )
+        self.assertEqual(sale.state, "sale")
+        return order, sale
+
+    def _remote(self, order):
+        _status, body, _wait = self.sandbox.graphql(STATUS, {"id": order["id"]})
+        return body["data"]["order"]
+
+    def _ship(self, picking, quantity, tracking):
+        picking.write({"carrier_id": self.carrier.id, "carrier_tracking_ref": tracking})
+        for move in picking.move_ids:
+            move.quantity = quantity
+            move.picked = True
+        picking._action_done()
+
+    def _calls(self, operation):
+        return [
+            r
+            for r in self.sandbox.requests("/admin/api/")
+            if (r.json() or {}).get("operationName") == operation
+        ]
+
+    def test_partial_then_complete_delivery_makes_two_fulfilments(self):
+        order, sale = self._imported(lines=[{"sku": "TSHIRT-001", "quantity": 2}])
+        picking = sale.picking_ids
+        self._ship(picking, 1, "TRACK-1")
+        run_jobs(self.env)
+        remote = self._remote(order)
+        self.assertEqual(remote["displayFulfillmentStatus"], "PARTIALLY_FULFILLED")
+        self.assertEqual(
+            remote["fulfillments"][0]["trackingInfo"][0]["number"], "TRACK-1"
+        )
+        self.assertEqual(remote["fulfillments"][0]["trackingInfo"][0]["company"], "DHL")
+        backorder = sale.picking_ids - picking
+        self.assertEqual(len(backorder), 1)
+        self._ship(backorder, 1, "TRACK-2")
+        run_jobs(self.env)
+        remote = self._remote(order)
+        self.assertEqual(remote["displayFulfillmentStatus"], "FULFILLED")
+        self.assertEqual(len(remote["fulfillments"]), 2)
+        # the job is idempotent: running it again sends nothing
+        before = len(self._calls("FulfillmentCreate"))
+        self.assertEqual(self.backend._job_shopify_fulfil(picking), "already fulfilled")
+        self.assertEqual(len(self._calls("FulfillmentCreate")), before)
+
+    def test_refund_makes_a_credit_note_and_a_return_once(self):
+        order, sale = self._imported(lines=[{"sku": "MUG-002", "quantity": 3}])
+        self._ship(sale.picking_ids, 3, "TRACK-3")
+        run_jobs(self.env)
+        line_id = self.sandbox.order(order["id"])["lineItems"][0]["id"]
+        refund = self.sandbox.refund_order(
+            order["id"],
+            [{"line_item_id": line_id, "quantity": 1, "restock_type": "RETURN"}],
+        )
+        events = self.sandbox.emit("refunds/create", refund["id"], deliver=False)
+        self.sandbox.flush_webhooks(duplicate_every=1)
+        self.assertTrue(events)
+        run_jobs(self.env)
+        credit = self.env["account.move"].search(
+            [("move_type", "=", "out_refund"), ("invoice_origin", "=", sale.name)]
+        )
+        self.assertEqual(len(credit), 1, "one credit note, duplicate ignored")
+        self.assertEqual(credit.state, "posted")
+        self.assertAlmostEqual(credit.amount_total, 14.88, places=2)  # 12.50 + 19%
+        returns = sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming")
+        self.assertEqual(len(returns), 1)
+        self.assertEqual(returns.move_ids.product_uom_qty, 1)
+        self.assertEqual(returns.move_ids.product_id, self.products["MUG-002"])
