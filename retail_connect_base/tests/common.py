@@ -3,15 +3,36 @@
 - ``run_job`` / ``run_jobs``: run queue jobs through queue_job's own ``Job`` API
   (load, perform, postpone on ``RetryableJobError``, done or failed), the steps of
   its runner's controller, inside the test transaction;
-- ``sandboxes()``: make the repository's ``tests/sandboxes`` package importable.
+- ``sandboxes()``: make the repository's ``tests/sandboxes`` package importable;
+- ``contracts_dir()``: where the official API contracts are (skip or fail).
 """
 
+import os
 import sys
 import traceback
+import unittest
 from pathlib import Path
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
+
+
+def contracts_dir(*parts):
+    """Folder of the official API contracts (``../shared/contracts``).
+
+    ``RC_CONTRACTS`` may name it. Absent, the calling test is skipped with the
+    reason — unless ``RC_REQUIRE_CONTRACTS=1`` (CI), where absence fails.
+    """
+    root = os.environ.get("RC_CONTRACTS") or (
+        Path(__file__).resolve().parents[2].parent / "shared" / "contracts"
+    )
+    path = Path(root, *parts)
+    if path.exists():
+        return path
+    message = f"official contracts not found at {path} (set RC_CONTRACTS)"
+    if os.environ.get("RC_REQUIRE_CONTRACTS") == "1":
+        raise AssertionError(message)
+    raise unittest.SkipTest(message)
 
 
 def sandboxes():

@@ -2,3 +2,5 @@ from . import test_install
 from . import test_orders
 from . import test_stock
 from . import test_fulfilment_refund
+from . import test_contracts
+from . import test_resilience

@@ -1,0 +1,75 @@
+from odoo.tests import tagged
+
+from .common import ShopifyCase, run_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestResilience(ShopifyCase):
+    def test_chaos_imports_n_orders_as_exactly_n_sale_orders(self):
+        """Duplicates, reorders, 5xx, a timeout and throttling: N in, N out."""
+        self.backend.job_max_retries = 20
+        self.sandbox.webhook_mode = "queue"
+        orders = [self.new_order() for _ in range(12)]
+        for order in orders:
+            self.sandbox.emit("orders/create", order["id"], deliver=False)
+        for order in orders[::2]:
+            self.sandbox.update_order(order["id"], note="changed")
+            self.sandbox.emit("orders/updated", order["id"], deliver=False)
+        answers = self.sandbox.flush_webhooks(
+            order="shuffle", duplicate_every=3, seed=7
+        )
+        self.assertEqual({status for status, _ in answers}, {200})
+        self.sandbox.inject_fault("status", status=502, times=3)
+        self.sandbox.inject_fault("throttle", times=3)
+        self.sandbox.inject_fault("timeout", seconds=11, times=1)
+        for _round in range(15):
+            if not run_jobs(self.env):
+                break
+        sales = self.sale_orders()
+        self.assertEqual(len(sales), 12)
+        self.assertEqual(
+            sorted(sales.mapped("client_order_ref")), sorted(o["name"] for o in orders)
+        )
+        self.assertEqual(set(sales.mapped("state")), {"sale"})
+        events = self.Event.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(
+            len(events), 18, "12 creations + 6 updates, duplicates dropped"
+        )
+        self.assertFalse(events.filtered(lambda e: e.state in ("failed", "dead")))
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id)]
+            )
+        )
+
+    def test_client_credentials_token_is_fetched_and_reused(self):
+        backend = self.backend.copy({"name": "Dev Dashboard app"})
+        backend.write({"client_id": "cid"})
+        backend.client_secret = "csecret"
+        backend.action_activate()
+        message = backend.action_test_connection()["params"]["message"]
+        self.assertIn("Acme", message)
+        self.assertTrue(backend.shopify_token_expires_at)
+        token = backend._get_secret("access_token")
+        self.assertTrue(token.startswith("shpat_"))
+        backend.action_test_connection()
+        grants = self.sandbox.requests("/admin/oauth/access_token")
+        self.assertEqual(len(grants), 1, "the token is reused until it expires")
+
+    def test_webhook_registration_is_repaired_not_duplicated(self):
+        self.backend.action_shopify_register_webhooks()
+        self.backend.action_shopify_register_webhooks()
+        _status, body, _ = self.sandbox.graphql(
+            "{ webhookSubscriptions(first: 50) { nodes { id topic uri } } }"
+        )
+        nodes = body["data"]["webhookSubscriptions"]["nodes"]
+        self.assertEqual(len(nodes), 6)
+        self.assertEqual({n["uri"] for n in nodes}, {self.backend.webhook_url})
+        # one subscription disappears on Shopify: the health check repairs it
+        self.sandbox.graphql(
+            "mutation D($id: ID!) { webhookSubscriptionDelete(id: $id) "
+            "{ deletedWebhookSubscriptionId userErrors { message } } }",
+            {"id": nodes[0]["id"]},
+        )
+        created = self.backend._shopify_ensure_webhooks()
+        self.assertEqual(created, [nodes[0]["topic"]])
