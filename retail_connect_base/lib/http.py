@@ -162,8 +162,12 @@ class RetailHttpClient:
         headers=None,
         idempotency_key=None,
         cost=1.0,
+        stream=False,
     ):
         """Send one request; return the ``requests.Response`` of a success.
+
+        ``stream=True`` leaves the body unread (large downloads read it line by
+        line); it is then not logged.
 
         Raises ``ThrottledError`` / ``TransientError`` (retry later, with the
         platform's delay in ``seconds``), ``AuthError`` or ``RemoteError``.
@@ -200,6 +204,7 @@ class RetailHttpClient:
                 data=data,
                 headers=headers,
                 timeout=self.timeout,
+                stream=stream,
             )
         except requests.Timeout as err:
             exchange.duration_ms = (time.monotonic() - start) * 1000
@@ -219,7 +224,8 @@ class RetailHttpClient:
         exchange.status = response.status_code
         exchange.request_id = response.headers.get(self.request_id_header)
         exchange.throttle_state = self.throttle_state(response)
-        exchange.response_body = mask_body(response.content)
+        if not stream:
+            exchange.response_body = mask_body(response.content)
         self.observe(response)
         try:
             self.classify(response)

@@ -67,6 +67,12 @@ class RetailEvent(models.Model):
     state = fields.Selection(STATES, default="received", required=True, index=True)
     attempts = fields.Integer()
     correlation_id = fields.Char(index=True)
+    traffic = fields.Selection(
+        [("realtime", "Real-time"), ("bulk", "Bulk")],
+        default="realtime",
+        required=True,
+        help="Channel class of its job: backfills never delay real-time traffic.",
+    )
     res_model = fields.Char("Record model")
     res_id = fields.Many2oneReference("Record", model_field="res_model")
     error = fields.Text()
@@ -100,10 +106,10 @@ class RetailEvent(models.Model):
             INSERT INTO retail_event
                    (backend_id, company_id, topic, domain, dedup_key, source,
                     subject_key, occurred_at, received_at, remote_updated_at,
-                    payload, state, attempts, correlation_id,
+                    payload, state, attempts, correlation_id, traffic,
                     create_uid, write_uid, create_date, write_date)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'received', 0, %s,
-                    %s, %s, %s, %s)
+                    %s, %s, %s, %s, %s)
             ON CONFLICT (backend_id, dedup_key) DO NOTHING
             RETURNING id
             """,
@@ -120,6 +126,7 @@ class RetailEvent(models.Model):
                 _naive(delivery.remote_updated_at),
                 payload,
                 delivery.correlation_id or str(uuid.uuid4()),
+                delivery.meta.get("traffic", "realtime"),
                 self.env.uid,
                 self.env.uid,
                 now,
@@ -147,7 +154,7 @@ class RetailEvent(models.Model):
             job = (
                 event.with_user(SUPERUSER_ID)
                 .with_delay(
-                    channel=backend._channel("realtime"),
+                    channel=backend._channel(event.traffic or "realtime"),
                     max_retries=backend.job_max_retries,
                     description=f"{backend.name}: {event.topic} "
                     f"{event.subject_key or ''}",
@@ -296,6 +303,7 @@ class RetailEvent(models.Model):
                     "remote_updated_at": event.remote_updated_at,
                     "payload": event.payload,
                     "correlation_id": event.correlation_id,
+                    "traffic": event.traffic,
                     "replay_of_id": event.id,
                 }
             )

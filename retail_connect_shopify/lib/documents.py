@@ -4,6 +4,8 @@ Contract tests validate each one against the official schema (with the
 2026-04 additions for inventorySetQuantities).
 """
 
+import json
+
 MONEY = "shopMoney { amount currencyCode }"
 ADDRESS = (
     "name firstName lastName company address1 address2 city provinceCode zip "
@@ -103,3 +105,55 @@ mutation WebhookCreate($topic: WebhookSubscriptionTopic!,
     userErrors { field message }
   }
 }"""
+
+# ------------------------------------------------------------- backfill
+BULK_RUN = """
+mutation BulkRun($query: String!, $key: String!) {
+  bulkOperationRunQuery(query: $query) @idempotent(key: $key) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}"""
+
+BULK_STATUS = """
+query BulkStatus($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation { id status errorCode objectCount rootObjectCount url }
+  }
+}"""
+
+# Inner queries of bulk operations: connections without arguments, one level of
+# nesting; the JSONL lists each nested node after its parent with __parentId.
+BULK_ORDER_FIELDS = f"""
+  id legacyResourceId name createdAt updatedAt cancelledAt
+  displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
+  email phone note tags
+  currentTotalPriceSet {{ {MONEY} }}
+  customer {{ id email firstName lastName phone }}
+  shippingAddress {{ {ADDRESS} }}
+  billingAddress {{ {ADDRESS} }}
+  shippingLines {{ edges {{ node {{
+    id title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }} }}
+  lineItems {{ edges {{ node {{
+    id sku title quantity currentQuantity
+    originalUnitPriceSet {{ {MONEY} }}
+    totalDiscountSet {{ {MONEY} }}
+    {TAXES}
+    variant {{ id inventoryItem {{ id }} }} }} }} }}
+"""
+
+
+def bulk_orders_query(since_iso):
+    search = json.dumps(f"updated_at:>='{since_iso}'")  # a GraphQL string literal
+    return (
+        "{ orders(query: "
+        + search
+        + ") { edges { node { "
+        + BULK_ORDER_FIELDS
+        + " } } } }"
+    )
+
+
+BULK_VARIANTS_QUERY = (
+    "{ productVariants { edges { node { id sku inventoryItem { id } } } } }"
+)

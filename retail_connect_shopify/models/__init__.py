@@ -4,3 +4,4 @@ from . import shopify_stock_level
 from . import stock_quant
 from . import shopify_fulfilment
 from . import stock_picking
+from . import shopify_backfill

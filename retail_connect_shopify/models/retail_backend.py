@@ -30,6 +30,7 @@ WEBHOOK_TOPICS = (
     "REFUNDS_CREATE",
     "CUSTOMERS_CREATE",
     "CUSTOMERS_UPDATE",
+    "BULK_OPERATIONS_FINISH",
 )
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
 IMPORT_CONTEXT = {
@@ -244,6 +245,14 @@ class RetailBackend(models.Model):
         if event.topic in ORDER_TOPICS or event.topic == "orders/polled":
             gid = data.get("admin_graphql_api_id") or mappers.order_gid(data["id"])
             return self._shopify_import_order(gid, event)
+        if event.topic == "orders/backfill":
+            # read by the bulk operation moments ago: no need to fetch it again
+            return self._shopify_import_order(data["id"], event, order=data)
+        if event.topic == "bulk_operations/finish":
+            operation = data.get("admin_graphql_api_id")
+            if operation and operation == self.shopify_bulk_id:
+                self._shopify_schedule_check(operation, self.shopify_bulk_kind, 0, 0)
+            return None
         if event.topic.startswith("customers/"):
             return self._shopify_customer(mappers.customer(data))
         if event.topic == "refunds/create":
@@ -282,7 +291,7 @@ class RetailBackend(models.Model):
         return deliveries
 
     # ------------------------------------------------------------ orders
-    def _shopify_import_order(self, gid, event=None):
+    def _shopify_import_order(self, gid, event=None, order=None):
         """Create or update the sale order of a Shopify order (idempotent).
 
         The webhook only says *which* order changed: its current state is read
@@ -302,10 +311,12 @@ class RetailBackend(models.Model):
                     f"{binding.external_ref}: Odoo already has the change of "
                     f"{binding.remote_updated_at}",
                 )
-        data = self._shopify_client().graphql(
-            gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=60
-        )
-        order = data.get("order")
+        if order is None:
+            order = (
+                self._shopify_client()
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=60)
+                .get("order")
+            )
         if not order:
             raise RemoteError(f"Shopify has no order {gid}")
         updated = mappers.naive_utc(order["updatedAt"])

@@ -4,3 +4,4 @@ from . import test_stock
 from . import test_fulfilment_refund
 from . import test_contracts
 from . import test_resilience
+from . import test_backfill

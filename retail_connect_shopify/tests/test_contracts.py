@@ -36,3 +36,10 @@ class TestShopifyContracts(BaseCase):
             self.assertFalse(errors, f"{name}: {[e.message for e in errors]}")
             checked += 1
         self.assertGreaterEqual(checked, 8)
+        # the inner queries of bulk operations
+        for text in (
+            documents.bulk_orders_query("2026-01-01T00:00:00Z"),
+            documents.BULK_VARIANTS_QUERY,
+        ):
+            errors = validate(schema, parse(text))
+            self.assertFalse(errors, [e.message for e in errors])

@@ -1,5 +1,6 @@
 from odoo.tests import tagged
 
+from ..models.retail_backend import WEBHOOK_TOPICS
 from .common import ShopifyCase, run_jobs
 
 
@@ -63,7 +64,7 @@ class TestResilience(ShopifyCase):
             "{ webhookSubscriptions(first: 50) { nodes { id topic uri } } }"
         )
         nodes = body["data"]["webhookSubscriptions"]["nodes"]
-        self.assertEqual(len(nodes), 6)
+        self.assertEqual(len(nodes), len(WEBHOOK_TOPICS))
         self.assertEqual({n["uri"] for n in nodes}, {self.backend.webhook_url})
         # one subscription disappears on Shopify: the health check repairs it
         self.sandbox.graphql(

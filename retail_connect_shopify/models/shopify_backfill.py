@@ -1,0 +1,201 @@
+import json
+from datetime import timedelta
+
+from odoo import fields, models
+
+from odoo.addons.retail_connect_base.lib.errors import RemoteError, SyncError
+from odoo.addons.retail_connect_base.lib.webhook import Delivery
+
+from ..lib import documents as gql
+from ..lib import mappers
+
+RUNNING = ("CREATED", "RUNNING")
+CHECK_EVERY = 10  # seconds between status checks (each check is a new job)
+MAX_CHECKS = 360  # an hour
+
+
+def assemble(lines):
+    """Group JSONL lines into root objects, children under their connection.
+
+    Shopify writes each nested node right after its parent, with
+    ``__parentId``: one root is held in memory at a time.
+    """
+    root = None
+    for raw in lines:
+        if not raw:
+            continue
+        item = json.loads(raw)
+        parent = item.pop("__parentId", None)
+        if parent is None:
+            if root is not None:
+                yield root
+            root = item
+            continue
+        kind = str(item.get("id", "")).split("/")[-2] if item.get("id") else ""
+        key = {"LineItem": "lineItems", "ShippingLine": "shippingLines"}.get(
+            kind, "children"
+        )
+        root.setdefault(key, {"nodes": []})["nodes"].append(item)
+    if root is not None:
+        yield root
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    shopify_backfill_days = fields.Integer("Backfill days", default=60)
+    shopify_bulk_id = fields.Char("Bulk operation", readonly=True)
+    shopify_bulk_kind = fields.Char(readonly=True)
+    shopify_bulk_status = fields.Char(readonly=True)
+
+    def action_shopify_backfill(self):
+        """First import: bind the catalog by SKU, then recent orders (bulk)."""
+        for backend in self:
+            backend.with_delay(
+                channel=backend._channel("bulk"),
+                identity_key=f"shopify_backfill_{backend.id}",
+                description=f"{backend.name}: backfill",
+            )._job_shopify_bulk_start("variants")
+        return True
+
+    def _job_shopify_bulk_start(self, kind):
+        """Start one bulk query; its completion is checked by later jobs."""
+        self.ensure_one()
+        if kind == "orders":
+            since = fields.Datetime.now() - timedelta(days=self.shopify_backfill_days)
+            query = gql.bulk_orders_query(since.isoformat() + "Z")
+        else:
+            query = gql.BULK_VARIANTS_QUERY
+        client = self._shopify_client()
+        result = self._call_in_job(
+            client.mutate,
+            gql.BULK_RUN,
+            {
+                "query": query,
+                "key": f"odoo-backfill-{self.id}-{kind}-{fields.Date.today()}",
+            },
+            operation="BulkRun",
+            payload="bulkOperationRunQuery",
+        )
+        operation = result["bulkOperation"]
+        self.write(
+            {
+                "shopify_bulk_id": operation["id"],
+                "shopify_bulk_kind": kind,
+                "shopify_bulk_status": operation["status"],
+            }
+        )
+        self._shopify_schedule_check(operation["id"], kind, 1, CHECK_EVERY)
+        return f"bulk {kind} {operation['id']} started"
+
+    def _shopify_schedule_check(self, operation_id, kind, attempt, eta):
+        self.with_delay(
+            channel=self._channel("bulk"),
+            eta=eta,
+            identity_key=f"shopify_bulk_check_{operation_id}_{attempt}",
+            description=f"{self.name}: bulk {kind} status",
+        )._job_shopify_bulk_check(operation_id, kind, attempt)
+
+    def _job_shopify_bulk_check(self, operation_id, kind, attempt=1):
+        """Check a bulk operation; ingest it once completed.
+
+        Waiting is a new job scheduled later, never a sleep holding a worker.
+        """
+        self.ensure_one()
+        if (
+            self.shopify_bulk_id != operation_id
+            or self.shopify_bulk_status == "INGESTED"
+        ):
+            return "already handled"
+        client = self._shopify_client()
+        node = (
+            self._call_in_job(
+                client.graphql,
+                gql.BULK_STATUS,
+                {"id": operation_id},
+                operation="BulkStatus",
+                cost=2,
+            ).get("node")
+            or {}
+        )
+        status = node.get("status")
+        self.shopify_bulk_status = status
+        if status in RUNNING:
+            if attempt >= MAX_CHECKS:
+                raise RemoteError(f"bulk operation {operation_id} never finished")
+            self._shopify_schedule_check(operation_id, kind, attempt + 1, CHECK_EVERY)
+            return f"{status}: checking again in {CHECK_EVERY}s"
+        if status != "COMPLETED":
+            raise SyncError(
+                f"Shopify bulk {kind} operation {operation_id} ended {status} "
+                f"({node.get('errorCode')})",
+                category="remote",
+            )
+        summary = self._shopify_bulk_ingest(client, node.get("url"), kind)
+        self.shopify_bulk_status = "INGESTED"
+        if kind == "variants":
+            self.with_delay(
+                channel=self._channel("bulk"),
+                description=f"{self.name}: backfill orders",
+            )._job_shopify_bulk_start("orders")
+        return summary
+
+    def _shopify_bulk_ingest(self, client, url, kind):
+        if not url:  # nothing matched
+            return "no objects"
+        response = self._call_in_job(
+            client.request, "GET", url, operation=f"bulk.{kind}.download", stream=True
+        )
+        lines = response.iter_lines(decode_unicode=True)
+        if kind == "variants":
+            return self._shopify_bind_variants(assemble(lines))
+        count = new = 0
+        events = self.env["retail.event"]
+        for order in assemble(lines):
+            count += 1
+            numeric = mappers.numeric_id(order["id"])
+            _event, created = events._ingest(
+                self,
+                Delivery(
+                    topic="orders/backfill",
+                    dedup_key=f"backfill:{order['id']}:{order['updatedAt']}",
+                    payload=json.dumps(order).encode(),
+                    subject_key=f"order:{numeric}",
+                    remote_updated_at=mappers.parse_time(order["updatedAt"]),
+                    meta={"traffic": "bulk"},
+                ),
+                source="poll",
+            )
+            new += created
+        return f"{count} orders read, {new} new events"
+
+    def _shopify_bind_variants(self, variants):
+        """Bind Shopify variants to the Odoo products with the same SKU."""
+        bindings = self.env["retail.binding"]
+        products = self.env["product.product"]
+        bound = unknown = 0
+        for variant in variants:
+            sku = (variant.get("sku") or "").strip()
+            if not sku or bindings._lookup(self, "product.product", variant["id"]):
+                continue
+            product = products.search(
+                [
+                    ("default_code", "=", sku),
+                    ("company_id", "in", (False, self.company_id.id)),
+                ],
+                limit=1,
+            )
+            if not product or bindings._lookup_record(self, product):
+                unknown += not product
+                continue
+            bindings._bind(
+                self,
+                product,
+                variant["id"],
+                external_ref=sku,
+                extra={
+                    "inventory_item_id": (variant.get("inventoryItem") or {}).get("id")
+                },
+            )
+            bound += 1
+        return f"{bound} variants bound by SKU, {unknown} SKUs unknown in Odoo"
