@@ -12,7 +12,10 @@
         "security/ir.model.access.csv",
         "security/retail_connect_shopify_security.xml",
         "views/retail_backend_views.xml",
+        "views/shopify_catalog_views.xml",
         "wizards/shopify_map_sku_views.xml",
         "data/retail_connect_shopify_data.xml",
+        "data/shopify_catalog_data.xml",
     ],
+    "demo": ["demo/retail_connect_shopify_demo.xml"],
 }

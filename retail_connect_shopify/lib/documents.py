@@ -157,3 +157,54 @@ def bulk_orders_query(since_iso):
 BULK_VARIANTS_QUERY = (
     "{ productVariants { edges { node { id sku inventoryItem { id } } } } }"
 )
+
+# -------------------------------------------------------------- catalog
+CATALOG_VARIANT = (
+    "id sku barcode price selectedOptions { name value } inventoryItem { id tracked }"
+)
+
+PRODUCT_SET = f"""
+mutation ProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {{
+  productSet(identifier: $identifier, input: $input, synchronous: true) {{
+    product {{
+      id handle
+      variants(first: 100) {{ nodes {{ {CATALOG_VARIANT} }} }}
+    }}
+    userErrors {{ code field message }}
+  }}
+}}"""
+
+# Shopify products holding a variant (by SKU or id) before a first export.
+PRODUCT_LOOKUP = """
+query ProductLookup($q: String!) {
+  productVariants(first: 10, query: $q) {
+    nodes { id sku product { id handle } }
+  }
+}"""
+
+# 10 products x 25 variants stay under the 1000-point limit of one query;
+# products with more variants are read again with PRODUCT_VARIANTS.
+PRODUCTS_IMPORT = f"""
+query ProductsImport($first: Int!, $after: String, $q: String) {{
+  products(first: $first, after: $after, query: $q) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id title handle status descriptionHtml updatedAt
+      options {{ name values }}
+      variants(first: 25) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {CATALOG_VARIANT} }}
+      }}
+    }}
+  }}
+}}"""
+
+PRODUCT_VARIANTS = f"""
+query ProductVariants($id: ID!, $first: Int!, $after: String) {{
+  product(id: $id) {{
+    variants(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {CATALOG_VARIANT} }}
+    }}
+  }}
+}}"""
