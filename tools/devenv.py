@@ -500,6 +500,90 @@ def cmd_test(args):
 
 
 # --------------------------------------------------------------------- demo
+def seed_demo(url, db, sandbox_port_base):
+    """Give the demo shop a catalog and orders, and send their webhooks to Odoo.
+
+    The sandboxes keep state in memory: each `make demo` seeds them again. The
+    orders are the same each time, so Odoo updates rather than duplicates them;
+    one sells a SKU Odoo does not know, to show a sync exception and its fix.
+    """
+    import requests  # noqa: PLC0415
+
+    rpc = requests.Session()
+    answer = rpc.post(
+        f"{url}/web/session/authenticate",
+        json={"params": {"db": db, "login": "admin", "password": "admin"}},
+        timeout=30,
+    ).json()
+    if answer.get("error"):
+        raise RuntimeError(answer["error"]["data"]["message"])
+
+    def call(model, method, *args):
+        reply = rpc.post(
+            f"{url}/web/dataset/call_kw",
+            json={
+                "params": {"model": model, "method": method, "args": args, "kwargs": {}}
+            },
+            timeout=30,
+        ).json()
+        if reply.get("error"):
+            raise RuntimeError(reply["error"]["data"]["message"])
+        return reply["result"]
+
+    backend_id = call(
+        "ir.model.data", "_xmlid_to_res_id", "retail_connect_shopify.demo_backend"
+    )
+    shop = f"http://127.0.0.1:{sandbox_port_base + 1}/__sandbox__"
+
+    def post(path, data):
+        response = requests.post(f"{shop}/{path}", json=data, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    post("config", {"webhook_url": f"{url}/retail_connect/webhook/{backend_id}"})
+    location = post("locations", {"name": "Main warehouse"})
+    for sku, price in (
+        ("RC-TSHIRT", "29.95"),
+        ("RC-MUG", "12.50"),
+        ("RC-POSTER", "9.00"),
+    ):
+        post(
+            "products",
+            {
+                "title": sku,
+                "variants": [
+                    {"sku": sku, "price": price, "inventory": {location["id"]: 20}}
+                ],
+            },
+        )
+    buyers = [
+        ("jane@example.com", "Jane", "Doe", "+4915112345678"),
+        ("li@example.com", "Li", "Wei", "+14155550100"),
+    ]
+    baskets = [
+        [{"sku": "RC-TSHIRT", "quantity": 2}],
+        [{"sku": "RC-MUG", "quantity": 1}, {"sku": "RC-TSHIRT", "quantity": 1}],
+        [{"sku": "RC-POSTER", "quantity": 1}],
+        [{"sku": "RC-MUG", "quantity": 4}],
+    ]
+    for index, lines in enumerate(baskets):
+        email, first, last, phone = buyers[index % 2]
+        order = post(
+            "orders",
+            {
+                "customer": {
+                    "email": email,
+                    "first_name": first,
+                    "last_name": last,
+                    "phone": phone,
+                },
+                "lines": lines,
+            },
+        )
+        post("emit", {"topic": "orders/create", "id": order["id"]})
+    log(f"demo shop seeded: {len(baskets)} orders sent to Odoo as webhooks")
+
+
 def cmd_demo(args):
     check_odoo()
     if not args.no_deps:
@@ -580,6 +664,10 @@ def cmd_demo(args):
                 if odoo.poll() is not None:
                     fail(f"Odoo stopped (see {CACHE / 'demo-odoo.log'})")
                 time.sleep(1)
+        try:
+            seed_demo(url, db, args.sandbox_port)
+        except Exception as err:  # noqa: BLE001 - the demo still runs without it
+            log(f"demo traffic not sent: {err}")
         log("")
         log(f"Odoo is up: {url}/odoo/action-retail_connect_base.action_overview")
         log("login: admin / password: admin")
