@@ -531,8 +531,11 @@ def seed_demo(url, db, sandbox_port_base):
         return reply["result"]
 
     backend_id = call(
-        "ir.model.data", "_xmlid_to_res_id", "retail_connect_shopify.demo_backend"
-    )
+        "ir.model.data",
+        "search_read",
+        [["module", "=", "retail_connect_shopify"], ["name", "=", "demo_backend"]],
+        ["res_id"],
+    )[0]["res_id"]
     shop = f"http://127.0.0.1:{sandbox_port_base + 1}/__sandbox__"
 
     def post(path, data):

@@ -3,7 +3,7 @@
 
 Needs Debian's chromium and chromium-driver and `pip install selenium`; run it
 while `make demo` serves http://127.0.0.1:8069. Usage:
-    python3 tools/screenshots.py OUT_DIR [path ...]
+    python3 tools/screenshots.py OUT_DIR [name=path ...]
 Paths are Odoo URLs such as /odoo/action-retail_connect_base.action_overview.
 """
 
@@ -70,5 +70,5 @@ def main(out, paths):
 
 
 if __name__ == "__main__":
-    extra = {Path(p).name or "page": p for p in sys.argv[2:]}
+    extra = dict(arg.split("=", 1) for arg in sys.argv[2:])
     main(sys.argv[1] if len(sys.argv) > 1 else "docs/img", extra or DEFAULT_PATHS)
