@@ -222,8 +222,6 @@ class RetailEvent(models.Model):
         if record:
             values.update(res_model=record._name, res_id=record.id)
         self.write(values)
-        if policy:
-            policy.sudo().last_success_at = values["processed_at"]
         self.env["retail.sync.exception"]._auto_resolve(self)
         return f"done: {record and record.display_name or ''}"
 

@@ -104,7 +104,12 @@ class RetailSyncPolicy(models.Model):
         readonly=True, help="Polling has seen every change up to here."
     )
     next_poll_at = fields.Datetime(readonly=True)
-    last_success_at = fields.Datetime(readonly=True)
+    last_poll_at = fields.Datetime(readonly=True)
+    last_success_at = fields.Datetime(
+        compute="_compute_latency",
+        help="Last event applied or poll completed (computed: no row that every "
+        "job would update and fight over).",
+    )
     latency_p50_s = fields.Float(compute="_compute_latency")
     latency_ok = fields.Boolean(compute="_compute_latency")
 
@@ -126,8 +131,20 @@ class RetailSyncPolicy(models.Model):
             )
 
     def _compute_latency(self):
-        stats = {}
+        stats, last = {}, {}
         if self.ids:
+            self.env.cr.execute(
+                """
+                SELECT p.id, max(e.processed_at)
+                  FROM retail_sync_policy p
+                  JOIN retail_event e ON e.backend_id = p.backend_id
+                                     AND e.domain = p.domain
+                 WHERE p.id IN %s AND e.state = 'done'
+                 GROUP BY p.id
+                """,
+                [tuple(self.ids)],
+            )
+            last = dict(self.env.cr.fetchall())
             self.env.cr.execute(
                 """
                 SELECT p.id, percentile_cont(0.5) WITHIN GROUP (ORDER BY
@@ -143,6 +160,8 @@ class RetailSyncPolicy(models.Model):
             )
             stats = dict(self.env.cr.fetchall())
         for policy in self:
+            moments = [m for m in (last.get(policy.id), policy.last_poll_at) if m]
+            policy.last_success_at = max(moments) if moments else False
             p50 = stats.get(policy.id) or 0.0
             policy.latency_p50_s = p50
             policy.latency_ok = p50 <= policy.latency_objective_minutes * 60
@@ -217,5 +236,5 @@ class RetailSyncPolicy(models.Model):
                 backend, delivery, source="poll"
             )
             created += is_new
-        self.write({"watermark": until, "last_success_at": until})
+        self.write({"watermark": until, "last_poll_at": until})
         return f"{len(deliveries)} changes seen, {created} new events"

@@ -37,7 +37,7 @@ class RetailThrottleBucket(models.Model):
         first and nothing is taken when ``cost`` is 0.
         """
         now = time.time()
-        with side_cursor(self.env) as cr:
+        with side_cursor(self.env, read_committed=True) as cr:
             cr.execute(
                 """
                 INSERT INTO retail_throttle_bucket
