@@ -647,8 +647,9 @@ def cmd_demo(args):
             "demo",
             with_tests=False,
             extra={
+                # one database by name, no dbfilter: with a filter, Odoo 18 lists
+                # the databases on every sessionless request (webhooks: 3x slower)
                 "db_name": db,
-                "dbfilter": f"^{db}$",
                 "http_interface": "127.0.0.1",
                 "http_port": args.port,
                 "workers": args.workers,

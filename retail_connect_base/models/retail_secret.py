@@ -1,6 +1,6 @@
 import functools
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.tools import config
 
 from ..lib import secrets as secret_lib
@@ -46,7 +46,9 @@ class RetailSecret(models.Model):
         return result
 
     @api.model
+    @tools.ormcache("backend_id", "name")
     def _read_secret(self, backend_id, name):
+        """Clear value (cached per worker: webhooks verify without a query)."""
         rec = self.search([("backend_id", "=", backend_id), ("name", "=", name)])
         if not rec:
             return False
@@ -54,6 +56,7 @@ class RetailSecret(models.Model):
 
     @api.model
     def _write_secret(self, backend_id, name, value):
+        self.env.registry.clear_cache()
         rec = self.search([("backend_id", "=", backend_id), ("name", "=", name)])
         if not value:
             rec.unlink()
@@ -67,6 +70,7 @@ class RetailSecret(models.Model):
     @api.model
     def _rotate_all(self):
         """Re-encrypt every secret with the primary key (after a key rotation)."""
+        self.env.registry.clear_cache()
         cipher = self._cipher()
         for rec in self.search([]):
             rec.ciphertext = secret_lib.rotate(cipher, rec.ciphertext)
