@@ -150,7 +150,12 @@ class RetailEvent(models.Model):
         event = self.browse(row[0])
         if active:
             event._store_job(
-                event._new_job(backend, delivery.meta.get("traffic"), job_uuid)
+                event._new_job(
+                    backend,
+                    delivery.meta.get("traffic"),
+                    job_uuid,
+                    description=f"{backend.name}: {delivery.topic}",
+                )
             )
         return event, True
 
@@ -165,14 +170,14 @@ class RetailEvent(models.Model):
             )
         self.invalidate_recordset(["state", "job_uuid"])
 
-    def _new_job(self, backend, traffic=None, job_uuid=None):
+    def _new_job(self, backend, traffic=None, job_uuid=None, description=None):
         """The queue_job ``Job`` that processes this event (not stored yet)."""
         self.ensure_one()
         return Job(
             self.with_user(SUPERUSER_ID).with_context({})._job_process,
             max_retries=backend.job_max_retries,
             channel=backend._channel(traffic or "realtime"),
-            description=f"{backend.name}: {self.topic}",
+            description=description or f"{backend.name}: {self.topic}",
             job_uuid=job_uuid,
         )
 

@@ -26,6 +26,7 @@ class ShopifyStockLevel(models.Model):
     backend_id = fields.Many2one(
         "retail.backend", required=True, ondelete="cascade", index=True
     )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
     location_id = fields.Many2one("shopify.location", required=True, ondelete="cascade")
     product_id = fields.Many2one("product.product", required=True, ondelete="cascade")
     remote_qty = fields.Integer(help="Available quantity Shopify last had.")
@@ -53,9 +54,9 @@ class ShopifyStockLevel(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO shopify_stock_level
-                   (backend_id, location_id, product_id, dirty, remote_qty,
-                    remote_known)
-            SELECT sl.backend_id, sl.id, %s, true, 0, false
+                   (backend_id, company_id, location_id, product_id, dirty,
+                    remote_qty, remote_known)
+            SELECT sl.backend_id, b.company_id, sl.id, %s, true, 0, false
               FROM shopify_location sl
               JOIN retail_backend b ON b.id = sl.backend_id
               JOIN retail_sync_policy p ON p.backend_id = b.id
