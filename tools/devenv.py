@@ -440,7 +440,7 @@ def cmd_test(args):
             targets = list(dict.fromkeys([*targets, *TEST_ADDONS]))
         rc = 0
         if args.odoo_runner:
-            db = "rc_test_odoo"
+            db = f"rc_test_odoo_{os.getpid()}"  # concurrent runs never share one
             dbs.append(db)
             fresh_db(pg, template, db)
             config = write_config(pg, "test-odoo", with_tests=True)
@@ -463,7 +463,7 @@ def cmd_test(args):
             if proc.returncode:
                 log(f"Odoo's test runner failed (exit {proc.returncode})")
                 rc = 1
-        db = "rc_test"
+        db = f"rc_test_{os.getpid()}"
         dbs.append(db)
         fresh_db(pg, template, db)
         config = write_config(pg, "test", with_tests=True)

@@ -136,3 +136,26 @@ class TestOrders(ShopifyCase):
         run_job(self.env, event.job_uuid)
         self.assertEqual(event.state, "done", event.error)
         self.assertEqual(len(self.sale_orders()), 1)
+
+    def test_customer_webhooks_create_one_partner_matched_later_by_orders(self):
+        customer = self.sandbox.add_customer(
+            "amy@example.com", "Amy", "Lee", "+4930123456"
+        )
+        self.sandbox.emit("customers/create", customer["id"])
+        self.sandbox.emit("customers/update", customer["id"])
+        run_jobs(self.env)
+        bound = self.Binding.search(
+            [("backend_id", "=", self.backend.id), ("res_model", "=", "res.partner")]
+        )
+        self.assertEqual(len(bound), 1)
+        partner = self.env["res.partner"].browse(bound.res_id)
+        self.assertEqual(partner.email, "amy@example.com")
+        self.assertEqual(partner.retail_phone_e164, "+4930123456")
+        order = self.sandbox.add_order(
+            customer=customer["id"],
+            lines=[{"sku": "MUG-002", "quantity": 1}],
+            taxes=[{"title": "VAT", "rate": 0.19}],
+        )
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        self.assertEqual(self.sale_orders().partner_id, partner)
