@@ -568,6 +568,10 @@ class RetailBackend(models.Model):
         """Run ``func``; platform slow-down signals become job retries."""
         try:
             return func(*args, **kwargs)
+        except ThrottledError as err:
+            raise RetryableJobError(
+                str(err), seconds=max(1, round(err.seconds or 10)), ignore_retry=True
+            ) from err
         except TransientError as err:
             raise RetryableJobError(str(err), seconds=int(err.seconds or 10)) from err
 

@@ -12,7 +12,7 @@ from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
-from ..lib.errors import EventSkipped, SyncError, TransientError
+from ..lib.errors import EventSkipped, SyncError, ThrottledError, TransientError
 from ..lib.masking import mask_text
 from .retail_sync_policy import DOMAINS
 
@@ -243,6 +243,11 @@ class RetailEvent(models.Model):
                 )._process_event(self)
         except EventSkipped as skip:
             return self._finish(skip.state, skip.reason)
+        except ThrottledError as err:
+            # slowing down is not failing: it never uses up the job's retries
+            raise RetryableJobError(
+                str(err), seconds=max(1, round(err.seconds or 10)), ignore_retry=True
+            ) from err
         except TransientError as err:
             if self._is_last_attempt():
                 self._dead_letter(err, category=err.category)

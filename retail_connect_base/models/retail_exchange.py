@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from psycopg2 import errors as pg_errors
+
 from odoo import api, fields, models
 
 from .common import side_cursor
@@ -38,7 +40,17 @@ class RetailExchange(models.Model):
 
     @api.model
     def _record(self, backend, exchange):
-        with side_cursor(self.env) as cr:
+        try:
+            self._record_in(backend, exchange, side=True)
+        except pg_errors.ForeignKeyViolation:
+            # the backend is not committed yet: log in the caller's transaction
+            self._record_in(backend, exchange, side=False)
+
+    @api.model
+    def _record_in(self, backend, exchange, side):
+        cursor = side_cursor(self.env) if side else self.env.cr.savepoint()
+        with cursor as cr:
+            cr = cr if side else self.env.cr
             cr.execute(
                 """
                 INSERT INTO retail_exchange

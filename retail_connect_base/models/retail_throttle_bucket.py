@@ -1,5 +1,7 @@
 import time
 
+from psycopg2 import errors as pg_errors
+
 from odoo import api, fields, models
 
 from ..lib import throttle
@@ -37,6 +39,15 @@ class RetailThrottleBucket(models.Model):
         first and nothing is taken when ``cost`` is 0.
         """
         now = time.time()
+        try:
+            return self._take_in(backend, bucket, cost, capacity, rate, available, now)
+        except pg_errors.ForeignKeyViolation:
+            # a backend created in this very transaction is not visible to the
+            # side transaction yet: its first calls are not limited
+            return 0.0
+
+    @api.model
+    def _take_in(self, backend, bucket, cost, capacity, rate, available, now):
         with side_cursor(self.env, read_committed=True) as cr:
             cr.execute(
                 """

@@ -314,7 +314,7 @@ class RetailBackend(models.Model):
         if order is None:
             order = (
                 self._shopify_client()
-                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=60)
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=550)
                 .get("order")
             )
         if not order:

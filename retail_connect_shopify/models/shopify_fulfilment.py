@@ -29,7 +29,7 @@ class RetailBackend(models.Model):
             gql.FULFILLMENT_ORDERS,
             {"id": order_binding.external_id},
             operation="FulfillmentOrders",
-            cost=60,
+            cost=530,
         )
         remaining = {}  # line item gid -> [(fo id, fo line id, remaining)]
         for fo in ((data.get("order") or {}).get("fulfillmentOrders") or {}).get(
