@@ -26,3 +26,35 @@ def side_cursor(env, read_committed=False):
         if read_committed:
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         yield cr
+
+
+def sql_insert(model, values, on_conflict_do_nothing=False):
+    """INSERT one row of ``model`` from ORM values, without the ORM create.
+
+    Each value goes through its field's own column conversion, so the row is
+    what ``create`` would have written for these fields (no defaults, computes
+    or hooks run). Return the new id, or None when a unique constraint made
+    ``ON CONFLICT DO NOTHING`` skip it.
+    """
+    from odoo import fields  # noqa: PLC0415
+
+    values = dict(values)
+    if model._log_access:
+        now = fields.Datetime.now()
+        uid = model.env.uid
+        values.update(create_uid=uid, write_uid=uid, create_date=now, write_date=now)
+    columns, params = [], []
+    for name, value in values.items():
+        field = model._fields.get(name)
+        if field is None or not field.store or field.type.endswith("2many"):
+            continue
+        columns.append(f'"{name}"')
+        params.append(field.convert_to_column_insert(value, model, values))
+    conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+    model.env.cr.execute(
+        f'INSERT INTO "{model._table}" ({", ".join(columns)}) '  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(params))}){conflict} RETURNING id",
+        params,
+    )
+    row = model.env.cr.fetchone()
+    return row[0] if row else None

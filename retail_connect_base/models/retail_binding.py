@@ -1,11 +1,10 @@
 import hashlib
 import json
 
-from psycopg2 import errors as pg_errors
-
 from odoo import api, fields, models
 
 from ..lib.errors import TransientError
+from .common import sql_insert
 
 
 def payload_digest(data):
@@ -116,21 +115,25 @@ class RetailBinding(models.Model):
         if binding:
             binding.write(values)
             return binding
-        try:
-            with self.env.cr.savepoint():
-                return self.create(
-                    dict(
-                        values,
-                        backend_id=backend.id,
-                        res_model=record._name,
-                        external_id=str(external_id),
-                    )
-                )
-        except pg_errors.UniqueViolation as err:
+        # one INSERT, no savepoint (a savepoint flushes every pending write):
+        # a concurrent binding of the same id or record makes it insert nothing
+        new_id = sql_insert(
+            self.sudo(),
+            dict(
+                values,
+                backend_id=backend.id,
+                company_id=backend.company_id.id,
+                res_model=record._name,
+                external_id=str(external_id),
+            ),
+            on_conflict_do_nothing=True,
+        )
+        if not new_id:
             # another transaction bound it first: retrying will find its binding
             raise TransientError(
                 f"{record._name} {external_id} bound concurrently", seconds=2
-            ) from err
+            )
+        return self.browse(new_id)
 
     def is_stale(self, remote_updated_at):
         """True when ``remote_updated_at`` is older than what was applied."""

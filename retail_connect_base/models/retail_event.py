@@ -14,6 +14,7 @@ from odoo.addons.queue_job.job import Job
 
 from ..lib.errors import EventSkipped, SyncError, ThrottledError, TransientError
 from ..lib.masking import mask_text
+from .common import sql_insert
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -191,28 +192,7 @@ class RetailEvent(models.Model):
         webhook's acknowledgement time (see bench/README.md). The table's
         ``queue_job_notify`` trigger tells the runner, as for any job.
         """
-        model = self.env["queue.job"].sudo()
-        values = job._store_values(create=True)
-        if model._log_access:
-            now = fields.Datetime.now()
-            values.update(
-                create_uid=self.env.uid,
-                write_uid=self.env.uid,
-                create_date=now,
-                write_date=now,
-            )
-        columns, params = [], []
-        for name, value in values.items():
-            field = model._fields.get(name)
-            if field is None or not field.store or field.type.endswith("2many"):
-                continue
-            columns.append(f'"{name}"')
-            params.append(field.convert_to_column_insert(value, model, values))
-        self.env.cr.execute(
-            f"INSERT INTO queue_job ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(params))})",
-            params,
-        )
+        sql_insert(self.env["queue.job"].sudo(), job._store_values(create=True))
 
     # ------------------------------------------------------------ process
     def data(self):
