@@ -374,20 +374,15 @@ def main(argv=None):
         template = devenv.template_db(pg, demo=False, with_tests=True)
         devenv.fresh_db(pg, template, DB)
         port = devenv.free_port()
-        extra = {
-            "db_name": DB,
-            "http_interface": "127.0.0.1",
-            "http_port": port,
-            # workers=N always spawns the long-polling child: give it a free port,
-            # or it crash-loops (eating CPU) while another Odoo holds 8072
-            "gevent_port": devenv.free_port(),
-            "workers": WORKERS,
-            "max_cron_threads": 0,
-            "log_level": "warn",
-            "logfile": LOG,
-        }
-        if args.db_filter:
-            extra["dbfilter"] = f"^{DB}$"
+        extra = devenv.server_options(
+            DB,
+            port,
+            workers=WORKERS,
+            logfile=LOG,
+            db_filter=args.db_filter,
+            max_cron_threads=0,
+            log_level="warn",
+        )
         config = devenv.write_config(pg, "bench", with_tests=True, extra=extra)
         setup = subprocess.run(
             [sys.executable, str(BENCH / "odoo_setup.py"), str(config), DB, SECRET],

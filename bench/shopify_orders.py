@@ -112,15 +112,7 @@ def build_sandbox(n_orders, n_products, plan="plus", seed=18):
     ``{price, variant, item}``; ``orders`` are plain specs shared by every path.
     """
     rng = random.Random(seed)
-    bucket, restore = PLANS[plan]
-    sandbox = ShopifySandbox(
-        shop=SHOP,
-        access_token=TOKEN,
-        client_secret=SECRET,
-        max_available=bucket,
-        restore_rate=restore,
-    )
-    location = sandbox.add_location("Main warehouse")
+    sandbox, location = new_shop(plan)
     catalog = {}
     for i in range(n_products):
         sku = f"BENCH-{i:03d}"
@@ -296,22 +288,30 @@ def setup_backend(inproc, db, sandbox_url, catalog, ids, location=None):
     return backend_id
 
 
+def new_shop(plan):
+    """An empty Shopify sandbox with the bench's credentials, plan and location."""
+    bucket, restore = PLANS[plan]
+    sandbox = ShopifySandbox(
+        shop=SHOP,
+        access_token=TOKEN,
+        client_secret=SECRET,
+        max_available=bucket,
+        restore_rate=restore,
+    )
+    return sandbox, sandbox.add_location("Main warehouse")
+
+
 # ---------------------------------------------------------------- odoo server
 def server_config(pg, db, port, channels, db_filter):
-    extra = {
-        "db_name": db,
-        "http_interface": "127.0.0.1",
-        "http_port": port,
-        # workers=N always spawns the long-polling child: a free port, or it
-        # crash-loops (eating CPU) while another Odoo holds 8072
-        "gevent_port": devenv.free_port(),
-        "workers": WORKERS,
-        "max_cron_threads": 0,
-        "log_level": "warn",
-        "logfile": LOG,
-    }
-    if db_filter:
-        extra["dbfilter"] = f"^{db}$"
+    extra = devenv.server_options(
+        db,
+        port,
+        workers=WORKERS,
+        logfile=LOG,
+        db_filter=db_filter,
+        max_cron_threads=0,
+        log_level="warn",
+    )
     path = devenv.write_config(pg, "bench-shopify", with_tests=True, extra=extra)
     # our queue_job section: the runner calls the workers on 127.0.0.1 (the only
     # interface they listen on), with the channel capacity chosen on the command

@@ -28,7 +28,6 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "tools"), str(BENCH.parent / "tests")]
 
-from sandboxes.shopify import ShopifySandbox  # noqa: E402
 from shopify_orders import (  # noqa: E402
     PLANS,
     PREFIX,
@@ -40,6 +39,7 @@ from shopify_orders import (  # noqa: E402
     addons_changed,
     devenv,
     log,
+    new_shop,
     on_signal,
 )
 
@@ -53,15 +53,7 @@ ROUNDS = (
 
 
 def build_shop(n_skus, plan):
-    bucket, restore = PLANS[plan]
-    sandbox = ShopifySandbox(
-        shop=SHOP,
-        access_token=TOKEN,
-        client_secret=SECRET,
-        max_available=bucket,
-        restore_rate=restore,
-    )
-    location = sandbox.add_location("Main warehouse")
+    sandbox, location = new_shop(plan)
     items = {}
     for i in range(n_skus):
         sku = f"STOCK-{i:05d}"

@@ -307,6 +307,28 @@ def write_config(pg, name, *, with_tests, extra=None):
     return path
 
 
+def server_options(db, port, *, workers, logfile, db_filter=False, **more):
+    """Odoo options of a served single database (demo and benchmarks).
+
+    One database by ``db_name`` and no ``dbfilter`` (with a filter, Odoo 18 lists
+    the databases on every sessionless request: webhooks get 3x slower); a free
+    ``gevent_port``, since with workers Odoo always starts its long-polling child,
+    which crash-loops while another Odoo holds the default port.
+    """
+    options = {
+        "db_name": db,
+        "http_interface": "127.0.0.1",
+        "http_port": port,
+        "gevent_port": free_port(),
+        "workers": workers,
+        "logfile": logfile,
+        **more,
+    }
+    if db_filter:
+        options["dbfilter"] = f"^{db}$"
+    return options
+
+
 def test_key():
     """A fixed Fernet key for throwaway test and demo databases only.
 
@@ -646,16 +668,13 @@ def cmd_demo(args):
             pg,
             "demo",
             with_tests=False,
-            extra={
-                # one database by name, no dbfilter: with a filter, Odoo 18 lists
-                # the databases on every sessionless request (webhooks: 3x slower)
-                "db_name": db,
-                "http_interface": "127.0.0.1",
-                "http_port": args.port,
-                "workers": args.workers,
-                "max_cron_threads": 1,
-                "logfile": CACHE / "demo-odoo.log",
-            },
+            extra=server_options(
+                db,
+                args.port,
+                workers=args.workers,
+                logfile=CACHE / "demo-odoo.log",
+                max_cron_threads=1,
+            ),
         )
         odoo = subprocess.Popen(odoo_cmd(config), env=env, start_new_session=True)
         procs.append(odoo)
