@@ -141,7 +141,6 @@ import logging
 import math
 import re
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -2135,14 +2134,7 @@ class ShopifySandbox(BaseSandbox):
         if deliver is None:
             mode = self.webhook_mode if events[0]["url"] else "queue"
         for event in events:
-            if mode == "sync":
-                self.webhooks.deliver(event)
-            elif mode == "async":
-                threading.Thread(
-                    target=self.webhooks.deliver, args=(event,), daemon=True
-                ).start()
-            else:
-                self.webhooks.queue(event)
+            self.webhooks.send(event, mode)
         return events
 
     def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:

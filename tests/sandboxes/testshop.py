@@ -89,7 +89,6 @@ import hmac
 import json
 import math
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -392,14 +391,7 @@ class TestShopSandbox(BaseSandbox):
             mode = self.webhook_mode if self.webhook_url else "queue"
         else:
             mode = "sync" if deliver else "queue"
-        if mode == "sync":
-            self.webhooks.deliver(event)
-        elif mode == "async":
-            threading.Thread(
-                target=self.webhooks.deliver, args=(event,), daemon=True
-            ).start()
-        else:
-            self.webhooks.queue(event)
+        self.webhooks.send(event, mode)
         return event
 
     def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:

@@ -784,6 +784,15 @@ class WebhookSender:
         self.history.append(Delivery(event, status, body, duplicate, time.time()))
         return status, body
 
+    def send(self, event: dict, mode: str) -> None:
+        """Post now (``sync``), from a thread (``async``) or later (``queue``)."""
+        if mode == "sync":
+            self.deliver(event)
+        elif mode == "async":
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        else:
+            self.queue(event)
+
     def queue(self, event: dict) -> None:
         with self._lock:
             self._queue.append(event)
