@@ -167,6 +167,18 @@ class Postgres:
         return proc.returncode == 0
 
     def start(self):
+        try:
+            return self._start()
+        except subprocess.CalledProcessError:
+            if self.external or not self.datadir.exists():
+                raise
+            # a throwaway cluster (fsync off) that a killed session left broken:
+            # start over rather than fail every later run
+            log(f"the private cluster in {self.datadir} does not start: recreating it")
+            shutil.rmtree(self.datadir)
+            return self._start()
+
+    def _start(self):
         if self.external:
             if not self.is_ready():
                 fail(f"RC_DB_HOST={self.host}:{self.port} does not answer.")
