@@ -141,7 +141,6 @@ import logging
 import math
 import re
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -151,7 +150,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -185,7 +183,6 @@ from .toolkit import (
     ApiError,
     BaseSandbox,
     Clock,
-    Delivery,
     LeakyBucket,
     WebhookSender,
     json_response,
@@ -623,23 +620,6 @@ class _CostBucket(LeakyBucket):
             self._tokens = min(float(self.capacity), self._tokens + amount)
 
 
-class _WebhookSender(WebhookSender):
-    """A sender whose events carry their own target URL (one per subscription)."""
-
-    def _post(self, raw: bytes, event: dict, duplicate: bool):
-        url = event.get("url") or self.target()
-        if not url:
-            raise RuntimeError("no webhook target URL set")
-        headers = dict(self.sign(raw, event))
-        try:
-            answer = requests.post(url, data=raw, headers=headers, timeout=self.timeout)
-            status, body = answer.status_code, answer.text
-        except requests.RequestException as exc:
-            status, body = None, f"{type(exc).__name__}: {exc}"
-        self.history.append(Delivery(event, status, body, duplicate, time.time()))
-        return status, body
-
-
 # ------------------------------------------------------------------ sandbox
 @register("shopify")
 class ShopifySandbox(BaseSandbox):
@@ -743,7 +723,7 @@ class ShopifySandbox(BaseSandbox):
         self.bulk_seconds = bulk_seconds
         self.auto_webhooks = auto_webhooks
         self.webhook_mode = webhook_mode
-        self.webhooks = _WebhookSender(
+        self.webhooks = WebhookSender(
             self._sign_delivery,
             webhook_url,
             serialize=lambda event: json.dumps(event["payload"]).encode(),
@@ -773,14 +753,6 @@ class ShopifySandbox(BaseSandbox):
             self._idempotency: dict[str, _Stored] = {}
             self.bucket = _CostBucket(self.max_available, self.restore_rate, self.clock)
             self.webhooks.clear()
-
-    @property
-    def webhook_url(self) -> str | None:
-        return self.webhooks.target()
-
-    @webhook_url.setter
-    def webhook_url(self, url: str | None) -> None:
-        self.webhooks.url = url
 
     def _next(self, kind: str) -> str:
         self._last += 1
@@ -2136,10 +2108,6 @@ class ShopifySandbox(BaseSandbox):
         for event in events:
             self.webhooks.send(event, mode)
         return events
-
-    def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:
-        """Deliver queued events; see :meth:`WebhookSender.flush`."""
-        return self.webhooks.flush(**kwargs)
 
     def _emit_pending(self, events: list[tuple[str, Any]]) -> None:
         """Emit the webhooks of an API write (outside the state lock)."""

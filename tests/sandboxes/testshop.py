@@ -261,14 +261,6 @@ class TestShopSandbox(BaseSandbox):
             self.webhooks.clear()
 
     @property
-    def webhook_url(self) -> str | None:
-        return self.webhooks.target()
-
-    @webhook_url.setter
-    def webhook_url(self, url: str | None) -> None:
-        self.webhooks.url = url
-
-    @property
     def customers(self) -> dict[str, dict]:
         """Copies of the customers by id, in creation order."""
         with self.lock:
@@ -393,10 +385,6 @@ class TestShopSandbox(BaseSandbox):
             mode = "sync" if deliver else "queue"
         self.webhooks.send(event, mode)
         return event
-
-    def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:
-        """Deliver queued events; see :meth:`WebhookSender.flush`."""
-        return self.webhooks.flush(**kwargs)
 
     # --------------------------------------------------------------- hooks
     def before_request(self, request: Request, operation: str | None):

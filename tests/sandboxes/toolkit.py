@@ -521,6 +521,19 @@ class BaseSandbox:
         self.reset_state()
 
     # ---------------------------------------------------------- python API
+    # Sandboxes that send webhooks set ``self.webhooks`` (a WebhookSender).
+    @property
+    def webhook_url(self) -> str | None:
+        return self.webhooks.target()
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        self.webhooks.url = url
+
+    def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:
+        """Deliver queued events; see :meth:`WebhookSender.flush`."""
+        return self.webhooks.flush(**kwargs)
+
     def reset_state(self) -> None:
         """Forget the platform state (subclasses)."""
 
@@ -772,7 +785,8 @@ class WebhookSender:
         return answers
 
     def _post(self, raw: bytes, event: dict, duplicate: bool) -> tuple[int | None, str]:
-        url = self.target()
+        # an event may carry its own target (one per platform subscription)
+        url = event.get("url") or self.target()
         if not url:
             raise RuntimeError("no webhook target URL set")
         headers = dict(self.sign(raw, event))
