@@ -32,6 +32,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
+from common import begin_run, log, machine  # noqa: E402
 from sandboxes.testshop import sign  # noqa: E402
 
 DB = "rc_bench_webhook"
@@ -45,14 +46,6 @@ RESEND_SAMPLE = 100
 LUA = BENCH / "wrk_webhook.lua"
 RESULTS = BENCH / "results" / "webhook_ingest.json"
 LOG = devenv.CACHE / "bench-odoo.log"
-
-
-def log(msg):
-    print(f"[bench] {msg}", flush=True)
-
-
-def on_signal(signum, _frame):
-    raise KeyboardInterrupt(signum)
 
 
 # ------------------------------------------------------------------ deliveries
@@ -358,16 +351,8 @@ def main(argv=None):
         devenv.fail(
             "wrk is needed: apt-get install -y wrk (Debian) or brew install wrk"
         )
-    # explicit handlers: a run started from a script may inherit SIGINT ignored
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        log(
-            f"WARNING: load average {load_before[0]:.2f} before the run: other "
-            "processes share the CPU, figures will be low and noisy"
-        )
+    load_before = begin_run()
     pg = devenv.Postgres().start()
     odoo = None
     try:
@@ -449,12 +434,7 @@ def main(argv=None):
         result = {
             "benchmark": "webhook_ingest",
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "cores": os.cpu_count(),
-                "load_before": [round(x, 2) for x in load_before],
-                "odoo": devenv.check_odoo(),
-                "postgresql": pg.psql("SHOW server_version"),
-            },
+            "machine": machine(pg, load_before),
             "settings": {
                 "workers": WORKERS,
                 "connections": CONCURRENCY,

@@ -47,6 +47,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
+from common import begin_run, log, machine  # noqa: E402
 from sandboxes.shopify import ShopifySandbox  # noqa: E402
 
 RESULTS = BENCH / "results" / "shopify_orders.json"
@@ -69,14 +70,6 @@ PLANS = {
     "plus": (20000, 1000),
 }
 RUNNER_LOCK_ID = 2293787760715711918  # queue_job's jobrunner PG_ADVISORY_LOCK_ID
-
-
-def log(msg):
-    print(f"[bench] {msg}", flush=True)
-
-
-def on_signal(signum, _frame):
-    raise KeyboardInterrupt(signum)
 
 
 def addons_changed(template):
@@ -1089,16 +1082,9 @@ def main(argv=None):
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
     devenv.check_odoo()
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
     deadline = started + args.budget
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        log(
-            f"WARNING: load average {load_before[0]:.2f} before the run: other "
-            "processes share the CPU, figures will be low and noisy"
-        )
+    load_before = begin_run()
     pg = devenv.Postgres().start()
     server = sandbox_server = None
     dbs = []
@@ -1271,12 +1257,7 @@ def main(argv=None):
         result = {
             "benchmark": "shopify_orders",
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "cores": os.cpu_count(),
-                "load_before": [round(x, 2) for x in load_before],
-                "odoo": devenv.check_odoo(),
-                "postgresql": pg.psql("SHOW server_version"),
-            },
+            "machine": machine(pg, load_before),
             "dataset": {
                 "orders": n,
                 "lines_per_order": 3,

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import random
-import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "tools"), str(BENCH.parent / "tests")]
 
+from common import begin_run, log, machine  # noqa: E402
 from shopify_orders import (  # noqa: E402
     PLANS,
     PREFIX,
@@ -38,9 +38,7 @@ from shopify_orders import (  # noqa: E402
     InProcess,
     addons_changed,
     devenv,
-    log,
     new_shop,
-    on_signal,
 )
 
 RESULTS = BENCH / "results" / "shopify_stock_calls.json"
@@ -292,15 +290,8 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args(argv)
     devenv.check_odoo()
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        log(
-            f"WARNING: load average {load_before[0]:.2f} before the run: other "
-            "processes share the CPU, times will be high and noisy"
-        )
+    load_before = begin_run()
     pg = devenv.Postgres().start()
     sandbox_server = None
     try:
@@ -350,12 +341,7 @@ def main(argv=None):
         result = {
             "benchmark": "shopify_stock_calls",
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "cores": os.cpu_count(),
-                "load_before": [round(x, 2) for x in load_before],
-                "odoo": devenv.check_odoo(),
-                "postgresql": pg.psql("SHOW server_version"),
-            },
+            "machine": machine(pg, load_before),
             "skus": args.skus,
             "settings": {
                 "locations": 1,
