@@ -202,7 +202,7 @@ def run_push_jobs(inproc):
 def verify(inproc, sandbox, location, items, ids):
     """Every remote available quantity equals Odoo's free quantity."""
     with inproc.env(DB) as env:
-        policy = env["retail.backend"].browse(ids["backend"]).policy("inventory")
+        policy = env["retail.backend"].browse(ids["backend"])._policy("inventory")
         safety = policy.safety_stock or 0
         products = (
             env["product.product"]

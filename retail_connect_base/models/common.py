@@ -58,3 +58,26 @@ def sql_insert(model, values, on_conflict_do_nothing=False):
     )
     row = model.env.cr.fetchone()
     return row[0] if row else None
+
+
+MANAGER = "retail_connect_base.group_manager"
+USER = "retail_connect_base.group_user"
+
+
+def check_group(env, xmlid=MANAGER):
+    """Refuse the caller unless it has ``xmlid`` (a hidden button is no permission).
+
+    Every public method is an RPC endpoint for whoever can read the model: a
+    button checks here, on the server, the group it needs.
+    """
+    if env.su or env.user.has_group(xmlid):
+        return
+    from odoo.exceptions import AccessError  # noqa: PLC0415
+
+    group = env.ref(xmlid, raise_if_not_found=False)
+    raise AccessError(
+        env._(
+            "Only members of %(group)s may do this.",
+            group=group.full_name if group else xmlid,
+        )
+    )

@@ -11,7 +11,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.errors import SecretKeyMissing, ThrottledError, TransientError
 from ..lib.http import RetailHttpClient
-from .common import side_cursor
+from .common import check_group, side_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -263,6 +263,7 @@ class RetailBackend(models.Model):
 
     # -------------------------------------------------------------- actions
     def action_test_connection(self):
+        check_group(self.env)
         self.ensure_one()
         try:
             message = self.with_context(
@@ -289,6 +290,7 @@ class RetailBackend(models.Model):
         return self._notify(message, "success")
 
     def action_activate(self):
+        check_group(self.env)
         for backend in self:
             if backend.base_url:
                 backend._assert_host_matches_environment(backend.base_url)
@@ -303,6 +305,7 @@ class RetailBackend(models.Model):
         return True
 
     def action_pause(self, reason=None):
+        check_group(self.env)
         self.write(
             {
                 "state": "paused",
@@ -445,10 +448,10 @@ class RetailBackend(models.Model):
                     (reason, self.id),
                 )
             self.invalidate_recordset(["state", "paused_reason"])
-            raise UserError(self.backend_paused_message())
+            raise UserError(self._paused_message())
         self._assert_host_matches_environment(self._api_url())
 
-    def backend_paused_message(self):
+    def _paused_message(self):
         return self.env._(
             "%(backend)s is paused: %(reason)s",
             backend=self.name,
@@ -469,7 +472,7 @@ class RetailBackend(models.Model):
         ]
         self.env["retail.sync.policy"].create(values)
 
-    def policy(self, domain):
+    def _policy(self, domain):
         """The sync policy of this backend for a business domain."""
         self.ensure_one()
         policy = self.policy_ids.filtered(lambda p: p.domain == domain)

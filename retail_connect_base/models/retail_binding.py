@@ -75,7 +75,7 @@ class RetailBinding(models.Model):
                 record.display_name if record and record.has_access("read") else False
             )
 
-    def record(self):
+    def _record(self):
         self.ensure_one()
         if not self.res_model or not self.res_id:
             return None
@@ -135,7 +135,7 @@ class RetailBinding(models.Model):
             )
         return self.browse(new_id)
 
-    def is_stale(self, remote_updated_at):
+    def _is_stale(self, remote_updated_at):
         """True when ``remote_updated_at`` is older than what was applied."""
         self.ensure_one()
         return bool(

@@ -14,7 +14,7 @@ from odoo.addons.queue_job.job import Job
 
 from ..lib.errors import EventSkipped, SyncError, ThrottledError, TransientError
 from ..lib.masking import mask_text
-from .common import sql_insert
+from .common import check_group, sql_insert
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class RetailEvent(models.Model):
         sql_insert(self.env["queue.job"].sudo(), job._store_values(create=True))
 
     # ------------------------------------------------------------ process
-    def data(self):
+    def _data(self):
         """The payload as JSON (platform handlers read it; users cannot)."""
         self.ensure_one()
         payload = self.sudo().payload
@@ -213,8 +213,8 @@ class RetailEvent(models.Model):
             return f"backend {backend.state}: waiting"
         attempt = backend._job_attempt()
         self.attempts = attempt
-        policy = backend.policy(self.domain) if self.domain else None
-        if policy and not policy.allows_import():
+        policy = backend._policy(self.domain) if self.domain else None
+        if policy and not policy._allows_import():
             return self._finish("skipped_policy", "the sync policy does not import")
         try:
             with self.env.cr.savepoint():
@@ -310,6 +310,7 @@ class RetailEvent(models.Model):
     # ------------------------------------------------------------ actions
     def action_retry(self):
         """Process failed or dead events again (after a fix)."""
+        check_group(self.env)
         todo = self.filtered(lambda e: e.state in ("failed", "dead", "received"))
         todo.write({"error": False})
         todo._enqueue()
@@ -317,6 +318,7 @@ class RetailEvent(models.Model):
 
     def action_replay(self):
         """Apply events again as new replay events (the originals stay as history)."""
+        check_group(self.env)
         replays = self.env["retail.event"]
         for event in self.sudo():
             replays |= self.create(

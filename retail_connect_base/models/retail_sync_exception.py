@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 
 from ..lib.errors import CATEGORIES
 from ..lib.masking import mask_text
+from .common import USER, check_group
 from .retail_sync_policy import DOMAINS
 
 OPEN = ("new", "in_progress")
@@ -209,11 +210,13 @@ class RetailSyncException(models.Model):
 
     # ---------------------------------------------------------- actions
     def action_take(self):
+        check_group(self.env, USER)
         self.write({"state": "in_progress", "owner_user_id": self.env.uid})
         return True
 
     def action_retry(self):
         """Process the failed events again; a success resolves the exception."""
+        check_group(self.env, USER)
         for exc in self:
             events = exc.event_ids.filtered(lambda e: e.state in ("failed", "dead"))
             if not events:
@@ -229,6 +232,7 @@ class RetailSyncException(models.Model):
         return True
 
     def action_resolve(self):
+        check_group(self.env, USER)
         for exc in self:
             exc._resolve(
                 exc.resolution_note
@@ -237,6 +241,7 @@ class RetailSyncException(models.Model):
         return True
 
     def action_ignore(self):
+        check_group(self.env, USER)
         return {
             "type": "ir.actions.act_window",
             "res_model": "retail.exception.ignore",

@@ -167,11 +167,11 @@ class RetailSyncPolicy(models.Model):
             policy.latency_ok = p50 <= policy.latency_objective_minutes * 60
 
     # ------------------------------------------------------------- the API
-    def allows_import(self):
+    def _allows_import(self):
         self.ensure_one()
         return self.direction in ("in", "both") and self.backend_id.state == "active"
 
-    def allows_export(self, origin_backend_id=None):
+    def _allows_export(self, origin_backend_id=None):
         """True when Odoo may send this domain to the backend now.
 
         ``origin_backend_id`` (default: ``retail_connect_origin`` in the context)
@@ -186,7 +186,7 @@ class RetailSyncPolicy(models.Model):
             and origin_backend_id != self.backend_id.id
         )
 
-    def owns(self):
+    def _owns(self):
         """True when the platform is the system of record of this domain."""
         self.ensure_one()
         return self.system_of_record == "platform"
@@ -223,7 +223,7 @@ class RetailSyncPolicy(models.Model):
         """
         self.ensure_one()
         backend = self.backend_id
-        if not self.allows_import():
+        if not self._allows_import():
             return "policy does not import"
         until = fields.Datetime.now()
         since = (self.watermark or until - timedelta(days=1)) - timedelta(

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..models.common import USER, check_group
+
 
 class RetailExceptionIgnore(models.TransientModel):
     _name = "retail.exception.ignore"
@@ -9,5 +11,6 @@ class RetailExceptionIgnore(models.TransientModel):
     reason = fields.Text(required=True)
 
     def action_confirm(self):
+        check_group(self.env, USER)
         self.exception_ids._ignore(self.reason)
         return {"type": "ir.actions.act_window_close"}

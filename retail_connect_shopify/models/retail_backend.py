@@ -14,6 +14,7 @@ from odoo.addons.retail_connect_base.lib.errors import (
     ValidationSyncError,
 )
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
+from odoo.addons.retail_connect_base.models.common import check_group
 
 from ..lib import documents as gql
 from ..lib import mappers
@@ -190,6 +191,7 @@ class RetailBackend(models.Model):
     # ---------------------------------------------------------- webhooks
     def action_shopify_register_webhooks(self):
         """Create the missing webhook subscriptions (safe to run again)."""
+        check_group(self.env)
         for backend in self:
             created = backend._shopify_ensure_webhooks()
             backend.message_post(
@@ -241,7 +243,7 @@ class RetailBackend(models.Model):
     def _process_event(self, event):
         if self.platform != "shopify":
             return super()._process_event(event)
-        data = event.data()
+        data = event._data()
         if event.topic in ORDER_TOPICS or event.topic == "orders/polled":
             gid = data.get("admin_graphql_api_id") or mappers.order_gid(data["id"])
             return self._shopify_import_order(gid, event)
@@ -320,9 +322,9 @@ class RetailBackend(models.Model):
         if not order:
             raise RemoteError(f"Shopify has no order {gid}")
         updated = mappers.naive_utc(order["updatedAt"])
-        if binding and binding.is_stale(updated):
+        if binding and binding._is_stale(updated):
             raise EventSkipped("skipped_stale", f"{order['name']} changed since")
-        sale = binding.record() if binding else None
+        sale = binding._record() if binding else None
         if sale:
             self._shopify_update_order(sale, order)
         else:
@@ -490,8 +492,8 @@ class RetailBackend(models.Model):
         bindings = self.env["retail.binding"]
         if line["variant_id"]:
             binding = bindings._lookup(self, "product.product", line["variant_id"])
-            if binding and binding.record():
-                return binding.record()
+            if binding and binding._record():
+                return binding._record()
         product = self.env["product.product"]
         if line["sku"]:
             product = product.search(
@@ -598,8 +600,8 @@ class RetailBackend(models.Model):
         if gid:
             self._lock_external("res.partner", gid)
             binding = bindings._lookup(self, "res.partner", gid)
-            if binding and binding.record():
-                return binding.record()
+            if binding and binding._record():
+                return binding._record()
         address = customer.get("default_address") or {}
         country_code = country_code or address.get("country_code")
         partner = partners._retail_match(
@@ -680,19 +682,19 @@ class RetailBackend(models.Model):
         )
         self._lock_external("account.move", refund_gid)
         existing = bindings._lookup(self, "account.move", refund_gid)
-        if existing and existing.record():
+        if existing and existing._record():
             raise EventSkipped("skipped_duplicate", f"refund {refund['id']} imported")
         order_gid = mappers.order_gid(refund["order_id"])
         subject = f"refund:{refund['id']}"
         order_binding = bindings._lookup(self, "sale.order", order_gid)
-        sale = order_binding.record() if order_binding else None
+        sale = order_binding._record() if order_binding else None
         if not sale:
             sale = self._shopify_import_order(order_gid)
         refund_lines, returns = [], {}
         for item in refund.get("refund_line_items") or []:
             line_gid = f"gid://shopify/LineItem/{item['line_item_id']}"
             line_binding = bindings._lookup(self, "sale.order.line", line_gid)
-            sale_line = line_binding.record() if line_binding else None
+            sale_line = line_binding._record() if line_binding else None
             if not sale_line:
                 raise MappingError(
                     f"Refund {refund['id']} of {sale.name}: line {line_gid} is not "
@@ -790,6 +792,7 @@ class RetailBackend(models.Model):
         return picking
 
     def action_shopify_fetch_locations(self):
+        check_group(self.env)
         for backend in self:
             self.env["shopify.location"]._fetch(backend)
         return True

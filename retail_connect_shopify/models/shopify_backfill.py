@@ -5,6 +5,7 @@ from odoo import fields, models
 
 from odoo.addons.retail_connect_base.lib.errors import RemoteError, SyncError
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
+from odoo.addons.retail_connect_base.models.common import check_group
 
 from ..lib import documents as gql
 from ..lib import mappers
@@ -50,6 +51,7 @@ class RetailBackend(models.Model):
 
     def action_shopify_backfill(self):
         """First import: bind the catalog by SKU, then recent orders (bulk)."""
+        check_group(self.env)
         for backend in self:
             backend.with_delay(
                 channel=backend._channel("bulk"),

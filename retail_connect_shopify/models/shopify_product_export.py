@@ -9,6 +9,7 @@ from odoo.addons.retail_connect_base.lib.errors import (
     SyncError,
     ValidationSyncError,
 )
+from odoo.addons.retail_connect_base.models.common import check_group
 
 from ..lib import documents as gql
 from ..lib import mappers
@@ -72,7 +73,7 @@ class ShopifyProductExport(models.Model):
             )
         return backends.filtered(
             lambda b: any(
-                p.domain == "product" and p.allows_export() for p in b.policy_ids
+                p.domain == "product" and p._allows_export() for p in b.policy_ids
             )
         )
 
@@ -188,6 +189,7 @@ class RetailBackend(models.Model):
 
     # ------------------------------------------------------------ actions
     def action_activate(self):
+        check_group(self.env)
         result = super().action_activate()
         waiting = self.env["shopify.product.export"].search(
             [("backend_id", "in", self.ids)]
@@ -198,6 +200,7 @@ class RetailBackend(models.Model):
 
     def action_shopify_export_catalog(self):
         """Send every published product again, changed or not."""
+        check_group(self.env)
         for backend in self:
             templates = self.env["product.template"].with_context(
                 active_test=False
@@ -257,11 +260,11 @@ class RetailBackend(models.Model):
         """
         self.ensure_one()
         queue = self.env["shopify.product.export"]
-        policy = self.policy("product")
+        policy = self._policy("product")
         if policy.direction not in ("out", "both"):
             queue.search([("backend_id", "=", self.id)]).unlink()
             return "the product policy does not export"
-        if not policy.allows_export():
+        if not policy._allows_export():
             return "backend inactive: kept for later"
         queue.flush_model()
         self.env.cr.execute(
@@ -323,7 +326,7 @@ class RetailBackend(models.Model):
     def _job_shopify_archive_products(self, gids):
         """Archive on Shopify the products of templates deleted in Odoo."""
         self.ensure_one()
-        if not self.policy("product").allows_export():
+        if not self._policy("product")._allows_export():
             return "the product policy does not export"
         client = self._shopify_client()
         done = 0
@@ -538,7 +541,7 @@ class RetailBackend(models.Model):
                 continue
             gid = node["product"]["id"]
             other = self.env["retail.binding"]._lookup(self, "product.template", gid)
-            owner = other.record() if other else None
+            owner = other._record() if other else None
             if owner and owner != tmpl:
                 raise ValidationSyncError(
                     f"SKU {node.get('sku')} is on Shopify product "

@@ -9,6 +9,7 @@ from odoo.addons.retail_connect_base.lib.errors import (
     MappingError,
     SyncError,
 )
+from odoo.addons.retail_connect_base.models.common import check_group
 
 from ..lib import documents as gql
 from .retail_backend import IMPORT_CONTEXT
@@ -22,6 +23,7 @@ class RetailBackend(models.Model):
 
     # ------------------------------------------------------------ actions
     def action_shopify_import_catalog(self):
+        check_group(self.env)
         for backend in self:
             backend.with_user(SUPERUSER_ID).with_delay(
                 channel=backend._channel("bulk"),
@@ -34,7 +36,7 @@ class RetailBackend(models.Model):
 
     def _poll(self, policy, since, until):
         if self.platform == "shopify" and policy.domain == "product":
-            if policy.owns():
+            if policy._owns():
                 self._shopify_import_products(since=since)
             return []
         return super()._poll(policy, since, until)
@@ -63,8 +65,8 @@ class RetailBackend(models.Model):
         (policy interval) imports products updated since its watermark.
         """
         self.ensure_one()
-        policy = self.policy("product")
-        if not (policy.owns() and policy.allows_import()):
+        policy = self._policy("product")
+        if not (policy._owns() and policy._allows_import()):
             return "the product policy does not import"
         counts = self._call_in_job(self._shopify_import_products)
         return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or (
@@ -127,7 +129,7 @@ class RetailBackend(models.Model):
         gid = node["id"]
         self._lock_external("product.template", gid)
         binding = bindings._lookup(self, "product.template", gid)
-        tmpl = binding.record() if binding else None
+        tmpl = binding._record() if binding else None
         digest = bindings._digest(
             {
                 "product": {
@@ -248,8 +250,8 @@ class RetailBackend(models.Model):
         bindings = self.env["retail.binding"]
         for variant in variant_nodes:
             binding = bindings._lookup(self, "product.product", variant["id"])
-            if binding and binding.record():
-                return binding.record().product_tmpl_id
+            if binding and binding._record():
+                return binding._record().product_tmpl_id
         skus = [v["sku"] for v in variant_nodes if v.get("sku")]
         if not skus:
             return None

@@ -4,6 +4,8 @@ import math
 
 from odoo import api, fields, models
 
+from odoo.addons.retail_connect_base.models.common import check_group
+
 from ..lib import documents as gql
 from ..lib.client import UserErrors
 
@@ -93,8 +95,8 @@ class ShopifyStockLevel(models.Model):
     @api.model
     def _push(self, backend):
         """Push every dirty level of ``backend``; return the number of calls."""
-        policy = backend.policy("inventory")
-        if not policy.allows_export():
+        policy = backend._policy("inventory")
+        if not policy._allows_export():
             return 0
         self.flush_model()
         self.env.cr.execute(
@@ -216,6 +218,7 @@ class RetailBackend(models.Model):
 
     def action_shopify_push_all_stock(self):
         """Publish every bound product at every mapped location (first sync)."""
+        check_group(self.env)
         for backend in self:
             products = self.env["product.product"].browse(
                 self.env["retail.binding"]

@@ -24,7 +24,7 @@ class StockPicking(models.Model):
                 ]
             ):
                 backend = binding.backend_id
-                if not backend.policy("shipment").allows_export():
+                if not backend._policy("shipment")._allows_export():
                     continue
                 backend.with_delay(
                     channel=backend._channel("realtime"),

@@ -262,7 +262,7 @@ class TestCatalog(ShopifyCase):
             {"shopify_backend_ids": [(4, self.backend.id)]}
         )
         self.assertFalse(self._export_jobs(), "a change from Shopify is not echoed")
-        self.backend.policy("product").direction = "off"
+        self.backend._policy("product").direction = "off"
         tmpl.list_price = 40.0
         self.assertFalse(self._export_jobs())
         run_jobs(self.env)
@@ -287,7 +287,7 @@ class TestCatalog(ShopifyCase):
         self.assertEqual(self.sandbox.products[other_gid]["status"], "ARCHIVED")
 
     def test_import_catalog_without_duplicates_nor_echo(self):
-        policy = self.backend.policy("product")
+        policy = self.backend._policy("product")
         policy.write({"system_of_record": "platform", "direction": "both"})
         self.sandbox.add_product(
             "Hoodie",
@@ -361,7 +361,7 @@ class TestCatalog(ShopifyCase):
         self.assertEqual(str(self.sandbox.variant_by_sku("TEE-ONE")["price"]), "31.00")
 
     def test_policy_poll_imports_recent_products_when_shopify_owns_them(self):
-        policy = self.backend.policy("product")
+        policy = self.backend._policy("product")
         policy.write({"system_of_record": "platform", "direction": "in"})
         self.assertFalse(self.backend.shopify_catalog_export)
         self.sandbox.add_product("Cap", [{"sku": "CAP-1", "price": "9.90"}])

@@ -90,7 +90,7 @@ class TestOrders(ShopifyCase):
 
     def test_polling_catches_a_missed_webhook(self):
         orders = [self.new_order() for _ in range(3)]
-        policy = self.backend.policy("order")
+        policy = self.backend._policy("order")
         policy.watermark = datetime.now() - timedelta(hours=1)
         policy._job_poll()
         run_jobs(self.env)

@@ -56,7 +56,7 @@ class TestStockPush(ShopifyCase):
         self.assertEqual(len(self._set_calls()), 1)
 
     def test_safety_stock_is_kept_back(self):
-        self.backend.policy("inventory").safety_stock = 8
+        self.backend._policy("inventory").safety_stock = 8
         self._receive("MUG-002", 1)
         run_jobs(self.env)
         self.assertEqual(self._remote("MUG-002"), 51 - 8)
@@ -84,7 +84,7 @@ class TestStockPush(ShopifyCase):
         self.assertEqual(self._remote("MUG-002"), 51)
 
     def test_nothing_is_pushed_when_the_policy_does_not_export(self):
-        self.backend.policy("inventory").direction = "off"
+        self.backend._policy("inventory").direction = "off"
         self._receive("TSHIRT-001", 3)
         run_jobs(self.env)
         self.assertFalse(self._set_calls())

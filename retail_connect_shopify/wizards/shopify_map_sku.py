@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.retail_connect_base.models.common import USER, check_group
+
 
 class ShopifyMapSku(models.TransientModel):
     """Fix for an "unknown SKU" exception: bind the SKU to a product, retry."""
@@ -18,6 +20,7 @@ class ShopifyMapSku(models.TransientModel):
             wizard.sku = (wizard.exception_id.fix_data or {}).get("sku")
 
     def action_map_and_retry(self):
+        check_group(self.env, USER)
         self.ensure_one()
         exception = self.exception_id
         fix = exception.fix_data or {}

@@ -110,7 +110,7 @@ class RetailBackend(models.Model):
     def _process_event(self, event):
         if self.platform != "testshop":
             return super()._process_event(event)
-        data = event.data()
+        data = event._data()
         customer = data.get("data") or data
         if event.topic == "customer/updated":
             # a webhook is a hint: apply the platform's current state
@@ -129,7 +129,7 @@ class RetailBackend(models.Model):
         binding = bindings._lookup(self, "res.partner", ext_id)
         updated = parse_time(customer.get("updated_at"))
         updated_naive = updated.replace(tzinfo=None) if updated else None
-        if binding and binding.is_stale(updated_naive):
+        if binding and binding._is_stale(updated_naive):
             raise EventSkipped(
                 "skipped_stale",
                 f"{ext_id} changed at {updated}, Odoo already has "
@@ -147,7 +147,7 @@ class RetailBackend(models.Model):
             "email": email,
             "phone": customer.get("phone") or False,
         }
-        partner = binding.record() if binding else None
+        partner = binding._record() if binding else None
         if partner:
             partner.write(values)
         else:
@@ -200,8 +200,8 @@ class RetailBackend(models.Model):
     def _testshop_export_partner(self, partner):
         """Push a partner (idempotent: the key is derived from the content)."""
         self.ensure_one()
-        policy = self.policy("customer")
-        if not policy.allows_export():
+        policy = self._policy("customer")
+        if not policy._allows_export():
             return False
         bindings = self.env["retail.binding"]
         binding = bindings._lookup_record(self, partner)

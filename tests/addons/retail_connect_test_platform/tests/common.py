@@ -51,7 +51,7 @@ class TestShopCase(HttpCase):
         cls.backend.access_token = TOKEN
         cls.backend.webhook_secret = SECRET
         cls.backend.action_activate()
-        cls.backend.policy("customer").owner_user_id = cls.owner
+        cls.backend._policy("customer").owner_user_id = cls.owner
         cls.Event = cls.env["retail.event"]
         cls.Binding = cls.env["retail.binding"]
         cls.Exception = cls.env["retail.sync.exception"]

@@ -32,25 +32,25 @@ class TestGovernance(TransactionCase):
         self.assertEqual(
             sorted(backend.policy_ids.mapped("domain")), sorted(d for d, _ in DOMAINS)
         )
-        customer = backend.policy("customer")
+        customer = backend._policy("customer")
         self.assertEqual(
             (customer.direction, customer.system_of_record), ("both", "platform")
         )
-        self.assertEqual(backend.policy("order").direction, "off")
+        self.assertEqual(backend._policy("order").direction, "off")
 
     def test_policy_never_echoes_a_change_back_to_its_origin(self):
         backend = self._backend()
         backend.action_activate()
-        policy = backend.policy("customer")
-        self.assertTrue(policy.allows_export())
-        self.assertFalse(policy.allows_export(origin_backend_id=backend.id))
+        policy = backend._policy("customer")
+        self.assertTrue(policy._allows_export())
+        self.assertFalse(policy._allows_export(origin_backend_id=backend.id))
         self.assertFalse(
-            policy.with_context(retail_connect_origin=backend.id).allows_export()
+            policy.with_context(retail_connect_origin=backend.id)._allows_export()
         )
-        self.assertTrue(policy.allows_export(origin_backend_id=backend.id + 1))
+        self.assertTrue(policy._allows_export(origin_backend_id=backend.id + 1))
         backend.action_pause()
-        self.assertFalse(policy.allows_export())
-        self.assertFalse(policy.allows_import())
+        self.assertFalse(policy._allows_export())
+        self.assertFalse(policy._allows_import())
 
     def test_sandbox_refuses_production_hosts_and_the_reverse(self):
         with self.assertRaises(ValidationError):

@@ -114,7 +114,7 @@ class TestJobs(TestShopCase):
             self.sandbox.add_customer(f"missed{i}@example.com", f"Missed {i}")
             for i in range(3)
         ]
-        policy = self.backend.policy("customer")
+        policy = self.backend._policy("customer")
         policy.watermark = datetime.now() - timedelta(hours=1)
         result = policy._job_poll()
         self.assertIn("3 new events", result)
@@ -131,7 +131,7 @@ class TestJobs(TestShopCase):
         self.assertEqual(len(self.partners_bound()), 3)
 
     def test_cron_enqueues_one_poll_per_due_policy(self):
-        policy = self.backend.policy("customer")
+        policy = self.backend._policy("customer")
         policy.next_poll_at = False
         self.env["retail.sync.policy"]._cron_poll()
         self.env["retail.sync.policy"]._cron_poll()  # not due any more
