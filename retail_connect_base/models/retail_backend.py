@@ -1,5 +1,6 @@
 import fnmatch
 import logging
+import uuid
 import zlib
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -509,6 +510,16 @@ class RetailBackend(models.Model):
             return 1
         job = self.env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
         return (job.retry or 0) + 1
+
+    def _idempotency_key(self, *parts):
+        """Key of one intended write: the running job's uuid and the write's place.
+
+        Stable across the retries of that job (queue_job keeps its uuid), new for
+        the next job; outside a job, random. Never a hash of the content: the same
+        values sent again later (stock 5 → 3 → 5) are a new write.
+        """
+        origin = self.env.context.get("job_uuid") or str(uuid.uuid4())
+        return ":".join([origin, *(str(part) for part in parts)])
 
     def _enqueue_waiting_events(self):
         events = self.env["retail.event"].search(
