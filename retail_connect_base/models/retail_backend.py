@@ -12,7 +12,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.errors import SecretKeyMissing, ThrottledError, TransientError
 from ..lib.http import RetailHttpClient
-from .common import check_group, side_cursor
+from .common import USER, check_group, side_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -319,9 +319,11 @@ class RetailBackend(models.Model):
     action_resume = action_activate
 
     def action_view_exceptions(self):
+        check_group(self.env, USER)
         return self._open_related("retail.sync.exception")
 
     def action_view_events(self):
+        check_group(self.env, USER)
         return self._open_related("retail.event")
 
     def _open_related(self, model):

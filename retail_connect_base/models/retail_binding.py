@@ -4,7 +4,7 @@ import json
 from odoo import api, fields, models
 
 from ..lib.errors import TransientError
-from .common import sql_insert
+from .common import USER, check_group, sql_insert
 
 
 def payload_digest(data):
@@ -145,6 +145,7 @@ class RetailBinding(models.Model):
         )
 
     def action_open_record(self):
+        check_group(self.env, USER)
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",

@@ -14,7 +14,7 @@ from odoo.addons.queue_job.job import Job
 
 from ..lib.errors import EventSkipped, SyncError, ThrottledError, TransientError
 from ..lib.masking import mask_text
-from .common import check_group, sql_insert
+from .common import USER, check_group, sql_insert
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -343,6 +343,7 @@ class RetailEvent(models.Model):
 
     def action_open_event(self):
         """Related action of the event's queue job."""
+        check_group(self.env, USER)
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -352,6 +353,7 @@ class RetailEvent(models.Model):
         }
 
     def action_open_job(self):
+        check_group(self.env)
         self.ensure_one()
         job = self.env["queue.job"].search([("uuid", "=", self.job_uuid)], limit=1)
         if not job:
@@ -364,6 +366,7 @@ class RetailEvent(models.Model):
         }
 
     def action_open_record(self):
+        check_group(self.env, USER)
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",

@@ -264,6 +264,7 @@ class RetailSyncException(models.Model):
         self.activity_ids.action_feedback(feedback=reason)
 
     def action_open_record(self):
+        check_group(self.env, USER)
         self.ensure_one()
         if not self.res_model or not self.res_id:
             raise UserError(self.env._("No Odoo record is linked to this exception."))
@@ -275,6 +276,7 @@ class RetailSyncException(models.Model):
         }
 
     def action_view_events(self):
+        check_group(self.env, USER)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "retail_connect_base.action_event"
         )
