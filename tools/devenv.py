@@ -167,6 +167,12 @@ class Postgres:
         return proc.returncode == 0
 
     def start(self):
+        # every run holds a shared lock while it uses the private cluster: the
+        # run that started it stops it only when no other run still uses it
+        if not self.external:
+            CACHE.mkdir(parents=True, exist_ok=True)
+            self._users_lock = open(CACHE / "pg.users.lock", "w")  # noqa: SIM115
+            fcntl.flock(self._users_lock, fcntl.LOCK_SH)
         try:
             return self._start()
         except subprocess.CalledProcessError:
@@ -254,6 +260,9 @@ class Postgres:
         )
 
     def stop(self):
+        if self.started and not self._sole_user():
+            log("PostgreSQL left running: another run still uses it")
+            self.started = False
         if self.started:
             subprocess.run(
                 self._as_owner(
@@ -264,6 +273,16 @@ class Postgres:
             )
             log("stopped PostgreSQL")
             self.started = False
+
+    def _sole_user(self):
+        lock = getattr(self, "_users_lock", None)
+        if lock is None:
+            return True
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def psql(self, sql, db="postgres"):
         proc = subprocess.run(
