@@ -88,9 +88,13 @@ Bulk operations
     ``bulkOperationRunQuery`` validates and runs the inner query at once (all
     nodes, no ``first`` needed) and answers ``CREATED``; the operation is
     ``RUNNING`` when next seen and ``COMPLETED`` ``bulk_seconds`` after its
-    creation (or at :meth:`ShopifySandbox.finish_bulk`), its ``url`` serving
-    ``GET /__sandbox__/bulk/<n>.jsonl``: one object per line, nested connection
-    nodes on their own lines after their parent with ``__parentId``. A second
+    creation (or at :meth:`ShopifySandbox.finish_bulk`). Its ``url`` is a
+    signed URL, valid seven days, on another host: ``self.storage``, a
+    :class:`~sandboxes.signed_storage.SignedUrlStorage` (Google Cloud Storage,
+    as Shopify serves these files), served on its own port with the sandbox;
+    the file is also at ``GET /__sandbox__/bulk/<n>.jsonl``. One object per
+    line, nested connection nodes on their own lines after their parent with
+    ``__parentId``. A second
     query while one runs: userError ``OPERATION_IN_PROGRESS``. Completion sends
     ``bulk_operations/finish`` to its subscribers.
 
@@ -179,6 +183,7 @@ from graphql.pyutils import Undefined
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .signed_storage import SignedUrlStorage
 from .toolkit import (
     ApiError,
     BaseSandbox,
@@ -194,6 +199,7 @@ from .toolkit import (
 _logger = logging.getLogger(__name__)
 
 API_VERSION = "2026-10"
+BULK_URL_SECONDS = 7 * 86400
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 RELEASE_CANDIDATE = "2027-01"
 SCHEMA_PATH = Path(__file__).with_name("shopify_schema.graphql")
@@ -728,7 +734,13 @@ class ShopifySandbox(BaseSandbox):
             webhook_url,
             serialize=lambda event: json.dumps(event["payload"]).encode(),
         )
+        clock = clock or Clock()
+        # bulk result files are served by another host (signed_storage.py)
+        self.storage = SignedUrlStorage(clock=clock)
         super().__init__(clock=clock)
+
+    def companions(self) -> list:
+        return [self.storage]
 
     # --------------------------------------------------------------- state
     def reset_state(self) -> None:
@@ -753,6 +765,7 @@ class ShopifySandbox(BaseSandbox):
             self._idempotency: dict[str, _Stored] = {}
             self.bucket = _CostBucket(self.max_available, self.restore_rate, self.clock)
             self.webhooks.clear()
+            self.storage.reset(clock=False)
 
     def _next(self, kind: str) -> str:
         self._last += 1
@@ -3119,8 +3132,11 @@ class ShopifySandbox(BaseSandbox):
         }
 
     def _bulk_url(self, operation: dict) -> str:
-        base = self.url or "http://127.0.0.1"
-        return f"{base}/__sandbox__/bulk/{gid_number(operation['id'])}.jsonl"
+        # a signed Cloud Storage URL valid seven days from completion
+        # (BulkOperation.url: "url and partialDataUrl values expire after
+        # seven days"), on the storage host, not the shop's
+        expires = operation["completedAt"] // 1000 + BULK_URL_SECONDS
+        return self.storage.signed_url(operation["objectName"], expires)
 
     # ---------------------------------------------------------- resolvers
     def _root(self) -> dict:
@@ -4112,6 +4128,10 @@ class ShopifySandbox(BaseSandbox):
         operation.update(
             status=status, errorCode=error_code, completedAt=self._now_ms()
         )
+        if status == "COMPLETED" and operation["data"]:
+            name = f"bulk-operation-outputs/{uuid.uuid4().hex}-final"
+            self.storage.put(name, operation["data"], "application/jsonl")
+            operation["objectName"] = name
         subscribed = any(
             sub["topic"] == "BULK_OPERATIONS_FINISH"
             for sub in self.subscriptions.values()

@@ -12,6 +12,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -674,6 +675,40 @@ def test_bulk_operation_to_jsonl(shop, stock):
         (None, "MUG-1"),
     ]
     assert lines[1]["__parentId"] == lines[0]["id"]
+
+
+def test_bulk_result_is_a_signed_url_on_the_storage_host(shop, stock):
+    """The file is not on the shop's API host: anyone with the signed URL may
+    download it for seven days, and the storage records what it was sent."""
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    run = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
+      bulkOperation { id } userErrors { code } } }"""
+    data(gql(shop, run, {"q": "{ orders { edges { node { id name } } } }"}))
+    shop.finish_bulk()
+    poll = "{ currentBulkOperation { status url } }"
+    url = data(gql(shop, poll))["currentBulkOperation"]["url"]
+    parsed, api = urlparse(url), urlparse(shop.url)
+    assert parsed.netloc != api.netloc, "another host than the Admin API"
+    assert parsed.path.startswith(
+        "/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/"
+    )
+    query = parse_qs(parsed.query)
+    assert set(query) == {"GoogleAccessId", "Expires", "Signature"}
+    assert int(query["Expires"][0]) == int(EPOCH) + 7 * 86400
+    answer = requests.get(url, timeout=5)
+    assert answer.status_code == 200
+    assert json.loads(answer.text.splitlines()[0])["name"] == "#1001"
+    (received,) = shop.storage.requests()
+    assert "X-Shopify-Access-Token" not in received.headers
+    assert shop.requests(parsed.path) == [], "the API host never saw the download"
+    forged = url.replace(query["Expires"][0], str(int(EPOCH) + 30 * 86400))
+    refused = requests.get(forged, timeout=5)
+    assert refused.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in refused.text
+    shop.clock.advance(7 * 86400 + 1)
+    expired = requests.get(url, timeout=5)
+    assert expired.status_code == 400
+    assert "<Code>ExpiredToken</Code>" in expired.text
 
 
 # ---------------------------------------------------------------- webhooks

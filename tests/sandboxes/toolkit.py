@@ -389,7 +389,11 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class SandboxServer:
-    """Serve a WSGI app on 127.0.0.1 from a daemon thread (port 0: any free)."""
+    """Serve a WSGI app on 127.0.0.1 from a daemon thread (port 0: any free).
+
+    A sandbox's :meth:`~BaseSandbox.companions` are served alongside, each on a
+    free port of the same host, and stopped with it.
+    """
 
     def __init__(
         self, app, port: int = 0, host: str = "127.0.0.1", *, quiet: bool = True
@@ -400,6 +404,7 @@ class SandboxServer:
         self.quiet = quiet
         self._server = None
         self._thread: threading.Thread | None = None
+        self._companions: list[SandboxServer] = []
 
     @property
     def url(self) -> str:
@@ -432,9 +437,17 @@ class SandboxServer:
         self._thread.start()
         if isinstance(self.app, BaseSandbox):
             self.app.url = self.url
+            # a companion is another host of the platform (e.g. the storage
+            # that serves signed download URLs): its own listener, same life
+            for companion in self.app.companions():
+                self._companions.append(
+                    SandboxServer(companion, 0, self.host, quiet=self.quiet).start()
+                )
         return self
 
     def stop(self) -> None:
+        while self._companions:
+            self._companions.pop().stop()
         server, self._server = self._server, None
         if server is None:
             return
@@ -533,6 +546,11 @@ class BaseSandbox:
     def flush_webhooks(self, **kwargs: Any) -> list[tuple[int | None, str]]:
         """Deliver queued events; see :meth:`WebhookSender.flush`."""
         return self.webhooks.flush(**kwargs)
+
+    def companions(self) -> list[BaseSandbox]:
+        """Other hosts of the platform, each served on its own port by the
+        :class:`SandboxServer` that serves this sandbox (subclasses)."""
+        return []
 
     def reset_state(self) -> None:
         """Forget the platform state (subclasses)."""
