@@ -63,6 +63,17 @@ Cost and throttling (the bucket runs on the sandbox clock)
     {requestedQueryCost, actualQueryCost, throttleStatus{maximumAvailable,
     currentlyAvailable, restoreRate}}``.
 
+Inventory states
+    Each level keeps ``available``, ``committed``, ``reserved``, ``damaged``,
+    ``safety_stock``, ``quality_control`` and ``incoming``; ``on_hand`` is the
+    sum of all but ``incoming`` (see ``UNAVAILABLE_STATES``). An order takes
+    its units from ``available`` into ``committed`` at its line's location; a
+    fulfilment takes them out of ``committed`` (and ``on_hand``); a cancel or
+    a restocking refund of unfulfilled units gives them back to ``available``.
+    A deleted variant (:meth:`ShopifySandbox.delete_variant`) takes its
+    inventory item and levels with it: writes on that item answer
+    ``INVALID_INVENTORY_ITEM``.
+
 Inventory writes (2026-04 rules)
     ``inventorySetQuantities`` and ``inventoryAdjustQuantities`` need
     ``@idempotent(key:)``; without it the field is null with a top-level error
@@ -70,11 +81,16 @@ Inventory writes (2026-04 rules)
     carry ``changeFromQuantity`` (``null`` opts out; omitted: a userError with
     a null code, the real code being undocumented); any mismatch gives
     ``CHANGE_FROM_QUANTITY_STALE`` at ``["input", "quantities"|"changes", "<i>",
-    "changeFromQuantity"]`` and nothing at all is applied. ``name`` is
-    ``available`` or ``on_hand`` (``on_hand`` moves ``available`` too,
-    ``committed`` stays). Any input list over 250 items is refused before
-    execution with a top-level ``MAX_INPUT_SIZE_EXCEEDED`` error (Shopify's
-    input array limit), free of charge.
+    "changeFromQuantity"]`` and nothing at all is applied ("the mutation fails
+    with a CHANGE_FROM_QUANTITY_STALE error": InventoryQuantityInput and the
+    changelog "compare-and-swap redesign for inventorySetQuantities"). A
+    quantity on an unknown (deleted) item: ``INVALID_INVENTORY_ITEM`` at
+    ``[..., "<i>", "inventoryItemId"]``, and nothing is applied either.
+    ``name`` is ``available`` or ``on_hand`` (``on_hand`` moves ``available``,
+    the other states stay). Any input list over 250 items, in a mutation or a
+    query (``nodes(ids:)``), is refused before execution with a top-level
+    ``MAX_INPUT_SIZE_EXCEEDED`` error (Shopify's input array limit), free of
+    charge.
 
 Idempotency
     ``@idempotent(key:)`` works on every mutation: the same key with the same
@@ -82,7 +98,10 @@ Idempotency
     webhook); with anything else the payload has ``userErrors [{"code":
     "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "field": null, "message"}]`` (the code
     Shopify documents from 2026-01; ``code`` is left out where the payload's
-    error type has none) and nothing happens. Keys live 24 hours.
+    error type has none) and nothing happens. Keys live 24 hours. As
+    https://shopify.dev/docs/api/usage/implementing-idempotency says, a key
+    names one intended operation: the same values sent later under a new key
+    are a new operation and apply again.
 
 Bulk operations
     ``bulkOperationRunQuery`` validates and runs the inner query at once (all
@@ -229,7 +248,17 @@ INVENTORY_REASONS = frozenset(
     "received reservation_created reservation_deleted reservation_updated "
     "restock safety_stock shrinkage".split()
 )
-QUANTITY_NAMES = ("available", "on_hand", "committed", "incoming", "reserved")
+# Inventory states, as Shopify documents them
+# (https://shopify.dev/docs/apps/build/orders-fulfillment/inventory-management-apps
+# #inventory-states and .../inventory-management-apps/manage-quantities-states):
+# ``on_hand`` is not stored but is the sum of ``available``, ``committed`` and the
+# unavailable states (``reserved``, ``damaged``, ``safety_stock``,
+# ``quality_control``); ``incoming`` is not on hand. An order moves units from
+# ``available`` to ``committed``; its fulfilment takes them out of ``committed``
+# (and so out of ``on_hand``).
+UNAVAILABLE_STATES = ("reserved", "damaged", "safety_stock", "quality_control")
+STORED_STATES = ("available", "committed", *UNAVAILABLE_STATES, "incoming")
+QUANTITY_NAMES = ("available", "on_hand", "committed", "incoming", *UNAVAILABLE_STATES)
 COUNTRIES = {
     "AT": "Austria",
     "AU": "Australia",
@@ -1000,6 +1029,15 @@ class ShopifySandbox(BaseSandbox):
         product["variants"].append(variant["id"])
         return variant
 
+    def delete_variant(self, variant_id: str) -> None:
+        """Delete a variant as a merchant does in the admin: its inventory item
+        and levels go with it (later writes on the item: INVALID_INVENTORY_ITEM).
+        """
+        with self.lock:
+            variant = self._get(self.variants, variant_id, "variant")
+            self._delete_variant(variant_id)
+            self._touch(self.products[variant["productId"]])
+
     def _delete_variant(self, variant_id: str) -> None:
         variant = self.variants.pop(variant_id)
         self.items.pop(variant["inventoryItemId"], None)
@@ -1049,19 +1087,36 @@ class ShopifySandbox(BaseSandbox):
         level = self.levels.get(key)
         if level is None and create:
             ms = self._now_ms()
-            level = {"available": 0, "committed": 0, "createdAt": ms, "updatedAt": ms}
+            level = dict.fromkeys(STORED_STATES, 0)
+            level.update(createdAt=ms, updatedAt=ms)
             self.levels[key] = level
         return level
 
     def set_inventory(
-        self, item_id: str, location_id: str, available: int, *, emit: bool = False
+        self,
+        item_id: str,
+        location_id: str,
+        available: int | None = None,
+        *,
+        emit: bool = False,
+        **states: int,
     ) -> dict:
-        """Set ``available`` (stocking the item there if needed)."""
+        """Set ``available`` and/or the unavailable and ``incoming`` states, as a
+        merchant does in the admin (stocking the item there if needed).
+
+        ``committed`` is not settable: only orders and fulfilments move it.
+        """
+        unknown = set(states) - set(UNAVAILABLE_STATES) - {"incoming"}
+        if unknown:
+            raise ValueError(f"not a settable inventory state: {sorted(unknown)}")
         with self.lock:
             self._get(self.items, item_id, "inventory item")
             self._get(self.locations, location_id, "location")
             level = self._level(item_id, location_id, create=True)
-            level["available"] = int(available)
+            if available is not None:
+                level["available"] = int(available)
+            for name, quantity in states.items():
+                level[name] = int(quantity)
             self._touch(level)
             snapshot = self._quantities(level)
         if emit:
@@ -1069,20 +1124,20 @@ class ShopifySandbox(BaseSandbox):
         return snapshot
 
     def inventory(self, item_id: str, location_id: str, name: str = "available"):
-        """A quantity (``available``, ``committed``, ``on_hand``) or None."""
+        """A quantity (any of ``QUANTITY_NAMES``), or None where not stocked."""
         with self.lock:
             level = self._level(item_id, location_id)
             return None if level is None else self._quantities(level)[name]
 
     @staticmethod
     def _quantities(level: dict) -> dict:
-        return {
-            "available": level["available"],
-            "committed": level["committed"],
-            "on_hand": level["available"] + level["committed"],
-            "incoming": 0,
-            "reserved": 0,
-        }
+        values = {name: level[name] for name in STORED_STATES}
+        values["on_hand"] = (
+            level["available"]
+            + level["committed"]
+            + sum(level[name] for name in UNAVAILABLE_STATES)
+        )
+        return values
 
     def _move(self, item_id, location_id, *, available=0, committed=0) -> None:
         level = self._level(item_id, location_id)
@@ -2358,6 +2413,8 @@ class ShopifySandbox(BaseSandbox):
             coster.errors += self._input_size_errors(coster, roots, root_type)
         else:
             requested = coster.cost(operation.selection_set, root_type)
+            roots = coster.collect(operation.selection_set, root_type)
+            coster.errors += self._input_size_errors(coster, roots, root_type)
         if coster.errors:
             return 200, {"errors": [e.formatted for e in coster.errors]}, 0
         max_cost = min(MAX_QUERY_COST, self.max_available)
@@ -3034,11 +3091,7 @@ class ShopifySandbox(BaseSandbox):
             values = self._quantities(level)
             result = []
             for name in names:
-                if name not in values and name not in QUANTITY_NAMES + (
-                    "damaged",
-                    "safety_stock",
-                    "quality_control",
-                ):
+                if name not in QUANTITY_NAMES:
                     raise _error(f"Invalid quantity name: {name}")
                 result.append(
                     {
@@ -3146,6 +3199,10 @@ class ShopifySandbox(BaseSandbox):
     def _auto(self, info, topic: str, ref: Any) -> None:
         if self.auto_webhooks:
             info.context.events.append((topic, ref))
+
+    def gql_nodes(self, info, ids):
+        # QueryRoot.nodes: one entry per id, null where nothing has it
+        return [self.gql_node(info, id) for id in ids]
 
     def gql_node(self, info, id):
         kind = gid_kind(id)
@@ -3815,8 +3872,10 @@ class ShopifySandbox(BaseSandbox):
                     level = self._level(
                         variant["inventoryItemId"], quantity["locationId"], create=True
                     )
+                    # on_hand moves available only (the other states stay)
+                    held = self._quantities(level)["on_hand"] - level["available"]
                     level["available"] = quantity["quantity"] - (
-                        level["committed"] if quantity["name"] == "on_hand" else 0
+                        held if quantity["name"] == "on_hand" else 0
                     )
             else:
                 variant = target
@@ -4249,11 +4308,14 @@ class ShopifySandbox(BaseSandbox):
 
     def admin_inventory(self, request: Request, data: dict) -> Any:
         if request.method == "POST":
+            settable = (*UNAVAILABLE_STATES, "incoming")
+            states = {k: data[k] for k in settable if k in data}
             return self.set_inventory(
                 data["inventory_item_id"],
                 data["location_id"],
-                data["available"],
+                data.get("available"),
                 emit=bool(data.get("emit")),
+                **states,
             )
         with self.lock:
             return [

@@ -456,6 +456,133 @@ def test_idempotent_replay_changes_once_and_the_directive_is_required(shop, stoc
     assert shop.inventory(stock["shirt"], stock["location"]) == 12
 
 
+LEVELS = """query Levels($ids: [ID!]!, $at: ID!) { nodes(ids: $ids) {
+  ... on InventoryItem { id inventoryLevel(locationId: $at) {
+    quantities(names: ["available", "committed", "on_hand", "reserved",
+                       "damaged", "safety_stock", "quality_control", "incoming"]) {
+      name quantity } } } } }"""
+
+
+def levels(shop, items, location):
+    nodes = data(gql(shop, LEVELS, {"ids": items, "at": location}))["nodes"]
+    return [
+        {q["name"]: q["quantity"] for q in node["inventoryLevel"]["quantities"]}
+        if node
+        else None
+        for node in nodes
+    ]
+
+
+def test_inventory_states_orders_commit_and_on_hand_is_their_sum(shop, stock):
+    """Shopify's documented states: an order moves units from available to
+    committed (on_hand unchanged), a fulfilment takes them out of committed and
+    on_hand; the unavailable states count in on_hand, incoming does not."""
+    shirt, at = stock["shirt"], stock["location"]
+    shop.set_inventory(shirt, at, damaged=2, reserved=1, incoming=5)
+    (level,) = levels(shop, [shirt], at)
+    assert level == {
+        "available": 10,
+        "committed": 0,
+        "on_hand": 13,
+        "reserved": 1,
+        "damaged": 2,
+        "safety_stock": 0,
+        "quality_control": 0,
+        "incoming": 5,
+    }
+    first = shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    (level,) = levels(shop, [shirt], at)
+    assert (level["available"], level["committed"], level["on_hand"]) == (5, 5, 13)
+    shop.fulfill(first["id"])
+    (level,) = levels(shop, [shirt], at)
+    assert (level["available"], level["committed"], level["on_hand"]) == (5, 2, 10)
+    # setting on_hand moves available only: committed and the rest stay
+    rows = [{"inventoryItemId": shirt, "locationId": at, "quantity": 12}]
+    rows[0]["changeFromQuantity"] = 10
+    payload = data(
+        gql(shop, SET_QUANTITIES, {"input": set_input(rows, "on_hand"), "key": "oh"})
+    )["inventorySetQuantities"]
+    assert payload["userErrors"] == []
+    (level,) = levels(shop, [shirt], at)
+    assert (level["available"], level["committed"], level["on_hand"]) == (7, 2, 12)
+    assert (level["damaged"], level["reserved"]) == (2, 1)
+
+
+def test_stale_after_an_order_then_reread_shows_the_commitment(shop, stock):
+    """The compare-and-set sees the channel's own decrement (an order)."""
+    shirt, at = stock["shirt"], stock["location"]
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
+    rows = [
+        {"inventoryItemId": shirt, "locationId": at, "quantity": 11},
+        {"inventoryItemId": stock["mug"], "locationId": at, "quantity": 6},
+    ]
+    rows[0]["changeFromQuantity"], rows[1]["changeFromQuantity"] = 10, 5
+    payload = data(gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "cas"}))[
+        "inventorySetQuantities"
+    ]
+    assert [e["code"] for e in payload["userErrors"]] == ["CHANGE_FROM_QUANTITY_STALE"]
+    assert payload["userErrors"][0]["field"][2] == "0"
+    assert shop.inventory(stock["mug"], at) == 5, "nothing is applied"
+    shirt_level, mug_level = levels(shop, [shirt, stock["mug"]], at)
+    assert (shirt_level["available"], shirt_level["committed"]) == (7, 3)
+    assert mug_level["available"] == 5
+
+
+def test_deleted_variant_is_an_invalid_inventory_item(shop, stock):
+    at = stock["location"]
+    variant = shop.variant_by_sku("TS-1")
+    shop.delete_variant(variant["id"])
+    assert shop.inventory(stock["shirt"], at) is None
+    rows = [
+        {"inventoryItemId": stock["shirt"], "locationId": at, "quantity": 4},
+        {"inventoryItemId": stock["mug"], "locationId": at, "quantity": 4},
+    ]
+    for row in rows:
+        row["changeFromQuantity"] = None
+    payload = data(
+        gql(shop, SET_QUANTITIES, {"input": set_input(rows), "key": "gone"})
+    )["inventorySetQuantities"]
+    assert payload["inventoryAdjustmentGroup"] is None
+    (error,) = payload["userErrors"]
+    assert error["code"] == "INVALID_INVENTORY_ITEM"
+    assert error["field"] == ["input", "quantities", "0", "inventoryItemId"]
+    assert shop.inventory(stock["mug"], at) == 5, "nothing is applied"
+    assert levels(shop, [stock["shirt"], stock["mug"]], at)[0] is None
+    payload = data(
+        gql(shop, SET_QUANTITIES, {"input": set_input(rows[1:]), "key": "rest"})
+    )["inventorySetQuantities"]
+    assert payload["userErrors"] == []
+    assert shop.inventory(stock["mug"], at) == 4
+
+
+def test_inventory_a_new_key_is_a_new_write_the_same_key_replays(shop, stock):
+    """5 -> 3 -> 5 -> 3: each write under its own key applies, even with the
+    values of an earlier one; a retry under an old key only replays its answer."""
+    at, shirt = stock["location"], stock["shirt"]
+    answers, current = {}, 10
+    for key, target in (("w1", 5), ("w2", 3), ("w3", 5), ("w4", 3)):
+        row = {"inventoryItemId": shirt, "locationId": at, "quantity": target}
+        row["changeFromQuantity"] = current
+        variables = {"input": set_input([row]), "key": key}
+        answers[key] = (variables, data(gql(shop, SET_QUANTITIES, variables)))
+        assert answers[key][1]["inventorySetQuantities"]["userErrors"] == []
+        assert shop.inventory(shirt, at) == target
+        current = target
+    variables, first = answers["w3"]
+    assert data(gql(shop, SET_QUANTITIES, variables)) == first
+    assert shop.inventory(shirt, at) == 3, "a replay changes nothing"
+
+
+def test_nodes_reads_up_to_250_ids(shop, stock):
+    ids = [stock["shirt"]] * 251
+    body = gql(shop, LEVELS, {"ids": ids, "at": stock["location"]}).json()
+    assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
+    unknown = "gid://shopify/InventoryItem/999"
+    found = levels(shop, [stock["mug"], unknown], stock["location"])
+    assert found[0]["available"] == 5 and found[1] is None
+
+
 # ------------------------------------------------------------- fulfillment
 def test_fulfillment_partial_then_complete(shop, stock):
     order = shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
