@@ -5,3 +5,4 @@ from . import test_contracts
 from . import test_resilience
 from . import test_backfill
 from . import test_catalog
+from . import test_plain_users
