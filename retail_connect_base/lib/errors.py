@@ -50,6 +50,16 @@ class AuthError(SyncError):
     category = "auth"
 
 
+class ForeignHostError(SyncError):
+    """A call with the backend's credentials aimed at another host: refused.
+
+    Only the backend's own API host gets its token; a file on a storage host
+    (a signed URL) is fetched with ``anonymous=True``.
+    """
+
+    category = "internal"
+
+
 class RemoteError(SyncError):
     """The platform refused the request for a reason retrying will not fix."""
 

@@ -6,22 +6,41 @@ on writes, every exchange reported (masked) to a callback, and the platform's ow
 carrying the delay the platform asked for. It never sleeps: inside a job the base
 turns those errors into ``RetryableJobError(seconds=...)`` so no worker is held.
 
+Credentials go to the backend's API host only. The ``headers`` given to the
+client (the token) are sent with paths and with absolute URLs of the API's own
+origin (scheme, host, port); an absolute URL elsewhere is refused
+(``ForeignHostError``) unless the call says ``anonymous=True``, which sends none
+of them: a platform's download file on a storage host (a signed URL carrying its
+own authorization) is fetched that way. A redirect to another origin drops them
+too (requests itself only drops ``Authorization``). Calls elsewhere are neither
+charged to the API's rate budget nor read by the platform's hooks (``classify``,
+``observe``, ``throttle_state`` know the API's answers, not a storage host's).
+
 Platform clients subclass it and override ``classify`` (their error shapes and
 retry headers), ``throttle_state`` and ``observe`` (their rate-limit headers).
 """
 
 import email.utils
+import json as _json
 import random
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
-from .errors import AuthError, RemoteError, ThrottledError, TransientError
-from .masking import mask_body, mask_text
+from .errors import (
+    AuthError,
+    ForeignHostError,
+    RemoteError,
+    ThrottledError,
+    TransientError,
+)
+from .masking import mask_body, mask_data, mask_text, mask_url
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass
@@ -57,6 +76,70 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
+def origin(url):
+    """``(scheme, host, port)`` of a URL, the default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or DEFAULT_PORTS.get(scheme),
+    )
+
+
+class _Session(requests.Session):
+    """A session whose redirects to another origin drop the client's headers."""
+
+    def __init__(self, private_headers):
+        super().__init__()
+        self.private_headers = {name.lower() for name in private_headers}
+
+    def rebuild_auth(self, prepared_request, response):
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in list(prepared_request.headers):
+                if name.lower() in self.private_headers:
+                    del prepared_request.headers[name]
+
+
+def _with_params(url, params):
+    """The URL as sent, ``params`` in its query string."""
+    if not params:
+        return url
+    prepared = requests.models.PreparedRequest()
+    prepared.prepare_url(url, params)
+    return prepared.url
+
+
+def _masked(err):
+    """``err`` with its message masked: it reaches logs, jobs and users."""
+    err.args = tuple(mask_text(a) if isinstance(a, str) else a for a in err.args)
+    if isinstance(getattr(err, "message", None), str):
+        err.message = mask_text(err.message)
+    return err
+
+
+def classify_elsewhere(response):
+    """Raise for a failed answer of a host that is not the API (a storage host).
+
+    By status only; a refusal there (an expired or bad signed URL) says nothing
+    of the backend's credentials, so it is never an ``AuthError``.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    text = f"{status}: {response.text[:300]}"
+    if status == 429:
+        raise ThrottledError(
+            text, seconds=parse_retry_after(response.headers.get("Retry-After"))
+        )
+    if status >= 500:
+        raise TransientError(
+            text, seconds=parse_retry_after(response.headers.get("Retry-After"))
+        )
+    raise RemoteError(text, status=status)
+
+
 class RetailHttpClient:
     # one number, not a (connect, read) pair: Odoo's test harness only accepts
     # scalars, and 30 s bounds both phases well under queue_job's job timeout
@@ -71,7 +154,6 @@ class RetailHttpClient:
         base_url,
         *,
         headers=None,
-        session=None,
         on_exchange=None,
         limiter=None,
         on_budget=None,
@@ -79,8 +161,11 @@ class RetailHttpClient:
         timeout=None,
     ):
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.session.headers.update(headers or {})
+        self.origin = origin(self.base_url)
+        # the API host's headers (credentials): never in the session, which
+        # would send them everywhere
+        self.headers = dict(headers or {})
+        self.session = _Session(self.headers)
         self.on_exchange = on_exchange
         self.limiter = limiter
         self.on_budget = on_budget
@@ -101,7 +186,7 @@ class RetailHttpClient:
         try:
             data = response.json()
         except ValueError:
-            return None, response.text[:300]
+            return None, mask_text(response.text[:300])
         err = data.get("error") if isinstance(data, dict) else None
         if isinstance(err, dict):
             return err.get("code") or err.get("type"), err.get("message")
@@ -110,7 +195,7 @@ class RetailHttpClient:
         errors = data.get("errors") if isinstance(data, dict) else None
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return errors[0].get("code"), errors[0].get("message")
-        return None, str(data)[:300]
+        return None, _json.dumps(mask_data(data), default=str)[:300]
 
     def classify(self, response):
         """Raise the right error for a response that is not a success."""
@@ -163,30 +248,42 @@ class RetailHttpClient:
         idempotency_key=None,
         cost=1.0,
         stream=False,
+        anonymous=False,
     ):
         """Send one request; return the ``requests.Response`` of a success.
 
+        ``path`` is a path on the API, or an absolute URL: on another origin
+        it needs ``anonymous=True`` (sent without the client's headers).
         ``stream=True`` leaves the body unread (large downloads read it line by
         line); it is then not logged.
 
         Raises ``ThrottledError`` / ``TransientError`` (retry later, with the
-        platform's delay in ``seconds``), ``AuthError`` or ``RemoteError``.
+        platform's delay in ``seconds``), ``AuthError``, ``RemoteError`` or
+        ``ForeignHostError``.
         """
         method = method.upper()
-        url = path if path.startswith("http") else f"{self.base_url}{path}"
-        headers = dict(headers or {})
+        absolute = urlsplit(path).scheme in DEFAULT_PORTS
+        url = path if absolute else f"{self.base_url}{path}"
+        api = origin(url) == self.origin
+        if not (api or anonymous):
+            raise ForeignHostError(
+                f"{operation}: {urlsplit(url).netloc} is not the API host "
+                f"{urlsplit(self.base_url).netloc}: the backend's credentials are "
+                "not sent there (a call elsewhere must be anonymous)"
+            )
+        headers = dict({} if anonymous else self.headers, **(headers or {}))
         if method in WRITE_METHODS and self.idempotency_header:
             idempotency_key = idempotency_key or str(uuid.uuid4())
             headers.setdefault(self.idempotency_header, idempotency_key)
         exchange = Exchange(
             operation=operation,
             method=method,
-            url=mask_text(url),
+            url=mask_url(_with_params(url, params)),
             attempt=self.attempt,
             idempotency_key=idempotency_key,
             request_body=mask_body(json if json is not None else data),
         )
-        if self.limiter:
+        if self.limiter and api:
             try:
                 self.limiter(cost)
             except ThrottledError as err:
@@ -206,42 +303,44 @@ class RetailHttpClient:
                 timeout=self.timeout,
                 stream=stream,
             )
-        except requests.Timeout as err:
+        except (requests.Timeout, requests.ConnectionError) as err:
+            # requests' text holds the URL (a signed one is a credential): the
+            # masked text replaces the original, which is not chained
+            kind = "timeout" if isinstance(err, requests.Timeout) else "connection"
             exchange.duration_ms = (time.monotonic() - start) * 1000
-            exchange.error = f"timeout: {err}"
+            exchange.error = f"{kind} error: {err}"
             self._report(exchange)
             raise TransientError(
-                f"{operation}: timeout", seconds=self.backoff()
-            ) from err
-        except requests.ConnectionError as err:
-            exchange.duration_ms = (time.monotonic() - start) * 1000
-            exchange.error = f"connection error: {err}"
-            self._report(exchange)
-            raise TransientError(
-                f"{operation}: connection error", seconds=self.backoff()
-            ) from err
+                f"{operation}: {exchange.error}", seconds=self.backoff()
+            ) from None
         exchange.duration_ms = (time.monotonic() - start) * 1000
         exchange.status = response.status_code
         exchange.request_id = response.headers.get(self.request_id_header)
-        exchange.throttle_state = self.throttle_state(response)
+        if api:
+            exchange.throttle_state = self.throttle_state(response)
         if not stream:
             exchange.response_body = mask_body(response.content)
-        self.observe(response)
+        if api:
+            self.observe(response)
         try:
-            self.classify(response)
+            if api:
+                self.classify(response)
+            else:
+                classify_elsewhere(response)
         except (ThrottledError, TransientError) as err:
             if err.seconds is None:
                 err.seconds = self.backoff()
-            exchange.error = str(err)
+            exchange.error = str(_masked(err))
             self._report(exchange)
             raise
         except Exception as err:
-            exchange.error = str(err)
+            exchange.error = str(_masked(err))
             self._report(exchange)
             raise
         self._report(exchange)
         return response
 
     def _report(self, exchange):
+        exchange.error = mask_text(exchange.error)
         if self.on_exchange:
             self.on_exchange(exchange)

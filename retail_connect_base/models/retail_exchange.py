@@ -4,6 +4,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 
+from ..lib.masking import mask_text, mask_url
 from .common import side_cursor
 
 
@@ -11,7 +12,9 @@ class RetailExchange(models.Model):
     """Outbound log: every call to a platform, with secrets and personal data masked.
 
     Written on a side cursor so a call stays logged even when the job that made
-    it is rolled back and retried.
+    it is rolled back and retried. What could still say too much even masked
+    (the URL, the error text, the bodies) is for managers only; users see the
+    call's shape (operation, status, timing, throttling).
     """
 
     _name = "retail.exchange"
@@ -25,7 +28,7 @@ class RetailExchange(models.Model):
     company_id = fields.Many2one("res.company", index=True)
     operation = fields.Char(required=True)
     method = fields.Char()
-    url = fields.Char()
+    url = fields.Char(groups="retail_connect_base.group_manager")
     status = fields.Integer(index=True)
     ok = fields.Boolean(index=True)
     duration_ms = fields.Float("Duration (ms)", aggregator="avg")
@@ -33,7 +36,7 @@ class RetailExchange(models.Model):
     idempotency_key = fields.Char()
     request_id = fields.Char("Remote request id")
     throttle_state = fields.Char()
-    error = fields.Text()
+    error = fields.Text(groups="retail_connect_base.group_manager")
     request_body = fields.Text(groups="retail_connect_base.group_manager")
     response_body = fields.Text(groups="retail_connect_base.group_manager")
     create_date = fields.Datetime(index=True)
@@ -66,7 +69,7 @@ class RetailExchange(models.Model):
                     backend.company_id.id,
                     exchange.operation,
                     exchange.method,
-                    exchange.url,
+                    mask_url(exchange.url),
                     exchange.status,
                     bool(exchange.status and 200 <= exchange.status < 300),
                     round(exchange.duration_ms, 1),
@@ -74,7 +77,7 @@ class RetailExchange(models.Model):
                     exchange.idempotency_key,
                     exchange.request_id,
                     exchange.throttle_state,
-                    exchange.error,
+                    mask_text(exchange.error),
                     exchange.request_body,
                     exchange.response_body,
                     self.env.uid,

@@ -1,6 +1,8 @@
+from urllib.parse import parse_qs, urlparse
+
 from odoo.tests import tagged
 
-from .common import ShopifyCase, run_jobs
+from .common import TOKEN, ShopifyCase, run_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -55,3 +57,29 @@ class TestBackfill(ShopifyCase):
         )
         self.assertEqual(len(pending), 1, "the next check is a new job")
         self.assertTrue(pending.eta)
+
+    def test_bulk_file_is_downloaded_without_the_access_token(self):
+        """The result file is on a storage host: the token stays with Shopify."""
+        self.new_order()
+        self.backend.action_shopify_backfill()
+        self._run_bulk_step()  # variants
+        self._run_bulk_step()  # orders
+        downloads = self.sandbox.storage.requests()
+        self.assertEqual(len(downloads), 2, "both files came from the storage host")
+        for request in downloads:
+            self.assertNotIn(TOKEN, str(request.headers))
+            self.assertFalse(
+                {"x-shopify-access-token", "authorization"}
+                & {name.lower() for name in request.headers}
+            )
+        self.assertEqual(
+            len(self.Event.search([("backend_id", "=", self.backend.id)])), 1
+        )
+        logged = self.env["retail.exchange"].search(
+            [("backend_id", "=", self.backend.id), ("operation", "like", "bulk.%")]
+        )
+        self.assertEqual(len(logged), 2)
+        for exchange in logged:
+            signature = parse_qs(urlparse(exchange.url).query).get("Signature")
+            self.assertNotIn(downloads[0].query, exchange.url)
+            self.assertEqual(signature, ["***"], "the signed URL is not replayable")
