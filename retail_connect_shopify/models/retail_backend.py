@@ -622,7 +622,8 @@ class RetailBackend(models.Model):
                 }
             )
         if gid and not bindings._lookup_record(self, partner):
-            bindings._bind(self, partner, gid, external_ref=customer.get("email"))
+            # the reference is Shopify's customer number, not a personal value
+            bindings._bind(self, partner, gid, external_ref=mappers.numeric_id(gid))
         return partner
 
     def _shopify_country(self, code):

@@ -6,3 +6,4 @@ from . import test_resilience
 from . import test_backfill
 from . import test_catalog
 from . import test_plain_users
+from . import test_customer_privacy

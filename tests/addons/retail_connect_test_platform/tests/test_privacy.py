@@ -21,7 +21,10 @@ from werkzeug.wrappers import Request, Response
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.retail_connect_base.lib.errors import RemoteError
+from odoo.addons.retail_connect_base.models.retail_binding import payload_digest
 from odoo.addons.retail_connect_base.tests.common import contracts_dir, sandboxes
+
+from .common import TestShopCase, run_jobs
 
 sandboxes()
 from sandboxes.toolkit import SandboxServer  # noqa: E402
@@ -242,3 +245,29 @@ class TestPrivacy(TransactionCase):
         # what is not personal stays readable
         for kept in ("IPOD2008GREEN", "IPod Nano - 8gb", "#1001", "409.94", "limit=5"):
             self.assertIn(kept, stored)
+
+
+@tagged("post_install", "-at_install")
+class TestBindingPrivacy(TestShopCase):
+    def test_customer_binding_keeps_no_personal_value(self):
+        customer = self.sandbox.add_customer(
+            "jane@example.com", "Jane Doe", "+4915112345678"
+        )
+        self.sandbox.emit("customer/created", customer)
+        run_jobs(self.env)
+        binding = self.partners_bound()
+        self.assertEqual(len(binding), 1)
+        self.assertEqual(binding.external_ref, customer["id"])
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT row_to_json(b)::text FROM retail_binding b WHERE id = %s",
+            (binding.id,),
+        )
+        stored = self.env.cr.fetchone()[0]
+        for value in ("jane@example.com", "Jane", "4915112345678"):
+            self.assertNotIn(value, stored)
+        # what was exchanged about her: anyone guessing it must not be able to
+        # confirm the guess against the stored digest
+        body = self.backend._testshop_body(binding._record())
+        self.assertNotEqual(binding.payload_digest, payload_digest(body))
+        self.assertEqual(binding.payload_digest, self.Binding._digest(body))
