@@ -5,5 +5,6 @@ from . import retail_binding
 from . import retail_event
 from . import retail_exchange
 from . import retail_sync_exception
+from . import retail_retention
 from . import retail_throttle_bucket
 from . import res_partner

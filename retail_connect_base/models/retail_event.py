@@ -198,6 +198,14 @@ class RetailEvent(models.Model):
     def _data(self):
         """The payload as JSON (platform handlers read it; users cannot)."""
         self.ensure_one()
+        if self.payload_purged:
+            raise SyncError(
+                self.env._(
+                    "The payload of event %(event)s was purged after the retention "
+                    "period: it cannot be processed again.",
+                    event=self.id,
+                )
+            )
         payload = self.sudo().payload
         return json.loads(payload) if payload else {}
 
@@ -394,24 +402,6 @@ class RetailEvent(models.Model):
         stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
         stuck._enqueue()
         return len(stuck)
-
-    @api.model
-    def _cron_purge_payloads(self):
-        """Drop payloads of finished events past the retention; keep the metadata."""
-        days = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("retail_connect.payload_retention_days", 30)
-        )
-        limit = fields.Datetime.now() - timedelta(days=days)
-        self.env.cr.execute(
-            """
-            UPDATE retail_event SET payload = NULL, payload_purged = true
-             WHERE state IN %s AND received_at < %s AND payload IS NOT NULL
-            """,
-            (FINAL, limit),
-        )
-        return self.env.cr.rowcount
 
 
 def _naive(value):

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
@@ -84,16 +82,3 @@ class RetailExchange(models.Model):
                     self.env.uid,
                 ),
             )
-
-    @api.model
-    def _cron_purge(self):
-        days = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("retail_connect.exchange_retention_days", 30)
-        )
-        limit = fields.Datetime.now() - timedelta(days=days)
-        self.env.cr.execute(
-            "DELETE FROM retail_exchange WHERE create_date < %s", (limit,)
-        )
-        return self.env.cr.rowcount

@@ -4,3 +4,4 @@ from . import test_binding_concurrency
 from . import test_security
 from . import test_governance
 from . import test_privacy
+from . import test_retention
