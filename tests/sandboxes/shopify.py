@@ -105,16 +105,23 @@ Idempotency
 
 Bulk operations
     ``bulkOperationRunQuery`` validates and runs the inner query at once (all
-    nodes, no ``first`` needed) and answers ``CREATED``; the operation is
-    ``RUNNING`` when next seen and ``COMPLETED`` ``bulk_seconds`` after its
-    creation (or at :meth:`ShopifySandbox.finish_bulk`). Its ``url`` is a
-    signed URL, valid seven days, on another host: ``self.storage``, a
+    nodes, no ``first`` needed; at most five connections, nested at most two
+    levels deep) and answers ``CREATED``; the operation is ``RUNNING`` when
+    next seen and ``COMPLETED`` ``bulk_seconds`` after its creation (or at
+    :meth:`ShopifySandbox.finish_bulk`, which can also fail it, with partial
+    data at ``partialDataUrl``). Its ``url`` is a signed URL, valid seven days
+    (then the status is ``EXPIRED``), on another host: ``self.storage``, a
     :class:`~sandboxes.signed_storage.SignedUrlStorage` (Google Cloud Storage,
     as Shopify serves these files), served on its own port with the sandbox;
     the file is also at ``GET /__sandbox__/bulk/<n>.jsonl``. One object per
-    line, nested connection nodes on their own lines after their parent with
-    ``__parentId``. A second
-    query while one runs: userError ``OPERATION_IN_PROGRESS``. Completion sends
+    line, nested connection nodes on their own lines with ``__parentId``: with
+    ``groupObjects: true`` right after their parent; by default (``false``
+    from 2026-01) in a seeded shuffled order, a child possibly before its
+    parent or far from it. Up to five query operations run at a time; a sixth:
+    userError ``LIMIT_REACHED``. ``bulkOperation(id:)`` and ``bulkOperations``
+    read them, ``currentBulkOperation`` (deprecated) the newest.
+    ``bulkOperationCancel`` answers ``CANCELING``; ``bulk_cancel_seconds``
+    later it is ``CANCELED``. Completion, failure and cancellation send
     ``bulk_operations/finish`` to its subscribers.
 
 Webhooks
@@ -162,6 +169,7 @@ import hmac
 import json
 import logging
 import math
+import random
 import re
 import secrets
 import uuid
@@ -219,6 +227,14 @@ _logger = logging.getLogger(__name__)
 
 API_VERSION = "2026-10"
 BULK_URL_SECONDS = 7 * 86400
+# "In API versions 2026-01 and higher, you can run up to five bulk query
+# operations at a time per shop"; "Maximum of five total connections in the
+# query"; "Maximum of two levels deep for nested connections"
+# (https://shopify.dev/docs/api/usage/bulk-operations/queries)
+BULK_CONCURRENT = 5
+BULK_MAX_CONNECTIONS = 5
+BULK_MAX_DEPTH = 2
+BULK_ACTIVE = ("CREATED", "RUNNING", "CANCELING")
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 RELEASE_CANDIDATE = "2027-01"
 SCHEMA_PATH = Path(__file__).with_name("shopify_schema.graphql")
@@ -661,6 +677,8 @@ class ShopifySandbox(BaseSandbox):
     """The Shopify Admin API of one shop; see the module docstring."""
 
     name = "shopify"
+    # seconds from bulkOperationCancel (CANCELING) to CANCELED
+    bulk_cancel_seconds: float = 1.0
     url_map = Map(
         [
             Rule("/admin/oauth/access_token", endpoint="token", methods=["POST"]),
@@ -3166,30 +3184,38 @@ class ShopifySandbox(BaseSandbox):
     def _v_bulk(self, operation: dict | None) -> dict | None:
         if operation is None:
             return None
-        done = operation["status"] == "COMPLETED"
+        status = operation["status"]
+        done = status in ("COMPLETED", "EXPIRED")
+        counted = done or status == "FAILED"  # a failed one: its partial data
         data = operation["data"]
+        partial = operation.get("partialName")
         return {
             "__typename": "BulkOperation",
             "id": operation["id"],
             "type": operation["type"],
-            "status": operation["status"],
+            "status": status,
             "query": operation["query"],
             "createdAt": gql_time(operation["createdAt"]),
             "completedAt": gql_time(operation["completedAt"]),
             "errorCode": operation["errorCode"],
-            "objectCount": str(operation["objectCount"] if done else 0),
-            "rootObjectCount": str(operation["rootObjectCount"] if done else 0),
+            "objectCount": str(operation["objectCount"] if counted else 0),
+            "rootObjectCount": str(operation["rootObjectCount"] if counted else 0),
             "fileSize": str(len(data)) if done and data else None,
-            "url": self._bulk_url(operation) if done and data else None,
-            "partialDataUrl": None,
+            "url": self._bulk_url(operation, operation.get("objectName"))
+            if done and data
+            else None,
+            # "The URL that points to the partial or incomplete response data
+            # ... returned by a failed operation. ... Returns null when there's
+            # no data available." (BulkOperation.partialDataUrl)
+            "partialDataUrl": self._bulk_url(operation, partial) if partial else None,
         }
 
-    def _bulk_url(self, operation: dict) -> str:
-        # a signed Cloud Storage URL valid seven days from completion
-        # (BulkOperation.url: "url and partialDataUrl values expire after
-        # seven days"), on the storage host, not the shop's
+    def _bulk_url(self, operation: dict, name: str) -> str:
+        # a signed Cloud Storage URL valid seven days from completion or
+        # failure (BulkOperation.url: "url and partialDataUrl values expire
+        # after seven days"), on the storage host, not the shop's
         expires = operation["completedAt"] // 1000 + BULK_URL_SECONDS
-        return self.storage.signed_url(operation["objectName"], expires)
+        return self.storage.signed_url(name, expires)
 
     # ---------------------------------------------------------- resolvers
     def _root(self) -> dict:
@@ -3443,7 +3469,41 @@ class ShopifySandbox(BaseSandbox):
         return self._page(info, records, args, self._v_subscription, keyfn)
 
     def gql_currentBulkOperation(self, info, type="QUERY"):
+        # the app's most recent operation of the type; "Existing workflows can
+        # continue using currentBulkOperation, but it is being deprecated"
+        # (https://shopify.dev/release-notes/2026-01)
         return self._v_bulk(self._current_bulk(type))
+
+    def gql_bulkOperation(self, info, id):
+        # one operation by id, null if the app has none such (2026-01:
+        # https://shopify.dev/changelog/new-queries-for-bulk-operations)
+        return self._v_bulk(self.bulk_operations.get(id))
+
+    def gql_bulkOperations(self, info, **args):
+        # search fields created_at, id, operation_type (query|mutation) and
+        # status; "Defaults to sorting by created_at, with newest operations
+        # first" (https://shopify.dev/docs/api/admin-graphql/latest/queries/
+        # bulkOperations): newest first unless ``reverse`` (also for
+        # COMPLETED_AT, the sandbox's reading)
+        def spec(operation):
+            return {
+                None: [],
+                "created_at": ("time", operation["createdAt"]),
+                "id": ("id", gid_number(operation["id"])),
+                "operation_type": ("text", operation["type"].lower()),
+                "status": ("text", operation["status"].lower()),
+            }
+
+        known = {"created_at", "id", "operation_type", "status"}
+        records = self._filter(
+            info, self.bulk_operations.values(), args.get("query"), spec, known
+        )
+        keyfn = self._sort_key(
+            args.get("sortKey"),
+            {"CREATED_AT": "createdAt", "COMPLETED_AT": "completedAt"},
+        )
+        newest_first = {**args, "reverse": not args.get("reverse")}
+        return self._page(info, records, newest_first, self._v_bulk, keyfn)
 
     def _current_bulk(self, type_: str) -> dict | None:
         found = [op for op in self.bulk_operations.values() if op["type"] == type_]
@@ -4048,21 +4108,33 @@ class ShopifySandbox(BaseSandbox):
         return {"deletedWebhookSubscriptionId": id, "userErrors": []}
 
     # ---------------------------------------------------- bulk operations
-    def gql_bulkOperationRunQuery(self, info, query, groupObjects=True):
+    def gql_bulkOperationRunQuery(self, info, query, groupObjects=False):
+        # groupObjects "now defaults to false" from 2026-01
+        # (https://shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false)
         args = {"query": query, "groupObjects": groupObjects}
-        return self._idempotent(info, args, lambda: self._bulk_run(info, query))
+        return self._idempotent(
+            info, args, lambda: self._bulk_run(info, query, groupObjects)
+        )
 
-    def _bulk_run(self, info, query: str) -> dict:
+    def _bulk_run(self, info, query: str, group_objects: bool) -> dict:
         def invalid(message, code="INVALID", field_path=("query",)):
             error = _user_error(message, list(field_path) if field_path else None, code)
             return {"bulkOperation": None, "userErrors": [error]}
 
-        current = self._current_bulk("QUERY")
-        if current and current["status"] in ("CREATED", "RUNNING"):
+        running = [
+            op
+            for op in self.bulk_operations.values()
+            if op["type"] == "QUERY" and op["status"] in BULK_ACTIVE
+        ]
+        if len(running) >= BULK_CONCURRENT:
+            # "Each app can run up to five bulk operations per shop
+            # simultaneously" (https://shopify.dev/changelog/faster-bulk-operations).
+            # The docs do not say what a sixth gets: the sandbox answers
+            # LIMIT_REACHED ("Bulk operations limit reached. Please try again
+            # later.", BulkOperationUserErrorCode), and counts CANCELING ones
             return invalid(
-                "A bulk query operation for this app and shop is already in "
-                f"progress: {current['id']}.",
-                "OPERATION_IN_PROGRESS",
+                "Bulk operations limit reached. Please try again later.",
+                "LIMIT_REACHED",
                 None,
             )
         try:
@@ -4095,6 +4167,21 @@ class ShopifySandbox(BaseSandbox):
             return invalid(
                 "Bulk queries must contain exactly one top-level connection field."
             )
+        # the operation restrictions of the bulk queries guide (the messages
+        # are the sandbox's)
+        depths = self._connection_depths(
+            coster, operation.selection_set, SCHEMA.query_type, 0
+        )
+        if len(depths) > BULK_MAX_CONNECTIONS:
+            return invalid(
+                f"Bulk queries cannot contain more than {BULK_MAX_CONNECTIONS} "
+                f"connections ({len(depths)} given)."
+            )
+        if max(depths) > BULK_MAX_DEPTH:
+            return invalid(
+                "Bulk queries cannot contain connections nested more than "
+                f"{BULK_MAX_DEPTH} levels deep."
+            )
         inner = _Ctx(variables={}, version=info.context.version, bulk=True)
         result = execute(SCHEMA, document, root_value=self._root(), context_value=inner)
         if result.errors:
@@ -4110,9 +4197,19 @@ class ShopifySandbox(BaseSandbox):
                     self._flatten(coster, item, selection, node_type, None, lines)
         except ValueError as exc:
             return invalid(str(exc))
+        operation_id = self._next("BulkOperation")
+        if not group_objects:
+            # Ungrouped (the default), the docs promise only that each nested
+            # node names its parent with __parentId: "The JSONL output file
+            # ... by default places child objects directly below their
+            # corresponding parent objects. Ensuring such grouping is costly"
+            # (changelog "Optional groupObjects argument in bulk operations
+            # mutations", 2025-07); so a child may come anywhere, before its
+            # parent too. A shuffle seeded by the operation id: reproducible.
+            random.Random(operation_id).shuffle(lines)
         ms = self._now_ms()
         operation_record = {
-            "id": self._next("BulkOperation"),
+            "id": operation_id,
             "type": "QUERY",
             "status": "CREATED",
             "query": query,
@@ -4126,6 +4223,27 @@ class ShopifySandbox(BaseSandbox):
         }
         self.bulk_operations[operation_record["id"]] = operation_record
         return {"bulkOperation": self._v_bulk(operation_record), "userErrors": []}
+
+    def _connection_depths(self, coster, selection_set, parent, depth) -> list:
+        """The nesting depth (1 = top level) of each connection selected under
+        ``parent``, itself under ``depth`` connections."""
+        depths = []
+        for _key, child in coster.collect(selection_set, parent):
+            field_def = getattr(parent, "fields", {}).get(child.name.value)
+            named = get_named_type(field_def.type) if field_def else None
+            if named is None or is_leaf_type(named):
+                continue
+            if _is_connection(named):
+                depths.append(depth + 1)
+                for selection, node_type, _ in coster.parts(child, named):
+                    depths += self._connection_depths(
+                        coster, selection, node_type, depth + 1
+                    )
+            else:
+                depths += self._connection_depths(
+                    coster, child.selection_set, named, depth
+                )
+        return depths
 
     def _flatten(self, coster, item, selection_set, node_type, parent_id, lines):
         """Shopify's JSONL: nested connection nodes on their own lines."""
@@ -4165,7 +4283,12 @@ class ShopifySandbox(BaseSandbox):
                 f"A bulk operation cannot be canceled when it is {status}", ["id"]
             )
             return {"bulkOperation": self._v_bulk(operation), "userErrors": [error]}
-        operation.update(status="CANCELED", completedAt=self._now_ms())
+        # "Starts the cancelation process of a running bulk operation. There
+        # may be a short delay from when a cancelation starts until the
+        # operation is actually canceled." (bulkOperationCancel): CANCELING
+        # now, CANCELED bulk_cancel_seconds later (see _tick_bulk)
+        cancel_at = self._now_ms() + math.ceil(self.bulk_cancel_seconds * 1000)
+        operation.update(status="CANCELING", cancelAt=cancel_at)
         return {"bulkOperation": self._v_bulk(operation), "userErrors": []}
 
     def _tick_bulk(self, ctx: _Ctx | None = None) -> list[tuple[str, Any]]:
@@ -4173,17 +4296,28 @@ class ShopifySandbox(BaseSandbox):
         events = []
         now = self._now_ms()
         for operation in self.bulk_operations.values():
-            if operation["status"] not in ("CREATED", "RUNNING"):
-                continue
-            if now >= operation["finishAt"]:
-                events += self._complete_bulk(operation)
-            else:
-                operation["status"] = "RUNNING"
+            status = operation["status"]
+            if status == "CANCELING":
+                if now >= operation["cancelAt"]:
+                    events += self._complete_bulk(operation, "CANCELED")
+            elif status in ("CREATED", "RUNNING"):
+                if now >= operation["finishAt"]:
+                    events += self._complete_bulk(operation)
+                else:
+                    operation["status"] = "RUNNING"
+            elif status == "COMPLETED" and (
+                now // 1000 > operation["completedAt"] // 1000 + BULK_URL_SECONDS
+            ):
+                # "EXPIRED: The bulk operation URL has expired"
+                # (BulkOperationStatus); the URL lives seven days
+                operation["status"] = "EXPIRED"
         if ctx is not None:
             ctx.events += events
         return events
 
-    def _complete_bulk(self, operation, status="COMPLETED", error_code=None) -> list:
+    def _complete_bulk(
+        self, operation, status="COMPLETED", error_code=None, partial_objects=None
+    ) -> list:
         operation.update(
             status=status, errorCode=error_code, completedAt=self._now_ms()
         )
@@ -4191,6 +4325,26 @@ class ShopifySandbox(BaseSandbox):
             name = f"bulk-operation-outputs/{uuid.uuid4().hex}-final"
             self.storage.put(name, operation["data"], "application/jsonl")
             operation["objectName"] = name
+        elif status == "FAILED":
+            # INTERNAL_SERVER_ERROR and TIMEOUT: "The operation resulted in
+            # partial or incomplete data" (BulkOperationErrorCode), served at
+            # partialDataUrl; by default the first half of the lines
+            lines = operation["data"].splitlines(keepends=True)
+            if partial_objects is None:
+                partial = error_code in ("INTERNAL_SERVER_ERROR", "TIMEOUT")
+                partial_objects = len(lines) // 2 if partial else 0
+            kept = lines[:partial_objects]
+            operation["objectCount"] = len(kept)
+            operation["rootObjectCount"] = sum(
+                1 for line in kept if "__parentId" not in json.loads(line)
+            )
+            if kept:
+                name = f"bulk-operation-outputs/{uuid.uuid4().hex}-partial"
+                self.storage.put(name, b"".join(kept), "application/jsonl")
+                operation["partialName"] = name
+        # bulk_operations/finish: "when a Bulk Operation has completed, failed,
+        # or been cancelled" (https://shopify.dev/changelog/new-webhook-topic-
+        # notifies-when-a-bulk-operation-has-finished)
         subscribed = any(
             sub["topic"] == "BULK_OPERATIONS_FINISH"
             for sub in self.subscriptions.values()
@@ -4205,9 +4359,13 @@ class ShopifySandbox(BaseSandbox):
         *,
         status: str = "COMPLETED",
         error_code: str | None = None,
+        partial_objects: int | None = None,
     ) -> dict:
         """Finish a running bulk operation now (``status="FAILED"`` with an
-        ``error_code`` fails it); return the operation record."""
+        ``error_code`` fails it, keeping the first ``partial_objects`` lines as
+        partial data: by default half of them for ``TIMEOUT`` and
+        ``INTERNAL_SERVER_ERROR``, none for ``ACCESS_DENIED``); return the
+        operation record."""
         with self.lock:
             if operation_id is None:
                 running = [
@@ -4222,7 +4380,7 @@ class ShopifySandbox(BaseSandbox):
                 operation = self._get(
                     self.bulk_operations, operation_id, "bulk operation"
                 )
-            events = self._complete_bulk(operation, status, error_code)
+            events = self._complete_bulk(operation, status, error_code, partial_objects)
             snapshot = {k: v for k, v in operation.items() if k != "data"}
         self._emit_pending(events)
         return snapshot
@@ -4372,6 +4530,7 @@ class ShopifySandbox(BaseSandbox):
                 data.get("id"),
                 status=data.get("status", "COMPLETED"),
                 error_code=data.get("error_code"),
+                partial_objects=data.get("partial_objects"),
             )
         )
 

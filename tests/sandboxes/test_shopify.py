@@ -45,6 +45,13 @@ SCHEMA_ADDITIONS = {
     "InventorySetQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
     "InventoryAdjustQuantitiesUserErrorCode.CHANGE_FROM_QUANTITY_STALE",
     "InventoryAdjustQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+    # 2026-01 bulk operations (https://shopify.dev/release-notes/2026-01)
+    "QueryRoot.bulkOperation",
+    "QueryRoot.bulkOperations",
+    "BulkOperationConnection",
+    "BulkOperationEdge",
+    "BulkOperationsSortKeys",
+    "BulkOperationUserErrorCode.LIMIT_REACHED",
 }
 # Keys of current webhook payloads that the (older) REST fixtures predate, by
 # normalised path (see ``kind``).
@@ -746,32 +753,66 @@ def test_product_set_creates_then_replaces_variants(shop, stock):
 
 
 # -------------------------------------------------------- bulk operations
+RUN_BULK = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
+  bulkOperation { id status } userErrors { code field message } } }"""
+RUN_GROUPED = """mutation($q: String!) {
+  bulkOperationRunQuery(query: $q, groupObjects: true) {
+    bulkOperation { id status } userErrors { code field message } } }"""
+BULK_BY_ID = """query($id: ID!) { bulkOperation(id: $id) { id status errorCode
+  objectCount rootObjectCount url partialDataUrl completedAt } }"""
+ORDERS_WITH_LINES = (
+    "{ orders { edges { node { id name "
+    "lineItems { edges { node { id sku quantity } } } } } } }"
+)
+
+
+def run_bulk(shop, inner, *, grouped=False) -> dict:
+    answer = data(gql(shop, RUN_GROUPED if grouped else RUN_BULK, {"q": inner}))
+    return answer["bulkOperationRunQuery"]
+
+
+def bulk_by_id(shop, operation_id) -> dict | None:
+    return data(gql(shop, BULK_BY_ID, {"id": operation_id}))["bulkOperation"]
+
+
+def jsonl(url) -> list[dict]:
+    answer = requests.get(url, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return [json.loads(line) for line in answer.text.splitlines()]
+
+
+def misattached(lines) -> int:
+    """Children that do not follow their own parent's block of lines."""
+    last, wrong = None, 0
+    for line in lines:
+        if "__parentId" not in line:
+            last = line["id"]
+        elif line["__parentId"] != last:
+            wrong += 1
+    return wrong
+
+
 def test_bulk_operation_to_jsonl(shop, stock):
     first = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
     shop.add_order(
         None, [{"sku": "TS-1", "quantity": 1}, {"sku": "MUG-1", "quantity": 2}]
     )
-    run = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
-      bulkOperation { id status } userErrors { code field message } } }"""
     inner = (
         "{ orders { edges { node { id name "
         "lineItems { edges { node { id sku } } } } } } }"
     )
-    started = data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]
+    started = run_bulk(shop, inner, grouped=True)
     assert (
         started["userErrors"] == [] and started["bulkOperation"]["status"] == "CREATED"
     )
-    busy = data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]
-    assert busy["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
-    poll = "{ currentBulkOperation { id status objectCount rootObjectCount url } }"
-    assert data(gql(shop, poll))["currentBulkOperation"]["status"] == "RUNNING"
+    operation = started["bulkOperation"]["id"]
+    assert bulk_by_id(shop, operation)["status"] == "RUNNING"
     shop.clock.advance(shop.bulk_seconds)
-    done = data(gql(shop, poll))["currentBulkOperation"]
+    done = bulk_by_id(shop, operation)
     assert done["status"] == "COMPLETED"
     assert (done["objectCount"], done["rootObjectCount"]) == ("5", "2")
-    lines = [
-        json.loads(x) for x in requests.get(done["url"], timeout=5).text.splitlines()
-    ]
+    lines = jsonl(done["url"])
+    # groupObjects: true, each child right after its parent
     assert lines[0] == {"id": first["id"], "name": "#1001"}
     assert lines[1] == {
         "id": first["lineItems"][0]["id"],
@@ -785,16 +826,14 @@ def test_bulk_operation_to_jsonl(shop, stock):
         False,
         False,
     ]
-    bad = data(gql(shop, run, {"q": "{ orders { edges { node { bogus } } } }"}))
-    assert bad["bulkOperationRunQuery"]["userErrors"][0]["code"] == "INVALID"
+    bad = run_bulk(shop, "{ orders { edges { node { bogus } } } }")
+    assert bad["userErrors"][0]["code"] == "INVALID"
     # products with their variants; finish_bulk() does not wait for the clock
     inner = "{ products { nodes { id title variants { nodes { id sku } } } } }"
-    assert (
-        data(gql(shop, run, {"q": inner}))["bulkOperationRunQuery"]["userErrors"] == []
-    )
-    shop.finish_bulk()
-    url = data(gql(shop, poll))["currentBulkOperation"]["url"]
-    lines = [json.loads(x) for x in requests.get(url, timeout=5).text.splitlines()]
+    started = run_bulk(shop, inner, grouped=True)
+    assert started["userErrors"] == []
+    shop.finish_bulk(started["bulkOperation"]["id"])
+    lines = jsonl(bulk_by_id(shop, started["bulkOperation"]["id"])["url"])
     assert [(line.get("title"), line.get("sku")) for line in lines] == [
         ("T-Shirt", None),
         (None, "TS-1"),
@@ -802,6 +841,184 @@ def test_bulk_operation_to_jsonl(shop, stock):
         (None, "MUG-1"),
     ]
     assert lines[1]["__parentId"] == lines[0]["id"]
+    # currentBulkOperation, deprecated, still reads the newest one
+    current = data(gql(shop, "{ currentBulkOperation { id status } }"))
+    assert current["currentBulkOperation"] == {
+        "id": started["bulkOperation"]["id"],
+        "status": "COMPLETED",
+    }
+
+
+def test_bulk_lines_are_not_grouped_by_default(shop, stock):
+    """From 2026-01 ``groupObjects`` defaults to false: only ``__parentId``
+    ties a child to its parent, which may come later or far before."""
+    run_query = SCHEMA.mutation_type.fields["bulkOperationRunQuery"]
+    assert run_query.args["groupObjects"].default_value is False
+    orders = [
+        shop.add_order(
+            None,
+            [
+                {"sku": "TS-1", "quantity": n},
+                {"sku": "MUG-1", "quantity": n},
+                {"sku": "TS-1", "quantity": n + 10},
+            ],
+        )
+        for n in (1, 2, 3, 4)
+    ]
+    parents = {
+        line["id"]: order["id"] for order in orders for line in order["lineItems"]
+    }
+    started = run_bulk(shop, ORDERS_WITH_LINES)  # no groupObjects argument
+    assert started["userErrors"] == []
+    shop.finish_bulk(started["bulkOperation"]["id"])
+    done = bulk_by_id(shop, started["bulkOperation"]["id"])
+    assert (done["objectCount"], done["rootObjectCount"]) == ("16", "4")
+    lines = jsonl(done["url"])
+    children = [line for line in lines if "__parentId" in line]
+    assert {line["id"]: line["__parentId"] for line in children} == parents
+    assert sorted(line["id"] for line in lines if "__parentId" not in line) == sorted(
+        order["id"] for order in orders
+    )
+    position = {line["id"]: index for index, line in enumerate(lines)}
+    assert any(position[c["id"]] < position[c["__parentId"]] for c in children)
+    assert misattached(lines) > 0, "'the last order seen' is not the parent"
+    # asked for, the grouping is kept
+    started = run_bulk(shop, ORDERS_WITH_LINES, grouped=True)
+    shop.finish_bulk(started["bulkOperation"]["id"])
+    grouped = jsonl(bulk_by_id(shop, started["bulkOperation"]["id"])["url"])
+    assert misattached(grouped) == 0
+    assert sorted(map(json.dumps, grouped)) == sorted(map(json.dumps, lines))
+
+
+def test_five_bulk_queries_run_at_a_time(shop, stock):
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    inner = "{ orders { edges { node { id name } } } }"
+    started = [run_bulk(shop, inner) for _ in range(5)]
+    assert [answer["userErrors"] for answer in started] == [[]] * 5
+    ids = [answer["bulkOperation"]["id"] for answer in started]
+    assert len(set(ids)) == 5
+    sixth = run_bulk(shop, inner)
+    assert sixth["bulkOperation"] is None
+    assert [(e["code"], e["field"]) for e in sixth["userErrors"]] == [
+        ("LIMIT_REACHED", None)
+    ]
+    assert [bulk_by_id(shop, i)["status"] for i in ids] == ["RUNNING"] * 5
+    assert bulk_by_id(shop, "gid://shopify/BulkOperation/999999") is None
+    listing = """query($q: String, $reverse: Boolean, $first: Int) {
+      bulkOperations(first: $first, query: $q, reverse: $reverse) {
+        nodes { id status } pageInfo { hasNextPage } } }"""
+
+    def listed(**variables):
+        variables.setdefault("first", 10)
+        return data(gql(shop, listing, variables))["bulkOperations"]
+
+    assert [n["id"] for n in listed()["nodes"]] == ids[::-1], "newest first"
+    assert [n["id"] for n in listed(reverse=True)["nodes"]] == ids
+    assert listed(first=2)["pageInfo"]["hasNextPage"] is True
+    shop.finish_bulk(ids[0])
+    running = listed(q="status:running operation_type:query")["nodes"]
+    assert [n["id"] for n in running] == ids[:0:-1]
+    assert [n["id"] for n in listed(q="status:completed")["nodes"]] == [ids[0]]
+    # a finished one frees its place
+    assert run_bulk(shop, inner)["userErrors"] == []
+    assert run_bulk(shop, inner)["userErrors"][0]["code"] == "LIMIT_REACHED"
+
+
+def test_bulk_cancel_goes_through_canceling_and_notifies(shop, stock, receiver):
+    create = """
+    mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+        userErrors { message } } }"""
+    variables = {"topic": "BULK_OPERATIONS_FINISH", "sub": {"uri": receiver.url}}
+    assert data(gql(shop, create, variables))["webhookSubscriptionCreate"] == {
+        "userErrors": []
+    }
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    operation = run_bulk(shop, ORDERS_WITH_LINES)["bulkOperation"]["id"]
+    cancel = """mutation($id: ID!) { bulkOperationCancel(id: $id) {
+      bulkOperation { id status } userErrors { field message } } }"""
+    answer = data(gql(shop, cancel, {"id": operation}))["bulkOperationCancel"]
+    assert answer == {
+        "bulkOperation": {"id": operation, "status": "CANCELING"},
+        "userErrors": [],
+    }
+    assert bulk_by_id(shop, operation)["status"] == "CANCELING"
+    assert receiver.deliveries == []
+    again = data(gql(shop, cancel, {"id": operation}))["bulkOperationCancel"]
+    assert again["userErrors"][0]["field"] == ["id"]
+    shop.clock.advance(shop.bulk_cancel_seconds)
+    canceled = bulk_by_id(shop, operation)
+    assert canceled["status"] == "CANCELED"
+    assert canceled["url"] is None and canceled["completedAt"]
+    ((headers, raw),) = receiver.deliveries
+    assert headers["X-Shopify-Topic"] == "bulk_operations/finish"
+    body = json.loads(raw)
+    assert (body["admin_graphql_api_id"], body["status"]) == (operation, "canceled")
+    # the time it needed passes: it stays canceled, nothing more is sent
+    shop.clock.advance(shop.bulk_seconds)
+    assert bulk_by_id(shop, operation)["status"] == "CANCELED"
+    assert len(receiver.deliveries) == 1
+
+
+def test_failed_bulk_operation_serves_its_partial_data(shop, stock):
+    for n in (1, 2, 3):
+        shop.add_order(None, [{"sku": "TS-1", "quantity": n}])
+    timed_out = run_bulk(shop, ORDERS_WITH_LINES)["bulkOperation"]["id"]
+    shop.finish_bulk(timed_out, status="FAILED", error_code="TIMEOUT")
+    failed = bulk_by_id(shop, timed_out)
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", "TIMEOUT")
+    assert failed["url"] is None and failed["partialDataUrl"]
+    partial = jsonl(failed["partialDataUrl"])
+    assert len(partial) == int(failed["objectCount"]) == 3, "half of six lines"
+    denied = run_bulk(shop, ORDERS_WITH_LINES)["bulkOperation"]["id"]
+    shop.finish_bulk(denied, status="FAILED", error_code="ACCESS_DENIED")
+    failed = bulk_by_id(shop, denied)
+    assert (failed["partialDataUrl"], failed["objectCount"]) == (None, "0")
+    # the partial data URL, too, lives seven days
+    url = bulk_by_id(shop, timed_out)["partialDataUrl"]
+    shop.clock.advance(7 * 86400 + 1)
+    assert requests.get(url, timeout=5).status_code == 400
+
+
+def test_completed_bulk_operation_expires_after_seven_days(shop, stock):
+    shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    operation = run_bulk(shop, ORDERS_WITH_LINES)["bulkOperation"]["id"]
+    shop.finish_bulk(operation)
+    shop.clock.advance(7 * 86400)
+    assert bulk_by_id(shop, operation)["status"] == "COMPLETED"
+    shop.clock.advance(1)
+    assert bulk_by_id(shop, operation)["status"] == "EXPIRED"
+
+
+def test_bulk_query_connection_limits(shop, stock):
+    """At most five connections, nested at most two levels deep."""
+
+    def connection(name) -> str:
+        return f"{name} {{ edges {{ node {{ id }} }} }}"
+
+    five = " ".join(
+        connection(f"{alias}: {name}")
+        for alias, name in (
+            ("a", "lineItems"),
+            ("b", "lineItems"),
+            ("c", "shippingLines"),
+            ("d", "fulfillmentOrders"),
+        )
+    )
+    inner = "{ orders { edges { node { id " + five + " } } } }"
+    assert run_bulk(shop, inner)["userErrors"] == []
+    six = five + " " + connection("e: shippingLines")
+    inner = "{ orders { edges { node { id " + six + " } } } }"
+    (error,) = run_bulk(shop, inner)["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID", ["query"])
+    assert "more than 5 connections" in error["message"]
+    deep = (
+        "{ orders { edges { node { id fulfillmentOrders { edges { node { id "
+        + connection("lineItems")
+        + " } } } } } } }"
+    )
+    (error,) = run_bulk(shop, deep)["userErrors"]
+    assert error["code"] == "INVALID" and "2 levels deep" in error["message"]
 
 
 def test_bulk_result_is_a_signed_url_on_the_storage_host(shop, stock):
@@ -948,6 +1165,8 @@ def schema_differences(ours, official) -> list[str]:
         if name.startswith("__") or name in ("String", "Int", "Float", "Boolean", "ID"):
             continue
         theirs = official.type_map.get(name)
+        if theirs is None and name in SCHEMA_ADDITIONS:
+            continue
         if theirs is None or type(theirs) is not type(mine):
             problems.append(f"type {name}: missing or another kind")
             continue
