@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import config
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -19,6 +20,8 @@ _logger = logging.getLogger(__name__)
 SECRET_NAMES = ("api_key", "client_secret", "access_token", "webhook_secret")
 MASKED = "••••••••"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# server option: the one database where production backends may run
+PRODUCTION_DB_OPTION = "retail_connect_production_db"
 
 
 class RetailBackend(models.Model):
@@ -295,6 +298,10 @@ class RetailBackend(models.Model):
         for backend in self:
             if backend.base_url:
                 backend._assert_host_matches_environment(backend.base_url)
+            if backend.environment == "production" and (
+                reason := backend._not_production_db_reason()
+            ):
+                raise UserError(reason)
             backend.write(
                 {
                     "state": "active",
@@ -436,13 +443,7 @@ class RetailBackend(models.Model):
                     state=self.state,
                 )
             )
-        if self.environment == "production" and (
-            self.activated_db_uuid != self._db_uuid()
-        ):
-            reason = self.env._(
-                "This database is a copy: production backends are paused until "
-                "a manager resumes them."
-            )
+        if self.environment == "production" and (reason := self._copy_reason()):
             # the caller's transaction will roll back: the pause must not
             with side_cursor(self.env) as cr:
                 cr.execute(
@@ -453,6 +454,35 @@ class RetailBackend(models.Model):
             self.invalidate_recordset(["state", "paused_reason"])
             raise UserError(self._paused_message())
         self._assert_host_matches_environment(self._api_url())
+
+    def _copy_reason(self):
+        """Why production must not run in this database, or None.
+
+        Not the database the server option names (a restore keeps the uuid),
+        or activated in a database with another ``database.uuid``.
+        """
+        reason = self._not_production_db_reason()
+        if reason:
+            return reason
+        if self.activated_db_uuid != self._db_uuid():
+            return self.env._(
+                "This database is a copy: production backends are paused until "
+                "a manager resumes them."
+            )
+        return None
+
+    def _not_production_db_reason(self):
+        production_db = config.get(PRODUCTION_DB_OPTION)
+        if not production_db or production_db == self.env.cr.dbname:
+            return None
+        return self.env._(
+            "This database (%(db)s) is not %(production)s, the production database "
+            "named by the server option %(option)s: production backends make no "
+            "calls here.",
+            db=self.env.cr.dbname,
+            production=production_db,
+            option=PRODUCTION_DB_OPTION,
+        )
 
     def _paused_message(self):
         return self.env._(

@@ -5,3 +5,4 @@ from . import test_security
 from . import test_governance
 from . import test_privacy
 from . import test_retention
+from . import test_production_db
