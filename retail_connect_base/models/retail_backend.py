@@ -5,14 +5,24 @@ import zlib
 from datetime import timedelta
 from urllib.parse import urlparse
 
+from psycopg2 import OperationalError
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import config
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..lib.errors import SecretKeyMissing, ThrottledError, TransientError
+from ..lib.errors import (
+    SecretKeyMissing,
+    SyncError,
+    ThrottledError,
+    TransientError,
+    ValidationSyncError,
+)
 from ..lib.http import RetailHttpClient
+from ..lib.masking import mask_text
 from .common import USER, check_group, side_cursor
 
 _logger = logging.getLogger(__name__)
@@ -22,6 +32,7 @@ MASKED = "••••••••"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # server option: the one database where production backends may run
 PRODUCTION_DB_OPTION = "retail_connect_production_db"
+WRITES = "retail_connect_writes"  # cursor cache: writes of each running job
 
 
 class RetailBackend(models.Model):
@@ -115,6 +126,13 @@ class RetailBackend(models.Model):
     )
     # jobs and limits
     job_max_retries = fields.Integer(default=8)
+    stuck_requeue_limit = fields.Integer(
+        "Requeues of a lost event",
+        default=3,
+        help="An event whose job disappears (a worker killed while processing "
+        "it, a deleted job) is queued again this many times, then goes to the "
+        "dead letter with an exception.",
+    )
     rate_limit_capacity = fields.Float(default=40)
     rate_limit_per_second = fields.Float(default=2)
     policy_ids = fields.One2many("retail.sync.policy", "backend_id")
@@ -553,11 +571,206 @@ class RetailBackend(models.Model):
         origin = self.env.context.get("job_uuid") or str(uuid.uuid4())
         return ":".join([origin, *(str(part) for part in parts)])
 
+    def _next_idempotency_key(self):
+        """Key of the running job's next write: the job's uuid and the write's
+        number in the job (1, 2, ...); the key factory of this backend's clients.
+
+        A job retried makes the same writes in the same order, so each write
+        sends the key it had (the platform answers with the first one's
+        result); the next job sends new keys. Counted per cursor, which a
+        job's run has to itself; ``_restart_writes`` starts a run's count.
+        """
+        counters = self.env.cr.cache.setdefault(WRITES, {})
+        uuid_ = self.env.context.get("job_uuid")
+        counters[uuid_] = counters.get(uuid_, 0) + 1
+        return self._idempotency_key(counters[uuid_])
+
+    def _restart_writes(self):
+        """The running job starts (or retries): its writes count from 1 again."""
+        self.env.cr.cache.get(WRITES, {}).pop(self.env.context.get("job_uuid"), None)
+
     def _enqueue_waiting_events(self):
         events = self.env["retail.event"].search(
             [("backend_id", "in", self.ids), ("state", "=", "received")]
         )
         events._enqueue()
+
+    # -------------------------------------------------------------- failures
+    def _job_is_last_attempt(self):
+        """True when a failure of the running job will not be retried.
+
+        Outside a job (a direct call) nothing retries: always True.
+        """
+        uuid_ = self.env.context.get("job_uuid")
+        if not uuid_:
+            return True
+        job = self.env["queue.job"].sudo().search([("uuid", "=", uuid_)], limit=1)
+        return bool(job.max_retries) and (job.retry or 0) + 1 >= job.max_retries
+
+    def _job_failure(self, err):
+        """Classify the error that ended a job's body: how every job fails.
+
+        Raise what queue_job must retry: a throttle (never using up a retry),
+        a transient failure while retries are left, a PostgreSQL concurrency
+        error. Return ``(SyncError, dead)`` for what a person must see, ``dead``
+        when the retries are exhausted. Call it from an ``except`` block: an
+        unexpected error is logged with its traceback.
+        """
+        if isinstance(err, TransientError | RetryableJobError):
+            retry = err
+            if isinstance(err, TransientError):
+                retry = RetryableJobError(
+                    str(err),
+                    seconds=max(1, round(err.seconds or 10)),
+                    ignore_retry=isinstance(err, ThrottledError),
+                )
+            if retry.ignore_retry or not self._job_is_last_attempt():
+                if retry is err:
+                    raise err
+                raise retry from err
+            cause = err.__cause__ if isinstance(err, RetryableJobError) else err
+            return SyncError(
+                self.env._(
+                    "Gave up after %(n)s attempts: %(error)s",
+                    n=self._job_attempt(),
+                    error=err,
+                ),
+                category=getattr(cause, "category", None) or "remote",
+            ), True
+        if isinstance(err, SyncError):
+            return err, False
+        if isinstance(err, OperationalError):
+            if err.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise err  # queue_job retries serialization failures itself
+            return SyncError(str(err), category="internal"), False
+        if isinstance(err, UserError) and not isinstance(err, AccessError):
+            # Odoo refused the data (a constraint, a missing setting): fixable
+            return ValidationSyncError(str(err)), False
+        _logger.exception("retail_connect: a job of %s failed", self.display_name)
+        return SyncError(f"{type(err).__name__}: {err}", category="internal"), False
+
+    def _report_failure(self, failure, *, domain, subject_key, message=None, **kw):
+        """Open or bump the sync exception of a job's failure; return it.
+
+        Refused credentials also put the backend in error: every call will
+        fail until someone fixes them. ``kw``: ``event``, ``record``,
+        ``fix``, ``retry_job`` of ``_open_or_bump``.
+        """
+        if failure.category == "auth":
+            self.sudo().write({"state": "error", "last_error": mask_text(str(failure))})
+        return self.env["retail.sync.exception"]._open_or_bump(
+            self,
+            domain=domain,
+            category=failure.category,
+            message=message or failure.message,
+            subject_key=subject_key,
+            **kw,
+        )
+
+    def _run_outbound(self, domain, subject_key, func, *args, record=None):
+        """Run the body of a job that is not an event: push, export, poll, bulk.
+
+        It fails the way an event does (``_job_failure``): throttles and
+        transient failures are retried; a refusal, an unexpected error or the
+        last retry opens or bumps one sync exception of ``domain`` on
+        ``subject_key`` (the job kind: ``stock:push``, ``fulfilment:<id>``),
+        saying what to do; its Retry runs the job again. The job then ends,
+        its result saying it failed, instead of failing unseen in the queue.
+        A success resolves the open exceptions of the same job kind. The body
+        runs in a savepoint: a failure keeps none of its writes.
+        """
+        self.ensure_one()
+        self._restart_writes()
+        try:
+            with self.env.cr.savepoint():
+                result = func(*args)
+        except Exception as err:  # noqa: BLE001 - classified, none is lost
+            failure, dead = self._job_failure(err)
+            self._report_failure(
+                failure,
+                domain=domain,
+                subject_key=subject_key,
+                message=self._outbound_message(failure, dead, subject_key),
+                record=record,
+                fix=failure.fix or None,
+                retry_job=self._job_call(),
+            )
+            return f"failed: {failure.message}"
+        self._resolve_outbound(subject_key)
+        return result
+
+    def _outbound_message(self, failure, dead, subject_key):
+        """What failed, why, and what to do."""
+        uuid_ = self.env.context.get("job_uuid")
+        job = uuid_ and self.env["queue.job"].sudo().search([("uuid", "=", uuid_)])
+        what = (job and job.name) or subject_key
+        _ = self.env._
+        if dead:
+            todo = _(
+                "The platform kept failing (its answers are in the exchange log): "
+                "press Retry once it answers again."
+            )
+        else:
+            todo = {
+                "auth": _(
+                    "The platform refused the credentials: set them again on the "
+                    "backend, test the connection, then press Retry."
+                ),
+                "internal": _(
+                    "An unexpected error (its traceback is in the server log): "
+                    "report it; press Retry once it is fixed."
+                ),
+                "remote": _(
+                    "The platform refused the request (its answer is in the "
+                    "exchange log): correct what it names, then press Retry."
+                ),
+            }.get(
+                failure.category,
+                _("Correct what the message names, then press Retry."),
+            )
+        return _(
+            "%(what)s failed: %(error)s\n%(todo)s",
+            what=what,
+            error=failure.message,
+            todo=todo,
+        )
+
+    def _job_call(self):
+        """The running job's call, to run it again from its exception (or None).
+
+        Its serialized records and arguments are copied: the job itself is
+        vacuumed from the queue long before some exceptions are handled.
+        """
+        uuid_ = self.env.context.get("job_uuid")
+        if not uuid_:
+            return None
+        self.env.cr.execute(
+            "SELECT model_name, method_name, records, args, kwargs, channel, name "
+            "FROM queue_job WHERE uuid = %s",
+            (uuid_,),
+        )
+        row = self.env.cr.dictfetchone()
+        return dict(row) if row else None
+
+    def _resolve_outbound(self, subject_key):
+        found = (
+            self.env["retail.sync.exception"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("subject_key", "=", subject_key),
+                    ("state", "in", ("new", "in_progress")),
+                ]
+            )
+        )
+        if found:
+            found._resolve(
+                self.env._(
+                    "Resolved automatically: %(job)s succeeded.", job=subject_key
+                )
+            )
+        return found
 
     # --------------------------------------------------------- concurrency
     def _lock_external(self, model, external_id):

@@ -3,16 +3,12 @@ import logging
 import uuid
 from datetime import timedelta, timezone
 
-from psycopg2 import OperationalError
-
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
-from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
-from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
-from ..lib.errors import EventSkipped, SyncError, ThrottledError, TransientError
+from ..lib.errors import EventSkipped, SyncError, ValidationSyncError
 from ..lib.masking import mask_text
 from .common import USER, check_group, sql_insert
 from .retail_sync_policy import DOMAINS
@@ -68,6 +64,12 @@ class RetailEvent(models.Model):
     payload_purged = fields.Boolean(readonly=True)
     state = fields.Selection(STATES, default="received", required=True, index=True)
     attempts = fields.Integer()
+    requeue_count = fields.Integer(
+        "Requeued (job lost)",
+        readonly=True,
+        help="Times the stuck-event cron queued it again because its job was "
+        "gone; past the backend's limit it goes to the dead letter.",
+    )
     correlation_id = fields.Char()
     traffic = fields.Selection(
         [("realtime", "Real-time"), ("bulk", "Bulk")],
@@ -162,6 +164,7 @@ class RetailEvent(models.Model):
 
     def _enqueue(self):
         """Queue one processing job per event, in its backend's channel."""
+        self.flush_recordset(["state", "job_uuid"])  # the UPDATE below wins
         for event in self:
             job = event._new_job(event.backend_id, event.traffic)
             event._store_job(job)
@@ -210,7 +213,16 @@ class RetailEvent(models.Model):
         return json.loads(payload) if payload else {}
 
     def _job_process(self):
-        """Apply the event. Idempotent: an event already applied is left alone."""
+        """Apply the event. Idempotent: an event already applied is left alone.
+
+        Whatever fails, before processing (no policy for its domain) or during
+        it, ends as the event failed or dead with a sync exception
+        (``retail.backend._job_failure``): never a failed job with the event
+        left queued.
+        """
+        if not self.exists():
+            # deleted meanwhile, with its backend: nothing to apply or report
+            return "event deleted"
         self.ensure_one()
         if self.state in FINAL:
             return f"already {self.state}"
@@ -219,40 +231,23 @@ class RetailEvent(models.Model):
             # keep it waiting; resuming the backend enqueues it again
             self.write({"state": "received", "job_uuid": False})
             return f"backend {backend.state}: waiting"
-        attempt = backend._job_attempt()
-        self.attempts = attempt
-        policy = backend._policy(self.domain) if self.domain else None
-        if policy and not policy._allows_import():
-            return self._finish("skipped_policy", "the sync policy does not import")
+        backend._restart_writes()
+        self.attempts = backend._job_attempt()
         try:
             with self.env.cr.savepoint():
+                if self.domain and not self._import_policy()._allows_import():
+                    raise EventSkipped(
+                        "skipped_policy", "the sync policy does not import"
+                    )
                 record = backend.with_context(
                     retail_connect_origin=backend.id
                 )._process_event(self)
         except EventSkipped as skip:
             return self._finish(skip.state, skip.reason)
-        except ThrottledError as err:
-            # slowing down is not failing: it never uses up the job's retries
-            raise RetryableJobError(
-                str(err), seconds=max(1, round(err.seconds or 10)), ignore_retry=True
-            ) from err
-        except TransientError as err:
-            if self._is_last_attempt():
-                self._dead_letter(err, category=err.category)
-                return "dead letter: retries exhausted"
-            raise RetryableJobError(str(err), seconds=int(err.seconds or 10)) from err
-        except SyncError as err:
-            self._fail(err)
-            return f"failed: {err.message}"
-        except OperationalError as err:
-            if err.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
-                raise  # queue_job retries serialization failures itself
-            self._fail(SyncError(str(err), category="internal"))
-            return "failed: database error"
-        except Exception as err:  # a bug: keep the event and tell a person
-            _logger.exception("retail_connect: event %s failed", self.id)
-            self._fail(SyncError(f"{type(err).__name__}: {err}", category="internal"))
-            return f"failed: {type(err).__name__}"
+        except Exception as err:  # noqa: BLE001 - classified, none is lost
+            failure, dead = backend._job_failure(err)
+            self._fail(failure, state="dead" if dead else "failed")
+            return f"{'dead letter' if dead else 'failed'}: {failure.message}"
         values = {
             "state": "done",
             "processed_at": fields.Datetime.now(),
@@ -270,27 +265,26 @@ class RetailEvent(models.Model):
         )
         return f"{state}: {reason}"
 
-    def _is_last_attempt(self):
-        uuid_ = self.env.context.get("job_uuid")
-        if not uuid_:
-            return True
-        job = self.env["queue.job"].sudo().search([("uuid", "=", uuid_)], limit=1)
-        return bool(job.max_retries) and (job.retry or 0) + 1 >= job.max_retries
+    def _import_policy(self):
+        """The policy of the event's domain; a missing one is a failure to fix."""
+        try:
+            return self.backend_id._policy(self.domain)
+        except UserError as err:
+            raise ValidationSyncError(
+                self.env._(
+                    "%(error)s Add it on the backend (Sync policies), then retry "
+                    "the event.",
+                    error=err,
+                )
+            ) from err
 
     def _fail(self, err, state="failed"):
-        if getattr(err, "category", None) == "auth":
-            # credentials refused: every call will fail until someone fixes them
-            self.backend_id.sudo().write(
-                {"state": "error", "last_error": mask_text(str(err))}
-            )
-        exception = self.env["retail.sync.exception"]._open_or_bump(
-            self.backend_id,
+        exception = self.backend_id._report_failure(
+            err,
             domain=self.domain,
-            category=err.category,
-            message=err.message if isinstance(err, SyncError) else str(err),
-            subject_key=getattr(err, "subject_key", None) or self.subject_key,
+            subject_key=err.subject_key or self.subject_key,
             event=self,
-            fix=getattr(err, "fix", None),
+            fix=err.fix or None,
         )
         self.write(
             {
@@ -302,25 +296,12 @@ class RetailEvent(models.Model):
         )
         return exception
 
-    def _dead_letter(self, err, category):
-        return self._fail(
-            SyncError(
-                self.env._(
-                    "Gave up after %(n)s attempts: %(error)s",
-                    n=self.attempts,
-                    error=err,
-                ),
-                category=category,
-            ),
-            state="dead",
-        )
-
     # ------------------------------------------------------------ actions
     def action_retry(self):
         """Process failed or dead events again (after a fix)."""
         check_group(self.env)
         todo = self.filtered(lambda e: e.state in ("failed", "dead", "received"))
-        todo.write({"error": False})
+        todo.write({"error": False, "requeue_count": 0})
         todo._enqueue()
         return True
 
@@ -386,11 +367,18 @@ class RetailEvent(models.Model):
     # -------------------------------------------------------------- crons
     @api.model
     def _cron_requeue_stuck(self, minutes=30):
-        """Events queued long ago whose job is gone (crash, deleted) get a new one."""
+        """Events queued long ago whose job is gone (crash, deleted) get a new one.
+
+        Not forever: an event whose job keeps getting lost (a worker killed
+        while processing it, every time) goes, past its backend's
+        ``stuck_requeue_limit``, to the dead letter with an exception saying
+        what to check. Return the number of events queued again.
+        """
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
         self.env.cr.execute(
             """
-            SELECT e.id FROM retail_event e
+            SELECT e.id, COALESCE(e.requeue_count, 0) >= b.stuck_requeue_limit
+              FROM retail_event e
               JOIN retail_backend b ON b.id = e.backend_id AND b.state = 'active'
              WHERE e.state = 'queued' AND e.write_date < %s
                AND NOT EXISTS (SELECT 1 FROM queue_job j WHERE j.uuid = e.job_uuid
@@ -399,9 +387,35 @@ class RetailEvent(models.Model):
             """,
             (limit,),
         )
-        stuck = self.browse([row[0] for row in self.env.cr.fetchall()])
-        stuck._enqueue()
-        return len(stuck)
+        rows = self.env.cr.fetchall()
+        lost = self.browse([event_id for event_id, over in rows if over])
+        again = self.browse([event_id for event_id, over in rows if not over])
+        for event in lost:
+            event._fail(
+                SyncError(
+                    self.env._(
+                        "Its job kept getting lost: queued again %(n)s times, it "
+                        "never finished (a worker crashed or was killed while "
+                        "processing it, or its job was deleted or failed outside "
+                        "the suite). Check the server log and the queue jobs of "
+                        "this event (worker memory, limit_time_real, the job "
+                        "runner), then retry it.",
+                        n=event.requeue_count,
+                    ),
+                    category="internal",
+                ),
+                state="dead",
+            )
+        if again:
+            self.env.cr.execute(
+                "UPDATE retail_event "
+                "SET requeue_count = COALESCE(requeue_count, 0) + 1, "
+                "write_date = now() at time zone 'utc' WHERE id IN %s",
+                (tuple(again.ids),),
+            )
+            again.invalidate_recordset(["requeue_count", "write_date"])
+            again._enqueue()
+        return len(again)
 
 
 def _naive(value):

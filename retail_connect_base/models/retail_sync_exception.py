@@ -1,9 +1,12 @@
 import hashlib
+import json
 import re
 import zlib
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.fields import JobDecoder
 
 from ..lib.errors import CATEGORIES
 from ..lib.masking import mask_text
@@ -77,6 +80,9 @@ class RetailSyncException(models.Model):
     fix_data = fields.Json(
         readonly=True, help="What a platform-specific fix needs (e.g. the SKU)."
     )
+    # which jobs Retry runs again (the serialized calls of the failed jobs):
+    # written by the suite only, never through RPC
+    retry_jobs = fields.Json(readonly=True, groups="base.group_system", copy=False)
 
     def init(self):
         # one OPEN exception per fingerprint; resolved ones are history
@@ -125,8 +131,13 @@ class RetailSyncException(models.Model):
         event=None,
         record=None,
         fix=None,
+        retry_job=None,
     ):
-        """Open an exception, or bump the open one with the same fingerprint."""
+        """Open an exception, or bump the open one with the same fingerprint.
+
+        ``retry_job``: the failed job's call (``retail.backend._job_call``),
+        which Retry runs again; a bump adds its own if it is another call.
+        """
         message = mask_text(message)
         fingerprint = self._fingerprint(backend, domain, category, subject_key, message)
         self.env.cr.execute(
@@ -142,9 +153,11 @@ class RetailSyncException(models.Model):
             limit=1,
         )
         if existing:
-            existing.write(
-                {"count": existing.count + 1, "last_seen": fields.Datetime.now()}
-            )
+            values = {"count": existing.count + 1, "last_seen": fields.Datetime.now()}
+            jobs = existing.sudo().retry_jobs or []
+            if retry_job and retry_job not in jobs:
+                values["retry_jobs"] = [*jobs, retry_job]
+            existing.sudo().write(values)
             return existing
         owner = False
         if domain:
@@ -164,6 +177,7 @@ class RetailSyncException(models.Model):
             "message": message,
             "owner_user_id": owner.id if owner else False,
             "fix_data": fix or None,
+            "retry_jobs": [retry_job] if retry_job else None,
         }
         if record:
             values.update(res_model=record._name, res_id=record.id)
@@ -215,21 +229,46 @@ class RetailSyncException(models.Model):
         return True
 
     def action_retry(self):
-        """Process the failed events again; a success resolves the exception."""
+        """Process the failed events again, or run the failed jobs again (an
+        outbound job: push, export, poll...); a success resolves the exception."""
         check_group(self.env, USER)
         for exc in self:
             events = exc.event_ids.filtered(lambda e: e.state in ("failed", "dead"))
-            if not events:
+            jobs = exc.sudo().retry_jobs
+            if not events and not jobs:
                 raise UserError(
                     self.env._(
-                        "Nothing to retry for %(name)s: no failed event is linked.",
+                        "Nothing to retry for %(name)s: no failed event or job is "
+                        "linked.",
                         name=exc.name,
                     )
                 )
             exc.state = "in_progress"
             exc.message_post(body=self.env._("Retry requested."))
             events.sudo().action_retry()
+            exc._enqueue_retry_jobs()
         return True
+
+    def _enqueue_retry_jobs(self):
+        """Queue the failed jobs again: new jobs (new idempotency keys) making
+        the same calls, as their first runs' users."""
+        for exc in self.sudo():
+            for call in exc.retry_jobs or []:
+                if not call["method_name"].startswith("_job_"):
+                    continue  # only job entry points are ever run from here
+
+                def load(value):
+                    text = value if isinstance(value, str) else json.dumps(value)
+                    return json.loads(text, cls=JobDecoder, env=self.env)
+
+                records = load(call["records"])
+                delayed = records.with_delay(
+                    channel=call["channel"], description=call["name"]
+                )
+                getattr(delayed, call["method_name"])(
+                    *load(call["args"]), **load(call["kwargs"])
+                )
+            exc.retry_jobs = False
 
     def action_resolve(self):
         check_group(self.env, USER)

@@ -219,9 +219,15 @@ class RetailSyncPolicy(models.Model):
         """Poll the platform since the watermark minus the overlap.
 
         The watermark only moves once every event found is stored, so a failed
-        poll is simply done again from the same point.
+        poll is simply done again from the same point; a poll that keeps
+        failing opens a sync exception (``_run_outbound``).
         """
         self.ensure_one()
+        return self.backend_id._run_outbound(
+            self.domain, f"poll:{self.domain}", self._poll_changes
+        )
+
+    def _poll_changes(self):
         backend = self.backend_id
         if not self._allows_import():
             return "policy does not import"
@@ -229,7 +235,7 @@ class RetailSyncPolicy(models.Model):
         since = (self.watermark or until - timedelta(days=1)) - timedelta(
             minutes=self.overlap_minutes
         )
-        deliveries = backend._call_in_job(backend._poll, self, since, until)
+        deliveries = backend._poll(self, since, until)
         created = 0
         for delivery in deliveries:
             _event, is_new = self.env["retail.event"]._ingest(

@@ -197,6 +197,16 @@ class RetailBackend(models.Model):
                 return deliveries
 
     # -------------------------------------------------------------- export
+    def _job_testshop_export_partner(self, partner):
+        """Export job of a partner: failures reported by the base."""
+        self.ensure_one()
+        return self._run_outbound(
+            "customer",
+            f"customer-export:{partner.id}",
+            lambda: "exported" if self._testshop_export_partner(partner) else "off",
+            record=partner,
+        )
+
     def _testshop_export_partner(self, partner):
         """Push a partner (idempotent: the key is derived from the content)."""
         self.ensure_one()
