@@ -352,6 +352,7 @@ class RetailBackend(models.Model):
         return self._open_related("retail.event")
 
     def _open_related(self, model):
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
             {
                 "retail.sync.exception": "retail_connect_base.action_sync_exception",

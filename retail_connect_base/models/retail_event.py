@@ -333,6 +333,7 @@ class RetailEvent(models.Model):
     def action_open_event(self):
         """Related action of the event's queue job."""
         check_group(self.env, USER)
+        self.check_access("read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -344,6 +345,13 @@ class RetailEvent(models.Model):
     def action_open_job(self):
         check_group(self.env)
         self.ensure_one()
+        if not self.env["queue.job"].has_access("read"):
+            raise UserError(
+                self.env._(
+                    "Opening a queue job needs the Job Queue Manager group: ask an "
+                    "administrator, or retry the event from here."
+                )
+            )
         job = self.env["queue.job"].search([("uuid", "=", self.job_uuid)], limit=1)
         if not job:
             raise UserError(self.env._("The job of this event no longer exists."))

@@ -281,6 +281,7 @@ class RetailSyncException(models.Model):
 
     def action_ignore(self):
         check_group(self.env, USER)
+        self.check_access("read")
         return {
             "type": "ir.actions.act_window",
             "res_model": "retail.exception.ignore",
@@ -316,6 +317,7 @@ class RetailSyncException(models.Model):
 
     def action_view_events(self):
         check_group(self.env, USER)
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "retail_connect_base.action_event"
         )
