@@ -8,3 +8,4 @@ from . import retail_sync_exception
 from . import retail_retention
 from . import retail_throttle_bucket
 from . import res_partner
+from . import ir_http

@@ -23,7 +23,9 @@ from ..lib.errors import (
 )
 from ..lib.http import RetailHttpClient
 from ..lib.masking import mask_text
+from ..lib.webhook import DEFAULT_MAX_BYTES
 from .common import USER, check_group, side_cursor
+from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
 
@@ -118,7 +120,11 @@ class RetailBackend(models.Model):
     webhook_secret_grace_hours = fields.Integer(default=2)
     webhook_previous_valid_until = fields.Datetime(readonly=True)
     webhook_url = fields.Char(compute="_compute_webhook_url")
-    webhook_max_bytes = fields.Integer(default=1024 * 1024)
+    webhook_max_bytes = fields.Integer(
+        default=DEFAULT_MAX_BYTES,
+        help="Larger deliveries are refused (413); at most 10 MiB, the limit of "
+        "the webhook route.",
+    )
     webhook_replay_window = fields.Integer(
         "Replay window (s)",
         default=3600,
@@ -864,14 +870,19 @@ class RetailBackend(models.Model):
         return ["sandbox.*", "*.sandbox.*"]
 
     def _get_webhook_verifier(self):
-        raise NotImplementedError(f"{self.platform} has no webhook verifier")
+        """The platform's ``Verifier`` (lib/webhook.py); None: no webhooks.
+
+        A delivery to a backend without one is answered as a bad signature.
+        """
+        return None
 
     def _check_connection(self):
         raise UserError(self.env._("This platform has no connection check."))
 
     def _event_domain(self, topic):
-        """Business domain (sync policy) of an event topic."""
-        return topic.split("/")[0]
+        """Business domain (sync policy) of an event topic; False: none."""
+        domain = topic.split("/")[0]
+        return domain if domain in dict(DOMAINS) else False
 
     def _process_event(self, event):
         """Apply one inbound event; return the Odoo record it produced.

@@ -48,6 +48,12 @@ class RetailEvent(models.Model):
     topic = fields.Char(required=True)
     domain = fields.Selection(DOMAINS)
     dedup_key = fields.Char(required=True)
+    body_digest = fields.Char(
+        readonly=True,
+        groups="retail_connect_base.group_manager",
+        help="SHA-256 of a webhook's raw body: the same body delivered again "
+        "under another event id is a duplicate.",
+    )
     source = fields.Selection(
         [("webhook", "Webhook"), ("poll", "Polling"), ("replay", "Replay")],
         required=True,
@@ -89,7 +95,12 @@ class RetailEvent(models.Model):
             "dedup_uniq",
             "UNIQUE(backend_id, dedup_key)",
             "An event is stored once per backend.",
-        )
+        ),
+        (
+            "body_digest_uniq",
+            "UNIQUE(backend_id, body_digest)",
+            "A webhook body is stored once per backend.",
+        ),
     ]
 
     # ------------------------------------------------------------- ingest
@@ -98,12 +109,19 @@ class RetailEvent(models.Model):
         """Store a delivery once and enqueue its processing.
 
         Return ``(event, created)``. Race-safe: concurrent deliveries of the same
-        dedup key insert one row (``ON CONFLICT DO NOTHING``).
+        dedup key, or of the same webhook body (``body_digest``) under another
+        key, insert one row (``ON CONFLICT DO NOTHING``: both are unique per
+        backend). A delivery with a ``skip_reason`` is stored parked: skipped,
+        with the reason, and no job.
         """
         cr = self.env.cr
         now = fields.Datetime.now()
-        active = backend.state == "active"
+        parked = bool(delivery.skip_reason)
+        active = backend.state == "active" and not parked
         job_uuid = str(uuid.uuid4()) if active else None
+        state = "queued" if active else "received"
+        if parked:
+            state = "skipped_policy"
         payload = delivery.payload
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8")
@@ -113,17 +131,18 @@ class RetailEvent(models.Model):
                    (backend_id, company_id, topic, domain, dedup_key, source,
                     subject_key, occurred_at, received_at, remote_updated_at,
                     payload, state, attempts, correlation_id, traffic,
-                    job_uuid, create_uid, write_uid, create_date, write_date)
+                    job_uuid, body_digest, error, processed_at,
+                    create_uid, write_uid, create_date, write_date)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s,
-                    %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (backend_id, dedup_key) DO NOTHING
+                    %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT DO NOTHING
             RETURNING id
             """,
             (
                 backend.id,
                 backend.company_id.id,
                 delivery.topic,
-                backend._event_domain(delivery.topic),
+                backend._event_domain(delivery.topic) or None,  # not 'false'
                 delivery.dedup_key,
                 source,
                 delivery.subject_key,
@@ -131,10 +150,13 @@ class RetailEvent(models.Model):
                 now,
                 _naive(delivery.remote_updated_at),
                 payload,
-                "queued" if active else "received",
+                state,
                 delivery.correlation_id or str(uuid.uuid4()),
                 delivery.meta.get("traffic", "realtime"),
                 job_uuid,
+                delivery.body_digest,
+                delivery.skip_reason,
+                now if parked else None,
                 self.env.uid,
                 self.env.uid,
                 now,
@@ -143,11 +165,11 @@ class RetailEvent(models.Model):
         )
         row = cr.fetchone()
         if not row:
+            same = [("dedup_key", "=", delivery.dedup_key)]
+            if delivery.body_digest:
+                same = ["|", *same, ("body_digest", "=", delivery.body_digest)]
             existing = self.sudo().search(
-                [
-                    ("backend_id", "=", backend.id),
-                    ("dedup_key", "=", delivery.dedup_key),
-                ]
+                [("backend_id", "=", backend.id), *same], order="id", limit=1
             )
             return existing, False
         event = self.browse(row[0])

@@ -1,6 +1,6 @@
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 from odoo import fields, models
 
@@ -16,6 +16,7 @@ from odoo.addons.retail_connect_base.lib.webhook import (
     hmac_sha256,
     matches_any,
     parse_json,
+    parse_timestamp,
 )
 
 
@@ -28,11 +29,14 @@ def parse_time(value):
 class TestShopVerifier(Verifier):
     """X-TestShop-Signature = base64(HMAC-SHA256(secret, "<timestamp>." + body))."""
 
+    timestamp_required = True  # every delivery is stamped, and signed with it
+    topics = frozenset({"customer/created", "customer/updated"})
+
     def verify(self, headers, raw_body):
         signature = headers.get("X-TestShop-Signature")
         timestamp = headers.get("X-TestShop-Timestamp", "")
         event_id = headers.get("X-TestShop-Event-Id")
-        if not (signature and timestamp.isdigit() and event_id):
+        if not (signature and event_id):
             raise WebhookRejected(401, "missing signature headers")
         message = timestamp.encode() + b"." + raw_body
 
@@ -42,16 +46,18 @@ class TestShopVerifier(Verifier):
         if not matches_any(expected, signature, self.secrets):
             raise WebhookRejected(401, "invalid signature")
         data = parse_json(raw_body)
-        customer = data.get("data") or {}
-        if not customer.get("id"):
+        customer = data.get("data")
+        if not isinstance(customer, dict) or not customer.get("id"):
             raise WebhookRejected(400, "event without data.id")
         return Delivery(
             topic=headers.get("X-TestShop-Topic") or data.get("topic", ""),
             dedup_key=event_id,
             payload=raw_body,
-            occurred_at=datetime.fromtimestamp(int(timestamp), tz=timezone.utc),
+            occurred_at=parse_timestamp(timestamp, "X-TestShop-Timestamp"),
             subject_key=f"customer:{customer['id']}",
-            remote_updated_at=parse_time(customer.get("updated_at")),
+            remote_updated_at=parse_timestamp(
+                customer.get("updated_at"), "data.updated_at"
+            ),
         )
 
 

@@ -7,3 +7,6 @@ from . import test_failures
 from . import test_privacy
 from . import test_retention
 from . import test_production_db
+from . import test_webhook_door
+from . import test_webhook_concurrency
+from . import test_webhook_fuzz

@@ -125,9 +125,9 @@ class TestWebhookIngress(TestShopCase):
         run_jobs(self.env)
         self.assertEqual(event.state, "done")
 
-    def test_unknown_backend_is_404(self):
+    def test_unknown_backend_is_answered_as_a_bad_signature(self):
         answer = self.url_open(
             f"http://127.0.0.1:{self.http_port()}/retail_connect/webhook/999999",
             data=json.dumps({}).encode(),
         )
-        self.assertEqual(answer.status_code, 404)
+        self.assertEqual((answer.status_code, answer.text), (401, "invalid signature"))
