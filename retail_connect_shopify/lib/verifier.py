@@ -4,9 +4,12 @@
 after a secret rotation Shopify may sign with the old one for up to an hour, so
 both are tried. Deduplication uses ``X-Shopify-Event-Id`` (the same on every
 delivery of one event), not the per-delivery ``X-Shopify-Webhook-Id``.
-"""
 
-from datetime import datetime
+Shopify stamps every delivery with ``X-Shopify-Triggered-At`` (ISO 8601), so
+one without it is refused. The signature covers the body only: the base also
+deduplicates on the body's digest, so a captured body sent again under a new
+event id and time is a duplicate.
+"""
 
 from odoo.addons.retail_connect_base.lib.errors import WebhookRejected
 from odoo.addons.retail_connect_base.lib.webhook import (
@@ -15,16 +18,23 @@ from odoo.addons.retail_connect_base.lib.webhook import (
     b64_hmac,
     matches_any,
     parse_json,
+    parse_timestamp,
 )
 
-
-def parse_time(value):
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+# The webhook topics the addon handles (RetailBackend._process_event); others
+# are parked by the base. orders/paid is handled but not subscribed.
+TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "refunds/create",
+        "customers/create",
+        "customers/update",
+        "bulk_operations/finish",
+    }
+)
 
 
 def subject_of(topic, data):
@@ -45,6 +55,9 @@ def subject_of(topic, data):
 
 
 class ShopifyVerifier(Verifier):
+    timestamp_required = True
+    topics = TOPICS
+
     def __init__(self, secrets, shop_domain):
         super().__init__(secrets)
         self.shop_domain = (shop_domain or "").lower()
@@ -69,8 +82,10 @@ class ShopifyVerifier(Verifier):
             topic=topic,
             dedup_key=event_id,
             payload=raw_body,
-            occurred_at=parse_time(headers.get("X-Shopify-Triggered-At")),
+            occurred_at=parse_timestamp(
+                headers.get("X-Shopify-Triggered-At"), "X-Shopify-Triggered-At"
+            ),
             subject_key=subject_of(topic, data),
-            remote_updated_at=parse_time(data.get("updated_at")),
+            remote_updated_at=parse_timestamp(data.get("updated_at"), "updated_at"),
             meta={"api_version": headers.get("X-Shopify-API-Version")},
         )

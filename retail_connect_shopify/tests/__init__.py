@@ -7,3 +7,4 @@ from . import test_backfill
 from . import test_catalog
 from . import test_plain_users
 from . import test_customer_privacy
+from . import test_webhook_door
