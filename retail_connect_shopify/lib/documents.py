@@ -79,12 +79,16 @@ mutation InventorySet($input: InventorySetQuantitiesInput!, $key: String!) {
   }
 }"""
 
+# up to 250 items at one location: what Shopify offers and what it committed
+# to orders (null node: the item is gone; null level: not stocked there)
 INVENTORY_LEVELS = """
-query InventoryLevels($id: ID!, $locationId: ID!) {
-  inventoryItem(id: $id) {
-    id
-    inventoryLevel(locationId: $locationId) {
-      quantities(names: ["available"]) { name quantity }
+query InventoryLevels($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $locationId) {
+        quantities(names: ["available", "committed"]) { name quantity }
+      }
     }
   }
 }"""

@@ -89,4 +89,7 @@ class RetailBackend(models.Model):
         )
         created = result["fulfillment"]
         bindings._bind(self, picking, created["id"], external_ref=picking.name)
+        # Shopify took the shipped units out of committed, not out of available:
+        # a compare-and-set would not notice, so the stock push reads them again
+        self.env["shopify.stock.level"]._reread(self, picking.move_ids.product_id)
         return f"fulfilment {created['id']} ({created['status']})"

@@ -1,6 +1,5 @@
-import hashlib
-import json
 import math
+from collections import defaultdict
 
 from odoo import api, fields, models
 
@@ -9,7 +8,15 @@ from odoo.addons.retail_connect_base.models.common import check_group
 from ..lib import documents as gql
 from ..lib.client import UserErrors
 
-BATCH = 250  # quantities per inventorySetQuantities (the API's maximum)
+BATCH = 250  # quantities per inventorySetQuantities, ids per read (the API's maximum)
+ATTEMPTS = 3  # compare-and-set tries of a batch in one job; then a new job later
+STALE = "CHANGE_FROM_QUANTITY_STALE"
+MISMATCH = "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+# Shopify refuses the item itself: set the SKU aside, push the others.
+SET_ASIDE = {
+    "INVALID_INVENTORY_ITEM": "gone",
+    "ITEM_NOT_STOCKED_AT_LOCATION": "not stocked",
+}
 
 
 class ShopifyStockLevel(models.Model):
@@ -18,7 +25,27 @@ class ShopifyStockLevel(models.Model):
     Stock changes only mark rows dirty (one cheap SQL upsert) and enqueue ONE
     coalesced job per backend (queue_job identity key): a burst of moves makes
     one push of at most 250 quantities per call, compare-and-set on the
-    quantity Shopify last had, with an idempotency key per batch.
+    quantity Shopify last had, with an idempotency key per intended write.
+
+    What is published never re-offers units Shopify already sold. Shopify moves
+    the units of an order from ``available`` to ``committed`` as soon as it
+    takes it, before Odoo imports it; Odoo's free quantity subtracts an order
+    once it is imported and its delivery reserved. So Shopify gets
+
+        available = Odoo free - safety stock - (committed - held)
+
+    where ``committed`` is what Shopify reports for the level and ``held`` what
+    Odoo reserved for this shop's imported orders at the warehouse: the rest
+    of Shopify's commitment belongs to orders Odoo does not hold yet (webhook
+    not processed, import failed, order not confirmed). ``committed`` is read
+    with ``available`` (a batched read of the levels Odoo does not know) and
+    kept: Shopify's orders change ``available``, so a later compare-and-set
+    finds them stale, re-reads and recomputes with them - it never sets back
+    units Shopify took. A fulfilment lowers ``committed`` without touching
+    ``available``: the fulfilment flow makes the level read again. (Inventory
+    states: https://shopify.dev/docs/apps/build/orders-fulfillment/
+    inventory-management-apps/manage-quantities-states; compare-and-set:
+    InventoryQuantityInput.changeFromQuantity, 2026-04.)
     """
 
     _name = "shopify.stock.level"
@@ -32,7 +59,14 @@ class ShopifyStockLevel(models.Model):
     location_id = fields.Many2one("shopify.location", required=True, ondelete="cascade")
     product_id = fields.Many2one("product.product", required=True, ondelete="cascade")
     remote_qty = fields.Integer(help="Available quantity Shopify last had.")
-    remote_known = fields.Boolean()
+    remote_committed = fields.Integer(
+        help="Units Shopify had committed to its orders (read with the available "
+        "quantity)."
+    )
+    remote_known = fields.Boolean(
+        help="Shopify's quantities above are current as far as Odoo knows; "
+        "otherwise they are read before the next push."
+    )
     dirty = fields.Boolean(index=True)
     pushed_at = fields.Datetime()
 
@@ -57,8 +91,8 @@ class ShopifyStockLevel(models.Model):
             """
             INSERT INTO shopify_stock_level
                    (backend_id, company_id, location_id, product_id, dirty,
-                    remote_qty, remote_known)
-            SELECT sl.backend_id, b.company_id, sl.id, %s, true, 0, false
+                    remote_qty, remote_committed, remote_known)
+            SELECT sl.backend_id, b.company_id, sl.id, %s, true, 0, 0, false
               FROM shopify_location sl
               JOIN retail_backend b ON b.id = sl.backend_id
               JOIN retail_sync_policy p ON p.backend_id = b.id
@@ -76,125 +110,285 @@ class ShopifyStockLevel(models.Model):
             (product.id, product.id, location.warehouse_id.id),
         )
         backend_ids = {row[0] for row in self.env.cr.fetchall()}
-        # sudo: whoever moves stock (a storekeeper, a salesman cancelling an
-        # order) may not read Retail Connect backends; the push is the suite's
-        backends = self.env["retail.backend"].sudo().browse(sorted(backend_ids))
-        for backend in backends:
-            backend.with_delay(
-                channel=backend._channel("realtime"),
-                identity_key=f"shopify_stock_{backend.id}",
-                description=f"{backend.name}: push stock",
-                eta=5,  # coalesce the moves of one operation
-            )._job_shopify_push_stock()
+        for backend in self.env["retail.backend"].browse(sorted(backend_ids)):
+            self._enqueue_push(backend)
+
+    @api.model
+    def _enqueue_push(self, backend):
+        backend.with_delay(
+            channel=backend._channel("realtime"),
+            identity_key=f"shopify_stock_{backend.id}",
+            description=f"{backend.name}: push stock",
+            eta=5,  # coalesce the moves of one operation
+        )._job_shopify_push_stock()
+
+    @api.model
+    def _reread(self, backend, products):
+        """Shopify changed these products' levels in a way a compare-and-set on
+        ``available`` does not see (a fulfilment lowers ``committed``): read
+        them again and push."""
+        levels = self.search(
+            [("backend_id", "=", backend.id), ("product_id", "in", products.ids)]
+        )
+        if levels:
+            levels.write({"remote_known": False, "dirty": True})
+            self._enqueue_push(backend)
 
     # ------------------------------------------------------------ pushing
     def _available(self, policy):
-        """Quantity to publish: free stock of the warehouse minus safety stock."""
+        """Odoo's side: free stock of the warehouse minus safety stock."""
         product = self.product_id.with_context(
             warehouse_id=self.location_id.warehouse_id.id
         )
         return max(0, math.floor(product.free_qty - (policy.safety_stock or 0)))
 
+    def _target(self, policy, held):
+        """What Shopify should show: Odoo's side minus the units Shopify
+        committed to orders Odoo does not hold (see the class docstring)."""
+        unheld = max(0, self.remote_committed - held.get(self.id, 0))
+        return max(0, self._available(policy) - unheld)
+
+    def _held(self, backend):
+        """Units reserved in Odoo for this shop's imported orders, per level:
+        open delivery moves of bound sale orders, from the level's warehouse."""
+        held = {}
+        by_warehouse = defaultdict(self.browse)
+        for level in self:
+            by_warehouse[level.location_id.warehouse_id] |= level
+        self.env["stock.move.line"].flush_model()
+        for warehouse, levels in by_warehouse.items():
+            self.env.cr.execute(
+                """
+                SELECT ml.product_id, SUM(ml.quantity_product_uom)
+                  FROM stock_move_line ml
+                  JOIN stock_move m ON m.id = ml.move_id
+                  JOIN sale_order_line sol ON sol.id = m.sale_line_id
+                  JOIN retail_binding rb ON rb.backend_id = %s
+                                        AND rb.res_model = 'sale.order'
+                                        AND rb.res_id = sol.order_id
+                  JOIN stock_location loc ON loc.id = ml.location_id
+                 WHERE m.state NOT IN ('done', 'cancel')
+                   AND ml.product_id = ANY(%s)
+                   AND loc.parent_path LIKE %s
+                 GROUP BY ml.product_id
+                """,
+                (
+                    backend.id,
+                    levels.product_id.ids,
+                    warehouse.view_location_id.parent_path + "%",
+                ),
+            )
+            quantities = dict(self.env.cr.fetchall())
+            for level in levels:
+                held[level.id] = math.floor(quantities.get(level.product_id.id, 0))
+        return held
+
     @api.model
     def _push(self, backend):
-        """Push every dirty level of ``backend``; return the number of calls."""
+        """Push every dirty level of ``backend``; return the number of
+        inventorySetQuantities calls."""
         policy = backend._policy("inventory")
         if not policy._allows_export():
             return 0
         self.flush_model()
         self.env.cr.execute(
             "SELECT id FROM shopify_stock_level WHERE backend_id = %s AND dirty "
-            "ORDER BY id FOR UPDATE SKIP LOCKED",
+            "ORDER BY location_id, id FOR UPDATE SKIP LOCKED",
             (backend.id,),
         )
         levels = self.browse([row[0] for row in self.env.cr.fetchall()])
-        todo = []
-        for level in levels:
-            item = level._inventory_item()
-            quantity = level._available(policy)
-            if not item or (level.remote_known and quantity == level.remote_qty):
-                level.dirty = False
-                continue
-            todo.append((level, item, quantity))
+        items = levels._items()
+        bound = levels.filtered(lambda level: items[level.id])
+        (levels - bound).write({"dirty": False})
         calls = 0
-        client = backend._shopify_client() if todo else None
-        for start in range(0, len(todo), BATCH):
-            calls += self._push_batch(backend, client, todo[start : start + BATCH])
+        client = backend._shopify_client() if bound else None
+        for index, start in enumerate(range(0, len(bound), BATCH)):
+            batch = bound[start : start + BATCH]
+            calls += self._push_batch(backend, client, policy, batch, index)
+        if self.search_count([("id", "in", bound.ids), ("dirty", "=", True)]):
+            self._enqueue_push(backend)  # Shopify kept changing: try again later
         return calls
 
     def _inventory_item(self):
-        binding = self.env["retail.binding"]._lookup_record(
-            self.backend_id, self.product_id
+        return self._items()[self.id]
+
+    def _items(self):
+        """The Shopify inventory item of each level (its product's binding)."""
+        bindings = self.env["retail.binding"].search(
+            [
+                ("backend_id", "in", self.backend_id.ids),
+                ("res_model", "=", "product.product"),
+                ("res_id", "in", self.product_id.ids),
+            ]
         )
-        return (binding.extra or {}).get("inventory_item_id") if binding else None
+        by_product = {
+            (b.backend_id.id, b.res_id): (b.extra or {}).get("inventory_item_id")
+            for b in bindings
+        }
+        return {
+            level.id: by_product.get((level.backend_id.id, level.product_id.id))
+            for level in self
+        }
 
     @api.model
-    def _push_batch(self, backend, client, batch, retried=False):
-        quantities = [
-            {
-                "inventoryItemId": item,
-                "locationId": level.location_id.shopify_id,
-                "quantity": quantity,
-                "changeFromQuantity": level.remote_qty if level.remote_known else None,
-            }
-            for level, item, quantity in batch
-        ]
-        key = hashlib.sha256(
-            json.dumps([backend.id, quantities], sort_keys=True).encode()
-        ).hexdigest()[:32]
-        try:
-            backend._call_in_job(
-                client.mutate,
-                gql.INVENTORY_SET,
+    def _push_batch(self, backend, client, policy, batch, index):
+        """Compare-and-set one batch; a stale level is read again and its
+        quantity recomputed with what Shopify took meanwhile (never re-set)."""
+        calls = 0
+        for attempt in range(ATTEMPTS):
+            batch = batch.filtered(lambda level: level.dirty)
+            batch.filtered(lambda level: not level.remote_known)._read_remote(client)
+            batch = batch.filtered(lambda level: level.dirty)  # not set aside
+            held = batch._held(backend)
+            todo = []
+            for level in batch:
+                quantity = level._target(policy, held)
+                if quantity == level.remote_qty:
+                    level.dirty = False
+                else:
+                    todo.append((level, quantity))
+            if not todo:
+                return calls
+            items = batch._items()
+            quantities = [
                 {
-                    "input": {
-                        "name": "available",
-                        "reason": "correction",
-                        "referenceDocumentUri": f"odoo://retail_connect/{backend.id}",
-                        "quantities": quantities,
-                    },
-                    "key": key,
-                },
-                operation="InventorySet",
-                payload="inventorySetQuantities",
-                cost=10,
-            )
-        except UserErrors as err:
-            stale = [
-                int(e["field"][2])
-                for e in err.errors
-                if e.get("code") == "CHANGE_FROM_QUANTITY_STALE" and e.get("field")
-            ]
-            if not stale or retried:
-                raise
-            # someone changed Shopify meanwhile: read what it has now, set again
-            for index in stale:
-                level, item, _quantity = batch[index]
-                level._read_remote(client, item)
-            return 1 + self._push_batch(backend, client, batch, retried=True)
-        now = fields.Datetime.now()
-        for level, _item, quantity in batch:
-            level.write(
-                {
-                    "remote_qty": quantity,
-                    "remote_known": True,
-                    "dirty": False,
-                    "pushed_at": now,
+                    "inventoryItemId": items[level.id],
+                    "locationId": level.location_id.shopify_id,
+                    "quantity": quantity,
+                    "changeFromQuantity": level.remote_qty,
                 }
-            )
-        return 1
+                for level, quantity in todo
+            ]
+            calls += 1
+            try:
+                backend._call_in_job(
+                    client.mutate,
+                    gql.INVENTORY_SET,
+                    {
+                        "input": {
+                            "name": "available",
+                            "reason": "correction",
+                            "referenceDocumentUri": (
+                                f"odoo://retail_connect/{backend.id}"
+                            ),
+                            "quantities": quantities,
+                        },
+                        # one intended write: stable across this job's retries,
+                        # new for the next push (never a hash of the values)
+                        "key": backend._idempotency_key("stock", index, attempt),
+                    },
+                    operation="InventorySet",
+                    payload="inventorySetQuantities",
+                    cost=10,
+                )
+            except UserErrors as err:
+                self._refused(backend, todo, err)
+                continue
+            now = fields.Datetime.now()
+            for level, quantity in todo:
+                level.write({"remote_qty": quantity, "dirty": False, "pushed_at": now})
+            return calls
+        return calls
 
-    def _read_remote(self, client, item):
-        data = self.backend_id._call_in_job(
-            client.graphql,
-            gql.INVENTORY_LEVELS,
-            {"id": item, "locationId": self.location_id.shopify_id},
-            operation="InventoryLevels",
-            cost=4,
+    @api.model
+    def _refused(self, backend, todo, err):
+        """Sort out a refused batch (Shopify applied none of it): stale levels
+        are read again, items Shopify refuses are set aside; anything else
+        fails the job."""
+        unknown = []
+        for error in err.errors:
+            code, field = error.get("code"), error.get("field") or []
+            if code == MISMATCH:  # this key was used for other values: re-read
+                unknown += [level for level, _quantity in todo]
+                continue
+            if len(field) < 3 or not str(field[2]).isdigit():
+                raise err
+            level = todo[int(field[2])][0]
+            if code == STALE:
+                unknown.append(level)
+            elif code in SET_ASIDE:
+                level._set_aside(SET_ASIDE[code])
+            else:
+                raise err
+        for level in unknown:
+            level.remote_known = False
+
+    def _set_aside(self, why):
+        """Shopify refuses this level's item: stop pushing it, say so once."""
+        self.ensure_one()
+        product, backend = self.product_id, self.backend_id
+        item = self._inventory_item()
+        sku = product.default_code or product.display_name
+        if why == "gone":
+            # the variant was deleted on Shopify: unbind its inventory item
+            binding = self.env["retail.binding"]._lookup_record(backend, product)
+            extra = dict(binding.extra or {})
+            extra.pop("inventory_item_id", None)
+            binding.sudo().extra = extra
+            message = (
+                f"{sku}: Shopify no longer knows its inventory item {item} (its "
+                "variant was deleted on Shopify): its stock is not pushed any "
+                "more. To sell it on Shopify again, export it again (Publish on "
+                "Shopify) or import the catalog so that the SKU is bound to its "
+                "new variant; its stock is pushed again as soon as it is. "
+                "Otherwise remove it from Publish on Shopify."
+            )
+        else:
+            location = self.location_id.name
+            message = (
+                f"{sku}: its inventory item {item} is not stocked at the "
+                f"Shopify location {location}: its stock there is not pushed. "
+                f"Stock it at {location} on Shopify (Inventory > the product > "
+                "locations), or unmap the location's warehouse; the next stock "
+                "change pushes it again."
+            )
+        self.write({"dirty": False, "remote_known": False})
+        self.env["retail.sync.exception"]._open_or_bump(
+            backend,
+            domain="inventory",
+            category="mapping",
+            message=message,
+            subject_key=f"stock:{product.id}:{self.location_id.shopify_id}",
+            record=product,
+            fix={"sku": product.default_code, "inventory_item_id": item},
         )
-        level = (data.get("inventoryItem") or {}).get("inventoryLevel") or {}
-        quantities = {q["name"]: q["quantity"] for q in level.get("quantities") or []}
-        self.write({"remote_qty": quantities.get("available", 0), "remote_known": True})
+
+    def _read_remote(self, client):
+        """Read ``available`` and ``committed`` of these levels (one call per
+        location and 250 items); an item Shopify no longer has is set aside."""
+        by_location = defaultdict(self.browse)
+        for level in self:
+            by_location[level.location_id] |= level
+        for location, levels in by_location.items():
+            for start in range(0, len(levels), BATCH):
+                chunk = levels[start : start + BATCH]
+                by_level = chunk._items()
+                items = [by_level[level.id] for level in chunk]
+                data = chunk.backend_id._call_in_job(
+                    client.graphql,
+                    gql.INVENTORY_LEVELS,
+                    {"ids": items, "locationId": location.shopify_id},
+                    operation="InventoryLevels",
+                    cost=3 + len(items),
+                )
+                for level, node in zip(chunk, data.get("nodes") or [], strict=True):
+                    if not node:
+                        level._set_aside("gone")
+                        continue
+                    if not node.get("inventoryLevel"):
+                        level._set_aside("not stocked")
+                        continue
+                    quantities = {
+                        q["name"]: q["quantity"]
+                        for q in node["inventoryLevel"]["quantities"]
+                    }
+                    level.write(
+                        {
+                            "remote_qty": quantities.get("available", 0),
+                            "remote_committed": quantities.get("committed", 0),
+                            "remote_known": True,
+                        }
+                    )
 
 
 class RetailBackend(models.Model):
@@ -210,12 +404,8 @@ class RetailBackend(models.Model):
         """Find drift: read Shopify for every published level, push differences."""
         self.ensure_one()
         levels = self.env["shopify.stock.level"].search([("backend_id", "=", self.id)])
-        client = self._shopify_client()
-        for level in levels:
-            item = level._inventory_item()
-            if item:
-                level._read_remote(client, item)
-        levels.write({"dirty": True})
+        # read again (available and committed), then push the differences
+        levels.write({"remote_known": False, "dirty": True})
         calls = self.env["shopify.stock.level"]._push(self)
         return f"{len(levels)} levels read, {calls} push call(s)"
 
