@@ -26,7 +26,8 @@ class TestMultiCompany(TransactionCase):
         cls.user = new_test_user(
             cls.env,
             login="rc_mc_user",
-            groups="base.group_user,retail_connect_base.group_user",
+            groups="base.group_user,base.group_allow_export,"
+            "retail_connect_base.group_user",
             company_id=cls.company_a.id,
             company_ids=[(6, 0, cls.company_a.ids)],
         )
