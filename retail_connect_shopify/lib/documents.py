@@ -113,7 +113,8 @@ mutation WebhookCreate($topic: WebhookSubscriptionTopic!,
 # ------------------------------------------------------------- backfill
 BULK_RUN = """
 mutation BulkRun($query: String!, $key: String!) {
-  bulkOperationRunQuery(query: $query) @idempotent(key: $key) {
+  bulkOperationRunQuery(query: $query, groupObjects: false)
+      @idempotent(key: $key) {
     bulkOperation { id status }
     userErrors { field message }
   }
@@ -127,7 +128,9 @@ query BulkStatus($id: ID!) {
 }"""
 
 # Inner queries of bulk operations: connections without arguments, one level of
-# nesting; the JSONL lists each nested node after its parent with __parentId.
+# nesting; the JSONL lists each nested node on its own line with __parentId,
+# anywhere in the file (groupObjects: false, the 2026-01 default: grouping is
+# slower and times out more; assemble() pairs them by id whatever the order).
 BULK_ORDER_FIELDS = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded

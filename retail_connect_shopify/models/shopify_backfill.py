@@ -1,4 +1,7 @@
 import json
+import logging
+import tempfile
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import fields, models
@@ -10,35 +13,61 @@ from odoo.addons.retail_connect_base.models.common import check_group
 from ..lib import documents as gql
 from ..lib import mappers
 
+_logger = logging.getLogger(__name__)
+
 RUNNING = ("CREATED", "RUNNING")
 CHECK_EVERY = 10  # seconds between status checks (each check is a new job)
 MAX_CHECKS = 360  # an hour
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # bytes of a bulk file held before using disk
+CONNECTIONS = {"LineItem": "lineItems", "ShippingLine": "shippingLines"}
 
 
-def assemble(lines):
-    """Group JSONL lines into root objects, children under their connection.
+def assemble(chunks):
+    """Root objects of a bulk JSONL file (``chunks``: its bytes, piece by
+    piece), each nested node under its parent's connection, whatever the
+    order of the lines.
 
-    Shopify writes each nested node right after its parent, with
-    ``__parentId``: one root is held in memory at a time.
+    Only ``__parentId`` ties a nested node to its parent: from 2026-01
+    (``groupObjects`` false by default) a line item may come before its order
+    or anywhere after it, so no root is known complete before the end of the
+    file. The file is spooled (in memory up to ``SPOOL_IN_MEMORY`` bytes, then
+    in an anonymous temporary file) while an index notes where each root and
+    each parent's children are; then the roots are read back one at a time
+    with their children, in file order. Memory is the index (an offset per
+    line and an id per parent, about a hundred bytes a line), never the
+    objects; the price is the file on disk once and every line parsed twice.
     """
-    root = None
-    for raw in lines:
-        if not raw:
-            continue
-        item = json.loads(raw)
-        parent = item.pop("__parentId", None)
-        if parent is None:
-            if root is not None:
-                yield root
-            root = item
-            continue
-        kind = str(item.get("id", "")).split("/")[-2] if item.get("id") else ""
-        key = {"LineItem": "lineItems", "ShippingLine": "shippingLines"}.get(
-            kind, "children"
-        )
-        root.setdefault(key, {"nodes": []})["nodes"].append(item)
-    if root is not None:
-        yield root
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        spool.seek(0)
+        roots, children = [], defaultdict(list)
+        offset = 0
+        for raw in spool:
+            if raw.strip():
+                parent = json.loads(raw).get("__parentId")
+                (children[parent] if parent else roots).append(offset)
+            offset += len(raw)
+        for offset in roots:
+            yield _read_node(spool, offset, children)
+        if children:
+            _logger.warning(
+                "bulk file: %s lines name a parent that is not in the file",
+                sum(map(len, children.values())),
+            )
+
+
+def _read_node(spool, offset, children):
+    """The object at ``offset``, its indexed children (and theirs) nested."""
+    spool.seek(offset)
+    item = json.loads(spool.readline())
+    item.pop("__parentId", None)
+    for child_offset in children.pop(item.get("id"), ()):
+        child = _read_node(spool, child_offset, children)
+        kind = str(child.get("id", "")).split("/")[-2] if child.get("id") else ""
+        key = CONNECTIONS.get(kind, "children")
+        item.setdefault(key, {"nodes": []})["nodes"].append(child)
+    return item
 
 
 class RetailBackend(models.Model):
@@ -155,12 +184,12 @@ class RetailBackend(models.Model):
             stream=True,
             anonymous=True,
         )
-        lines = response.iter_lines(decode_unicode=True)
+        chunks = response.iter_content(chunk_size=64 * 1024)
         if kind == "variants":
-            return self._shopify_bind_variants(assemble(lines))
+            return self._shopify_bind_variants(assemble(chunks))
         count = new = 0
         events = self.env["retail.event"]
-        for order in assemble(lines):
+        for order in assemble(chunks):
             count += 1
             numeric = mappers.numeric_id(order["id"])
             _event, created = events._ingest(

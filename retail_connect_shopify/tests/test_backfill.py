@@ -1,8 +1,67 @@
+import json
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlparse
 
-from odoo.tests import tagged
+from odoo.tests import BaseCase, tagged
 
+from ..models import shopify_backfill
 from .common import TOKEN, ShopifyCase, run_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestAssemble(BaseCase):
+    def test_children_are_nested_by_parent_id_in_any_order(self):
+        """Children before their parent, far after it, grandchildren, blank
+        lines, a file larger than the memory spool: each object gets exactly
+        its own nodes, roots in file order."""
+        lines = [
+            {"id": "gid://shopify/LineItem/12", "__parentId": "gid://shopify/Order/2"},
+            {"id": "gid://shopify/Order/1", "name": "#1"},
+            {"id": "gid://shopify/X/9", "__parentId": "gid://shopify/LineItem/11"},
+            {"id": "gid://shopify/Order/2", "name": "#2"},
+            {"id": "gid://shopify/Order/3", "name": "#3"},
+            {"id": "gid://shopify/LineItem/11", "__parentId": "gid://shopify/Order/1"},
+            {
+                "id": "gid://shopify/ShippingLine/5",
+                "__parentId": "gid://shopify/Order/2",
+            },
+            {"id": "gid://shopify/LineItem/13", "__parentId": "gid://shopify/Order/2"},
+        ]
+        raw = b"\n".join(json.dumps(line).encode() for line in lines) + b"\n\n"
+        chunks = [raw[i : i + 7] for i in range(0, len(raw), 7)]
+        with patch.object(shopify_backfill, "SPOOL_IN_MEMORY", 64):
+            roots = list(shopify_backfill.assemble(chunks))
+        self.assertEqual(
+            roots,
+            [
+                {
+                    "id": "gid://shopify/Order/1",
+                    "name": "#1",
+                    "lineItems": {
+                        "nodes": [
+                            {
+                                "id": "gid://shopify/LineItem/11",
+                                "children": {"nodes": [{"id": "gid://shopify/X/9"}]},
+                            }
+                        ]
+                    },
+                },
+                {
+                    "id": "gid://shopify/Order/2",
+                    "name": "#2",
+                    "lineItems": {
+                        "nodes": [
+                            {"id": "gid://shopify/LineItem/12"},
+                            {"id": "gid://shopify/LineItem/13"},
+                        ]
+                    },
+                    "shippingLines": {
+                        "nodes": [{"id": "gid://shopify/ShippingLine/5"}]
+                    },
+                },
+                {"id": "gid://shopify/Order/3", "name": "#3"},
+            ],
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -46,6 +105,56 @@ class TestBackfill(ShopifyCase):
         )
         self.assertFalse(self._operations("OrderById"), "bulk data is not re-fetched")
         self.assertEqual(len(self._operations("BulkRun")), 2)
+
+    def test_each_order_gets_its_own_lines_whatever_the_file_order(self):
+        """From 2026-01 Shopify does not group a line item after its order:
+        only ``__parentId`` says whose it is, never the last order read."""
+        orders = [
+            self.new_order(
+                lines=[
+                    {"sku": "TSHIRT-001", "quantity": n},
+                    {"sku": "MUG-002", "quantity": n + 4},
+                ],
+                shipping={"title": f"DHL {n}", "price": f"{n}.90"},
+            )
+            for n in (1, 2, 3, 4)
+        ]
+        self.backend.action_shopify_backfill()
+        self._run_bulk_step()  # variants
+        self._run_bulk_step()  # orders
+        (operation,) = [
+            op
+            for op in self.sandbox.bulk_operations.values()
+            if "orders(" in op["query"]
+        ]
+        lines = [
+            json.loads(x) for x in self.sandbox.bulk_file(operation["id"]).splitlines()
+        ]
+        last = None
+        misplaced = 0
+        for line in lines:
+            if "__parentId" not in line:
+                last = line["id"]
+            misplaced += line.get("__parentId", last) != last
+        self.assertGreater(misplaced, 0, "the file is not grouped by order")
+        run_jobs(self.env, channel="root.retail_connect.bulk")
+        imported = {sale.client_order_ref: sale for sale in self.sale_orders()}
+        self.assertEqual(set(imported), {order["name"] for order in orders})
+        for order in orders:
+            sale = imported[order["name"]]
+            products = sale.order_line.filtered(
+                lambda line: line.product_id.default_code in ("TSHIRT-001", "MUG-002")
+            )
+            self.assertEqual(
+                sorted(
+                    (line.product_id.default_code, line.product_uom_qty)
+                    for line in products
+                ),
+                sorted((line["sku"], line["quantity"]) for line in order["lineItems"]),
+                order["name"],
+            )
+            (shipping,) = order["shippingLines"]
+            self.assertIn(shipping["title"], " ".join(sale.order_line.mapped("name")))
 
     def test_check_jobs_reschedule_instead_of_sleeping(self):
         self.backend.action_shopify_backfill()
