@@ -683,8 +683,8 @@ class RetailBackend(models.Model):
         ``subject_key`` (the job kind: ``stock:push``, ``fulfilment:<id>``),
         saying what to do; its Retry runs the job again. The job then ends,
         its result saying it failed, instead of failing unseen in the queue.
-        A success resolves the open exceptions of the same job kind. The body
-        runs in a savepoint: a failure keeps none of its writes.
+        A success of the same job kind on the active backend resolves them.
+        The body runs in a savepoint: a failure keeps none of its writes.
         """
         self.ensure_one()
         self._restart_writes()
@@ -703,7 +703,8 @@ class RetailBackend(models.Model):
                 retry_job=self._job_call(),
             )
             return f"failed: {failure.message}"
-        self._resolve_outbound(subject_key)
+        if self.state == "active":  # else the body only kept its work for later
+            self._resolve_outbound(subject_key)
         return result
 
     def _outbound_message(self, failure, dead, subject_key):

@@ -237,7 +237,17 @@ class RetailBackend(models.Model):
             backend.with_delay(
                 channel=backend._channel("bulk"),
                 identity_key=f"shopify_webhooks_{backend.id}",
-            )._shopify_ensure_webhooks()
+                description=f"{backend.name}: check webhooks",
+            )._job_shopify_ensure_webhooks()
+
+    def _job_shopify_ensure_webhooks(self):
+        """Repair the subscriptions; a failure is an exception, not a lost job."""
+        self.ensure_one()
+        return self._run_outbound(
+            False,
+            "webhooks:register",
+            lambda: f"{len(self._shopify_ensure_webhooks())} subscription(s) created",
+        )
 
     # ------------------------------------------------------------ events
     def _process_event(self, event):

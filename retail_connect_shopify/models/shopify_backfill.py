@@ -92,6 +92,14 @@ class RetailBackend(models.Model):
     def _job_shopify_bulk_start(self, kind):
         """Start one bulk query; its completion is checked by later jobs."""
         self.ensure_one()
+        return self._run_outbound(
+            "order" if kind == "orders" else "product",
+            f"backfill:{kind}",
+            self._shopify_bulk_start,
+            kind,
+        )
+
+    def _shopify_bulk_start(self, kind):
         if kind == "orders":
             since = fields.Datetime.now() - timedelta(days=self.shopify_backfill_days)
             query = gql.bulk_orders_query(since.isoformat() + "Z")
@@ -103,7 +111,8 @@ class RetailBackend(models.Model):
             gql.BULK_RUN,
             {
                 "query": query,
-                "key": f"odoo-backfill-{self.id}-{kind}-{fields.Date.today()}",
+                # this job's start of this kind: a second backfill is a new one
+                "key": self._idempotency_key("backfill", kind),
             },
             operation="BulkRun",
             payload="bulkOperationRunQuery",
@@ -133,6 +142,16 @@ class RetailBackend(models.Model):
         Waiting is a new job scheduled later, never a sleep holding a worker.
         """
         self.ensure_one()
+        return self._run_outbound(
+            "order" if kind == "orders" else "product",
+            f"backfill:{kind}",
+            self._shopify_bulk_check,
+            operation_id,
+            kind,
+            attempt,
+        )
+
+    def _shopify_bulk_check(self, operation_id, kind, attempt):
         if (
             self.shopify_bulk_id != operation_id
             or self.shopify_bulk_status == "INGESTED"

@@ -17,6 +17,15 @@ class RetailBackend(models.Model):
         partial delivery makes a partial fulfilment and its backorder the rest.
         """
         self.ensure_one()
+        return self._run_outbound(
+            "shipment",
+            f"fulfilment:{picking.id}",
+            self._shopify_fulfil,
+            picking,
+            record=picking,
+        )
+
+    def _shopify_fulfil(self, picking):
         bindings = self.env["retail.binding"]
         if bindings._lookup_record(self, picking):
             return "already fulfilled"

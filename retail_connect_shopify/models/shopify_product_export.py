@@ -259,6 +259,11 @@ class RetailBackend(models.Model):
         sales-channel publication are left to Shopify.
         """
         self.ensure_one()
+        return self._run_outbound(
+            "product", "catalog:export", self._shopify_export_products
+        )
+
+    def _shopify_export_products(self):
         queue = self.env["shopify.product.export"]
         policy = self._policy("product")
         if policy.direction not in ("out", "both"):
@@ -326,6 +331,11 @@ class RetailBackend(models.Model):
     def _job_shopify_archive_products(self, gids):
         """Archive on Shopify the products of templates deleted in Odoo."""
         self.ensure_one()
+        return self._run_outbound(
+            "product", "catalog:archive", self._shopify_archive_products, gids
+        )
+
+    def _shopify_archive_products(self, gids):
         if not self._policy("product")._allows_export():
             return "the product policy does not export"
         client = self._shopify_client()

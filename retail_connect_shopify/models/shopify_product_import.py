@@ -65,10 +65,15 @@ class RetailBackend(models.Model):
         (policy interval) imports products updated since its watermark.
         """
         self.ensure_one()
+        return self._run_outbound(
+            "product", "catalog:import", self._shopify_import_catalog
+        )
+
+    def _shopify_import_catalog(self):
         policy = self._policy("product")
         if not (policy._owns() and policy._allows_import()):
             return "the product policy does not import"
-        counts = self._call_in_job(self._shopify_import_products)
+        counts = self._shopify_import_products()
         return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or (
             "no products"
         )

@@ -400,12 +400,20 @@ class RetailBackend(models.Model):
     def _job_shopify_push_stock(self):
         """Coalesced stock push of this backend (see shopify.stock.level)."""
         self.ensure_one()
+        return self._run_outbound("inventory", "stock:push", self._shopify_push_stock)
+
+    def _shopify_push_stock(self):
         calls = self.env["shopify.stock.level"]._push(self)
         return f"{calls} inventorySetQuantities call(s)"
 
     def _job_shopify_reconcile_stock(self):
         """Find drift: read Shopify for every published level, push differences."""
         self.ensure_one()
+        return self._run_outbound(
+            "inventory", "stock:reconcile", self._shopify_reconcile_stock
+        )
+
+    def _shopify_reconcile_stock(self):
         levels = self.env["shopify.stock.level"].search([("backend_id", "=", self.id)])
         # read again (available and committed), then push the differences
         levels.write({"remote_known": False, "dirty": True})

@@ -7,4 +7,5 @@ from . import test_backfill
 from . import test_catalog
 from . import test_plain_users
 from . import test_customer_privacy
+from . import test_outbound_failures
 from . import test_webhook_door
