@@ -95,11 +95,12 @@ class _Session(requests.Session):
         self.private_headers = {name.lower() for name in private_headers}
 
     def rebuild_auth(self, prepared_request, response):
-        super().rebuild_auth(prepared_request, response)
+        result = super().rebuild_auth(prepared_request, response)
         if self.should_strip_auth(response.request.url, prepared_request.url):
             for name in list(prepared_request.headers):
                 if name.lower() in self.private_headers:
                     del prepared_request.headers[name]
+        return result
 
 
 def _with_params(url, params):
