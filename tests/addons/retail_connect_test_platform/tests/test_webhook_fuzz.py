@@ -227,6 +227,9 @@ class TestWebhookFuzz(TestShopCase):
                 value = event[name] or ""
                 self.assertLessEqual(len(value), MAX_LENGTH, f"{name}: {value[:80]}")
                 self.assertNotIn("\x00", value)
+            self.assertLessEqual(
+                len(event.payload or ""), self.backend.webhook_max_bytes
+            )
             self.assertTrue(not event.domain or event.domain in domains)
             if event.topic not in ("customer/created", "customer/updated"):
                 self.assertEqual(event.state, "skipped_policy", event.topic)
