@@ -56,6 +56,12 @@ class RetailBackend(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
     )
+    country_id = fields.Many2one(
+        "res.country",
+        "Shop country",
+        help="Country of the shop: a customer's phone number written without "
+        "its country code is read in this country (empty: the company's).",
+    )
     platform = fields.Selection([], required=True, tracking=True)
     environment = fields.Selection(
         [("sandbox", "Sandbox"), ("production", "Production")],
@@ -419,6 +425,17 @@ class RetailBackend(models.Model):
         if until and until > fields.Datetime.now():
             secrets.append(self._get_secret("webhook_secret_previous"))
         return [s for s in secrets if s]
+
+    def _phone_region(self, country_code=None):
+        """Default region of an incoming phone number: the customer's country
+        when known, else the shop's, else the company's."""
+        self.ensure_one()
+        return (
+            country_code
+            or self.country_id.code
+            or self.company_id.country_id.code
+            or None
+        )
 
     # ------------------------------------------------------- environment guard
     def _db_uuid(self):

@@ -601,8 +601,10 @@ class RetailBackend(models.Model):
     def _shopify_customer(self, customer, country_code=None):
         """The partner of a Shopify customer: bound, matched, or created.
 
-        A returning customer matches by e-mail or by phone in E.164, however the
-        phone was typed, so it never becomes a second partner.
+        A returning customer matches by e-mail, or when Shopify has no e-mail
+        for them by phone in E.164, however it was typed (see
+        ``res.partner._retail_match``); a stranger sharing a phone is another
+        partner.
         """
         bindings = self.env["retail.binding"]
         partners = self.env["res.partner"].with_context(**IMPORT_CONTEXT)
@@ -617,7 +619,7 @@ class RetailBackend(models.Model):
         partner = partners._retail_match(
             email=customer.get("email"),
             phone=customer.get("phone"),
-            country_code=country_code,
+            country_code=self._phone_region(country_code),
             company=self.company_id,
         )
         if not partner:

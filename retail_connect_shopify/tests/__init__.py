@@ -9,3 +9,4 @@ from . import test_plain_users
 from . import test_customer_privacy
 from . import test_outbound_failures
 from . import test_webhook_door
+from . import test_customers
