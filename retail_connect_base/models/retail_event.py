@@ -330,6 +330,16 @@ class RetailEvent(models.Model):
     def action_replay(self):
         """Apply events again as new replay events (the originals stay as history)."""
         check_group(self.env)
+        purged = self.sudo().filtered("payload_purged")
+        if purged:
+            raise UserError(
+                self.env._(
+                    "Events %(events)s lost their payload to the retention period: "
+                    "there is nothing to replay. Fetch the object from the platform "
+                    "again (a backfill or the polling backstop).",
+                    events=", ".join(str(i) for i in purged.ids),
+                )
+            )
         replays = self.env["retail.event"]
         for event in self.sudo():
             replays |= self.create(

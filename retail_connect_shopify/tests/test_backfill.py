@@ -156,6 +156,26 @@ class TestBackfill(ShopifyCase):
             (shipping,) = order["shippingLines"]
             self.assertIn(shipping["title"], " ".join(sale.order_line.mapped("name")))
 
+    def test_a_second_backfill_the_same_day_is_a_new_bulk_operation(self):
+        """The bulk start's idempotency key names one intended start (its job),
+        not the day: a second backfill runs again, its own operation."""
+        self.backend.action_shopify_backfill()
+        self._run_bulk_step()  # variants
+        first = self.backend.shopify_bulk_id
+        self._run_bulk_step()  # orders
+        self.new_order()
+        self.backend.action_shopify_backfill()
+        self._run_bulk_step()  # variants, again
+        self.assertNotEqual(self.backend.shopify_bulk_id, first, "not a replay")
+        self._run_bulk_step()  # orders, again: the new order arrives
+        self.assertEqual(len(self.sandbox.bulk_operations), 4)
+        keys = [r.json()["variables"]["key"] for r in self._operations("BulkRun")]
+        self.assertEqual(len(keys), 4)
+        self.assertEqual(len(set(keys)), 4)
+        self.assertEqual(
+            len(self.Event.search([("backend_id", "=", self.backend.id)])), 1
+        )
+
     def test_check_jobs_reschedule_instead_of_sleeping(self):
         self.backend.action_shopify_backfill()
         run_jobs(self.env, channel="root.retail_connect.bulk")  # starts it

@@ -2,7 +2,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.retail_connect_base.lib.errors import SyncError
@@ -108,6 +108,8 @@ class TestRetention(TransactionCase):
             self.assertFalse(event.payload_purged, why)
         with self.assertRaisesRegex(SyncError, "purged"):
             old["dead"]._data()
+        with self.assertRaisesRegex(UserError, "nothing to replay"):
+            old["dead"].action_replay()
 
     def test_old_events_exchanges_and_closed_exceptions_are_deleted(self):
         gone_exception = self.exception("resolved", 200)
