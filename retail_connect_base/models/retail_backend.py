@@ -25,7 +25,7 @@ from ..lib.http import RetailHttpClient
 from ..lib.masking import mask_text
 from ..lib.webhook import DEFAULT_MAX_BYTES
 from .common import USER, check_group, side_cursor
-from .retail_sync_policy import DOMAINS
+from .retail_sync_policy import DOMAINS, TECHNICAL
 
 _logger = logging.getLogger(__name__)
 
@@ -961,6 +961,12 @@ class RetailBackend(models.Model):
         )
         family(
             "retail_connect_exception_oldest_seconds",
+    def _topic_domain(self, topic):
+        """The domain an event of ``topic`` is stored with: its business domain
+        (``_event_domain``), else technical; never a value no view knows."""
+        domain = self._event_domain(topic)
+        return domain if domain in dict(DOMAINS) else TECHNICAL
+
             "gauge",
             "Age of the oldest open exception.",
             [

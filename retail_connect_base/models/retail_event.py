@@ -11,7 +11,7 @@ from odoo.addons.queue_job.job import Job
 from ..lib.errors import EventSkipped, SyncError, ValidationSyncError
 from ..lib.masking import mask_text
 from .common import USER, check_group, sql_insert
-from .retail_sync_policy import DOMAINS
+from .retail_sync_policy import EVENT_DOMAINS, TECHNICAL
 
 _logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class RetailEvent(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, index=True)
     topic = fields.Char(required=True)
-    domain = fields.Selection(DOMAINS)
+    domain = fields.Selection(EVENT_DOMAINS)
     dedup_key = fields.Char(required=True)
     body_digest = fields.Char(
         readonly=True,
@@ -103,6 +103,14 @@ class RetailEvent(models.Model):
         ),
     ]
 
+    def init(self):
+        # a topic without a domain was once stored as the text 'false' (Python's
+        # False through the raw INSERT): no view can show it, no job apply it
+        self.env.cr.execute(
+            "UPDATE retail_event SET domain = %s WHERE domain NOT IN %s",
+            (TECHNICAL, tuple(dict(EVENT_DOMAINS))),
+        )
+
     # ------------------------------------------------------------- ingest
     @api.model
     def _ingest(self, backend, delivery, source="webhook"):
@@ -142,7 +150,7 @@ class RetailEvent(models.Model):
                 backend.id,
                 backend.company_id.id,
                 delivery.topic,
-                backend._event_domain(delivery.topic) or None,  # not 'false'
+                backend._topic_domain(delivery.topic),
                 delivery.dedup_key,
                 source,
                 delivery.subject_key,
@@ -257,7 +265,9 @@ class RetailEvent(models.Model):
         self.attempts = backend._job_attempt()
         try:
             with self.env.cr.savepoint():
-                if self.domain and not self._import_policy()._allows_import():
+                if self.domain not in (False, TECHNICAL) and not (
+                    self._import_policy()._allows_import()
+                ):
                     raise EventSkipped(
                         "skipped_policy", "the sync policy does not import"
                     )

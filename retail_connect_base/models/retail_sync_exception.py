@@ -11,7 +11,7 @@ from odoo.addons.queue_job.fields import JobDecoder
 from ..lib.errors import CATEGORIES
 from ..lib.masking import mask_text
 from .common import USER, check_group
-from .retail_sync_policy import DOMAINS
+from .retail_sync_policy import EVENT_DOMAINS
 
 OPEN = ("new", "in_progress")
 SEVERITY = {"auth": "critical", "internal": "high"}
@@ -36,7 +36,7 @@ class RetailSyncException(models.Model):
     )
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     platform = fields.Selection(related="backend_id.platform")
-    domain = fields.Selection(DOMAINS)
+    domain = fields.Selection(EVENT_DOMAINS)
     category = fields.Selection([(c, c.title()) for c in CATEGORIES], required=True)
     severity = fields.Selection(
         [

@@ -16,6 +16,10 @@ DOMAINS = [
     ("shipment", "Shipments"),
     ("return", "Returns"),
 ]
+# Events and exceptions of no business domain (a bulk operation finished, a
+# webhook registration): processed without a sync policy.
+TECHNICAL = "technical"
+EVENT_DOMAINS = [*DOMAINS, (TECHNICAL, "Technical")]
 
 
 class RetailSyncPolicy(models.Model):

@@ -10,3 +10,4 @@ from . import test_customer_privacy
 from . import test_outbound_failures
 from . import test_webhook_door
 from . import test_customers
+from . import test_technical_events

@@ -10,3 +10,4 @@ from . import test_production_db
 from . import test_webhook_door
 from . import test_webhook_concurrency
 from . import test_webhook_fuzz
+from . import test_event_domain
