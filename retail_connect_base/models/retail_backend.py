@@ -868,6 +868,12 @@ class RetailBackend(models.Model):
         """
         return []
 
+    def _topic_domain(self, topic):
+        """The domain an event of ``topic`` is stored with: its business domain
+        (``_event_domain``), else technical; never a value no view knows."""
+        domain = self._event_domain(topic)
+        return domain if domain in dict(DOMAINS) else TECHNICAL
+
     # -------------------------------------------------------- platform hooks
     def _default_base_url(self):
         return False
@@ -961,12 +967,6 @@ class RetailBackend(models.Model):
         )
         family(
             "retail_connect_exception_oldest_seconds",
-    def _topic_domain(self, topic):
-        """The domain an event of ``topic`` is stored with: its business domain
-        (``_event_domain``), else technical; never a value no view knows."""
-        domain = self._event_domain(topic)
-        return domain if domain in dict(DOMAINS) else TECHNICAL
-
             "gauge",
             "Age of the oldest open exception.",
             [
