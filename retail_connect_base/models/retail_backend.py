@@ -396,14 +396,15 @@ class RetailBackend(models.Model):
             "retail_connect_base.group_manager"
         ):
             raise UserError(self.env._("Only Retail Connect managers set secrets."))
+        secrets = self.env["retail.secret"].sudo()
         try:
-            self.env["retail.secret"].sudo()._write_secret(self.id, name, value)
+            if (secrets._read_secret(self.id, name) or False) == (value or False):
+                return  # a field left blank, or the same value: nothing changed
+            secrets._write_secret(self.id, name, value)
         except SecretKeyMissing as err:
             raise UserError(str(err)) from err
-        self.message_post(
-            body=self.env._("Secret %(name)s changed.", name=name),
-            message_type="notification",
-        )
+        # a note, not a message: it needs no sender address
+        self._message_log(body=self.env._("Secret %(name)s changed.", name=name))
 
     def _rotate_webhook_secret(self, new_secret):
         """Make ``new_secret`` current; the previous one stays valid for a while."""

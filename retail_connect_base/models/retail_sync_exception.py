@@ -244,7 +244,8 @@ class RetailSyncException(models.Model):
                     )
                 )
             exc.state = "in_progress"
-            exc.message_post(body=self.env._("Retry requested."))
+            # a note: it needs no sender address
+            exc._message_log(body=self.env._("Retry requested."))
             events.sudo().action_retry()
             exc._enqueue_retry_jobs()
         return True

@@ -194,7 +194,7 @@ class RetailBackend(models.Model):
         check_group(self.env)
         for backend in self:
             created = backend._shopify_ensure_webhooks()
-            backend.message_post(
+            backend._message_log(
                 body=self.env._(
                     "Webhooks checked: %(n)s subscription(s) created.", n=len(created)
                 )

@@ -11,3 +11,4 @@ from . import test_outbound_failures
 from . import test_webhook_door
 from . import test_customers
 from . import test_technical_events
+from . import test_fix_without_email

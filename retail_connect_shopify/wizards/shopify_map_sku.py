@@ -51,7 +51,9 @@ class ShopifyMapSku(models.TransientModel):
                     code=self.product_id.default_code,
                 )
             )
-        exception.message_post(
+        # a note, not a message: it needs no sender address, so the fix
+        # completes whatever the user's mail settings
+        exception._message_log(
             body=self.env._(
                 "SKU %(sku)s mapped to %(product)s.",
                 sku=fix.get("sku"),
