@@ -361,10 +361,7 @@ class RetailBackend(models.Model):
                 subject_key=subject,
             )
         partner, invoice, delivery = self._shopify_partners(order)
-        currency = self.env["res.currency"].search(
-            [("name", "=", order["currencyCode"])], limit=1
-        )
-        pricelist = self._shopify_pricelist(currency, order, subject)
+        pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
         lines = []
         for line in mappers.order_lines(order):
             product = self._shopify_product(line, order, subject)
@@ -413,6 +410,14 @@ class RetailBackend(models.Model):
         if warehouse:
             values["warehouse_id"] = warehouse.id
         sale = self.env["sale.order"].with_context(**IMPORT_CONTEXT).create(values)
+        if sale.currency_id.name != order["currencyCode"]:
+            raise MappingError(
+                f"{order['name']} is in {order['currencyCode']}, Odoo would book "
+                f"it in {sale.currency_id.name}: set a pricelist in "
+                f"{order['currencyCode']} on the backend, then retry.",
+                subject_key=subject,
+                fix={"currency": order["currencyCode"]},
+            )
         self._shopify_check_total(sale, order, subject)
         for line, sale_line in zip(
             mappers.order_lines(order), sale.order_line, strict=False
@@ -476,26 +481,40 @@ class RetailBackend(models.Model):
             subject_key=subject,
         )
 
-    def _shopify_pricelist(self, currency, order, subject):
-        pricelist = self.shopify_pricelist_id
-        if not currency or (pricelist and pricelist.currency_id == currency):
-            return pricelist
-        found = self.env["product.pricelist"].search(
-            [
-                ("currency_id", "=", currency.id),
-                ("company_id", "in", (False, self.company_id.id)),
-            ],
-            limit=1,
+    def _shopify_pricelist(self, code, order, subject):
+        """A pricelist in the order's currency ``code``; none for the company's
+        currency without one. Never another currency: its amounts would be
+        booked as if they were in it. Missing, a mapping exception says what
+        to create."""
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", code)], limit=1)
         )
-        if found:
-            return found
-        if currency == self.company_id.currency_id:
-            return pricelist
+        pricelist = self.shopify_pricelist_id
+        if currency.active:
+            if pricelist.currency_id == currency:
+                return pricelist
+            found = self.env["product.pricelist"].search(
+                [
+                    ("currency_id", "=", currency.id),
+                    ("company_id", "in", (False, self.company_id.id)),
+                ],
+                limit=1,
+            )
+            if found or currency == self.company_id.currency_id:
+                return found
+        todo = f"create a pricelist in {code} (Sales › Products › Pricelists)"
+        if not currency.active:
+            todo = (
+                f"activate the currency {code} (Accounting › Configuration › "
+                f"Currencies), then {todo}"
+            )
         raise MappingError(
-            f"{order['name']} is in {order['currencyCode']} and no pricelist uses "
-            "that currency: create one (Sales › Pricelists) or set it on the backend.",
+            f"{order['name']} is in {code} and Odoo has no pricelist in {code}: "
+            f"{todo}, or set one on the backend, then retry.",
             subject_key=subject,
-            fix={"currency": order["currencyCode"]},
+            fix={"currency": code},
         )
 
     def _shopify_product(self, line, order, subject):

@@ -12,3 +12,4 @@ from . import test_webhook_door
 from . import test_customers
 from . import test_technical_events
 from . import test_fix_without_email
+from . import test_order_currency
