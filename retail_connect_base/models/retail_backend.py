@@ -76,7 +76,14 @@ class RetailBackend(models.Model):
         help="Platform API address; always overridable (tests and demos point it "
         "at a local sandbox).",
     )
-    api_version = fields.Char("API version", tracking=True)
+    api_version = fields.Char(
+        "API version",
+        tracking=True,
+        compute="_compute_platform_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
     state = fields.Selection(
         [
             ("draft", "Draft"),
@@ -133,7 +140,10 @@ class RetailBackend(models.Model):
     )
     webhook_replay_window = fields.Integer(
         "Replay window (s)",
-        default=3600,
+        compute="_compute_platform_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
         help="Deliveries signed longer ago than this are refused.",
     )
     # jobs and limits
@@ -145,8 +155,25 @@ class RetailBackend(models.Model):
         "it, a deleted job) is queued again this many times, then goes to the "
         "dead letter with an exception.",
     )
-    rate_limit_capacity = fields.Float(default=40)
-    rate_limit_per_second = fields.Float(default=2)
+    rate_limit_capacity = fields.Float(
+        "Rate limit burst (calls)",
+        compute="_compute_platform_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="The most the local limiter grants at once: at least the cost of "
+        "the platform's most expensive call, or that call never runs.",
+    )
+    rate_limit_per_second = fields.Float(
+        "Rate limit (calls/s)",
+        compute="_compute_platform_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    activated_at = fields.Datetime(
+        readonly=True, copy=False, help="Last activation or resumption."
+    )
     policy_ids = fields.One2many("retail.sync.policy", "backend_id")
     exception_open_count = fields.Integer(compute="_compute_stats")
     event_hour_count = fields.Integer(compute="_compute_stats")
@@ -211,6 +238,11 @@ class RetailBackend(models.Model):
             backend.webhook_url = (
                 f"{base}/retail_connect/webhook/{backend.id}" if backend.id else False
             )
+
+    @api.depends("platform")
+    def _compute_platform_defaults(self):
+        for backend in self:
+            backend.update(backend._platform_defaults())
 
     def _compute_stats(self):
         if not self.ids:
@@ -280,6 +312,45 @@ class RetailBackend(models.Model):
             if backend.base_url:
                 backend._assert_host_matches_environment(backend.base_url)
 
+    @api.constrains("rate_limit_capacity", "rate_limit_per_second", "platform")
+    def _check_rate_limit(self):
+        for backend in self:
+            problem = backend._rate_limit_problem(backend._rate_limit_min_capacity())
+            if problem:
+                raise ValidationError(problem)
+
+    @api.constrains("state", "company_id", "platform")
+    def _check_remote_account(self):
+        """One active backend per remote account and company: a second one
+        would import every order again."""
+        for backend in self.filtered(lambda b: b.state == "active"):
+            account = backend._remote_account()
+            if not account:
+                continue
+            twins = (
+                self.sudo()
+                .search(
+                    [
+                        ("id", "!=", backend.id),
+                        ("platform", "=", backend.platform),
+                        ("company_id", "=", backend.company_id.id),
+                        ("state", "in", ("active", "error")),
+                    ]
+                )
+                .filtered(lambda b, account=account: b._remote_account() == account)
+            )
+            if twins:
+                raise ValidationError(
+                    self.env._(
+                        "%(account)s is already connected by the backend "
+                        "%(first)s: a second active backend of the same account "
+                        "would import every order again. Pause %(first)s first, "
+                        "or keep using it.",
+                        account=account,
+                        first=twins[0].name,
+                    )
+                )
+
     # ----------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):
@@ -337,6 +408,7 @@ class RetailBackend(models.Model):
                     "state": "active",
                     "paused_reason": False,
                     "activated_db_uuid": backend._db_uuid(),
+                    "activated_at": fields.Datetime.now(),
                 }
             )
             backend._enqueue_waiting_events()
@@ -826,6 +898,10 @@ class RetailBackend(models.Model):
         )
 
     def _take_token(self, cost=1.0):
+        problem = self._rate_limit_problem(cost)
+        if problem:
+            # waiting would never help: a setting to fix, not a throttle
+            raise SyncError(problem, category="throttle")
         wait = self.env["retail.throttle.bucket"]._take(
             self, "api", cost, self.rate_limit_capacity, self.rate_limit_per_second
         )
@@ -869,6 +945,33 @@ class RetailBackend(models.Model):
         """
         return []
 
+    def _rate_limit_problem(self, cost):
+        """Why the local limiter could never grant a call of ``cost`` (or None)."""
+        _ = self.env._
+        defaults = self._platform_defaults()
+        if self.rate_limit_per_second <= 0:
+            return _(
+                "%(backend)s: Rate limit (calls/s) is %(rate)s: the local limiter "
+                "would never grant a call. Set it above 0 on the backend (the "
+                "platform's default is %(default)s).",
+                backend=self.name,
+                rate=f"{self.rate_limit_per_second:g}",
+                default=f"{defaults['rate_limit_per_second']:g}",
+            )
+        if cost > self.rate_limit_capacity:
+            return _(
+                "%(backend)s: Rate limit burst (calls) is %(capacity)s, below the "
+                "cost of a call (%(cost)s): the local limiter would never grant "
+                "it. Set it to at least %(least)s on the backend (the platform's "
+                "default is %(default)s).",
+                backend=self.name,
+                capacity=f"{self.rate_limit_capacity:g}",
+                cost=f"{cost:g}",
+                least=f"{max(cost, self._rate_limit_min_capacity()):g}",
+                default=f"{defaults['rate_limit_capacity']:g}",
+            )
+        return None
+
     def _topic_domain(self, topic):
         """The domain an event of ``topic`` is stored with: its business domain
         (``_event_domain``), else technical; never a value no view knows."""
@@ -876,6 +979,30 @@ class RetailBackend(models.Model):
         return domain if domain in dict(DOMAINS) else TECHNICAL
 
     # -------------------------------------------------------- platform hooks
+    def _platform_defaults(self):
+        """Values a backend of ``self.platform`` starts with (platforms extend).
+
+        Applied whenever the platform is chosen, in the form as in ``create``;
+        a value given explicitly wins.
+        """
+        return {
+            "api_version": False,
+            "webhook_replay_window": 3600,
+            "rate_limit_capacity": 40,
+            "rate_limit_per_second": 2,
+        }
+
+    def _rate_limit_min_capacity(self):
+        """Cost of the platform's most expensive single call: a smaller burst
+        could never grant it."""
+        return 1.0
+
+    def _remote_account(self):
+        """The remote account this backend connects, normalized (a Shopify
+        shop's domain); False: unknown. One active backend per remote account
+        and company."""
+        return False
+
     def _default_base_url(self):
         return False
 

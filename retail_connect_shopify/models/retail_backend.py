@@ -75,15 +75,34 @@ class RetailBackend(models.Model):
     shopify_webhooks_ok = fields.Boolean("Webhooks registered", readonly=True)
 
     # ------------------------------------------------------------- hooks
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("platform") == "shopify":
-                vals.setdefault("api_version", API_VERSION)
-                vals.setdefault("rate_limit_capacity", 2000)
-                vals.setdefault("rate_limit_per_second", 100)
-                vals.setdefault("webhook_replay_window", 48 * 3600)
-        return super().create(vals_list)
+    @api.constrains("shopify_shop_domain")
+    def _check_shopify_shop_domain(self):
+        self._check_remote_account()
+
+    def _platform_defaults(self):
+        defaults = super()._platform_defaults()
+        if self.platform == "shopify":
+            defaults.update(
+                api_version=API_VERSION,
+                rate_limit_capacity=2000,
+                rate_limit_per_second=100,
+                webhook_replay_window=48 * 3600,
+            )
+        return defaults
+
+    def _rate_limit_min_capacity(self):
+        if self.platform == "shopify":
+            # a single query costs at most 1,000 points
+            # (shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits)
+            return 1000.0
+        return super()._rate_limit_min_capacity()
+
+    def _remote_account(self):
+        if self.platform != "shopify":
+            return super()._remote_account()
+        domain = (self.shopify_shop_domain or "").strip().lower()
+        domain = domain.removeprefix("https://").removeprefix("http://")
+        return domain.rstrip("/") or False
 
     def _default_base_url(self):
         if self.platform == "shopify" and self.shopify_shop_domain:

@@ -47,6 +47,7 @@ class TestResilience(ShopifyCase):
         backend = self.backend.copy({"name": "Dev Dashboard app"})
         backend.write({"client_id": "cid"})
         backend.client_secret = "csecret"
+        self.backend.action_pause()  # one active backend per shop
         backend.action_activate()
         message = backend.action_test_connection()["params"]["message"]
         self.assertIn("Acme", message)
