@@ -1,4 +1,5 @@
 from . import retail_backend
+from . import retail_backend_health
 from . import retail_secret
 from . import retail_sync_policy
 from . import retail_binding

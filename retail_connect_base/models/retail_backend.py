@@ -187,6 +187,11 @@ class RetailBackend(models.Model):
         [("ok", "Healthy"), ("warning", "Warning"), ("error", "Error")],
         compute="_compute_stats",
     )
+    health_message = fields.Text(
+        "What to do",
+        compute="_compute_stats",
+        help="What is wrong with this backend, and what to do about it.",
+    )
 
     _sql_constraints = [
         (
@@ -245,22 +250,7 @@ class RetailBackend(models.Model):
             backend.update(backend._platform_defaults())
 
     def _compute_stats(self):
-        if not self.ids:
-            for backend in self:
-                backend.update(
-                    dict.fromkeys(
-                        (
-                            "exception_open_count",
-                            "event_hour_count",
-                            "event_failed_hour_count",
-                            "exception_old_count",
-                        ),
-                        0,
-                    )
-                )
-                backend.failure_rate = backend.latency_p50_s = 0.0
-                backend.health = "ok"
-            return
+        ids = tuple(self._origin.ids) or (0,)
         cr = self.env.cr
         cr.execute(
             """
@@ -274,7 +264,7 @@ class RetailBackend(models.Model):
                    - interval '1 hour'
              GROUP BY backend_id
             """,
-            [tuple(self.ids)],
+            [ids],
         )
         events = {row[0]: row[1:] for row in cr.fetchall()}
         cr.execute(
@@ -286,24 +276,49 @@ class RetailBackend(models.Model):
              WHERE backend_id IN %s AND state IN ('new', 'in_progress')
              GROUP BY backend_id
             """,
-            [tuple(self.ids)],
+            [ids],
         )
         exceptions = {row[0]: row[1:] for row in cr.fetchall()}
+        cr.execute(
+            """
+            SELECT backend_id, count(*), count(*) FILTER (WHERE NOT ok)
+              FROM retail_exchange
+             WHERE backend_id IN %s AND create_date > now() at time zone 'utc'
+                   - interval '1 hour'
+             GROUP BY backend_id
+            """,
+            [ids],
+        )
+        calls = {row[0]: row[1:] for row in cr.fetchall()}
         for backend in self:
-            total, failed, p50 = events.get(backend.id, (0, 0, None))
-            open_count, old = exceptions.get(backend.id, (0, 0))
+            key = backend._origin.id
+            total, failed, p50 = events.get(key, (0, 0, None))
+            open_count, old = exceptions.get(key, (0, 0))
             backend.event_hour_count = total
             backend.event_failed_hour_count = failed
             backend.failure_rate = (failed / total * 100.0) if total else 0.0
             backend.latency_p50_s = p50 or 0.0
             backend.exception_open_count = open_count
             backend.exception_old_count = old
-            if backend.state == "error" or (total and failed / total > 0.2):
-                backend.health = "error"
-            elif open_count or backend.state == "paused":
-                backend.health = "warning"
-            else:
-                backend.health = "ok"
+            checks = backend._health_checks(
+                {
+                    "events": total,
+                    "events_failed": failed,
+                    "calls": calls.get(key, (0, 0))[0],
+                    "calls_failed": calls.get(key, (0, 0))[1],
+                    "exceptions_open": open_count,
+                }
+            )
+            levels = {level for level, _message in checks}
+            backend.health = next(
+                (level for level in ("error", "warning") if level in levels), "ok"
+            )
+            backend.health_message = "\n".join(
+                message
+                for rank in ("error", "warning")
+                for level, message in checks
+                if level == rank
+            )
 
     # ---------------------------------------------------------- constraints
     @api.constrains("environment", "base_url", "platform")

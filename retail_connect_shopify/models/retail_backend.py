@@ -104,6 +104,39 @@ class RetailBackend(models.Model):
         domain = domain.removeprefix("https://").removeprefix("http://")
         return domain.rstrip("/") or False
 
+    def _health_checks(self, stats):
+        checks = super()._health_checks(stats)
+        if self.platform != "shopify":
+            return checks
+        _ = self.env._
+        if self.state in ("active", "error") and not self.shopify_webhooks_ok:
+            checks.append(
+                (
+                    "warning",
+                    _(
+                        "Webhooks are not registered: orders arrive only by "
+                        "polling, minutes late. Press Register webhooks."
+                    ),
+                )
+            )
+        inventory = self.policy_ids.filtered(lambda p: p.domain == "inventory")[:1]
+        mapped = self.shopify_location_ids.filtered(
+            lambda loc: loc.active and loc.warehouse_id
+        )
+        if inventory.direction in ("out", "both") and not mapped:
+            checks.append(
+                (
+                    "warning",
+                    _(
+                        "Stock is published to no location: no Shopify location "
+                        "is mapped to a warehouse. Press Fetch locations, then "
+                        "pick a warehouse for each location on the Shopify tab "
+                        "(or turn the Inventory policy off)."
+                    ),
+                )
+            )
+        return checks
+
     def _default_base_url(self):
         if self.platform == "shopify" and self.shopify_shop_domain:
             return f"https://{self.shopify_shop_domain}"

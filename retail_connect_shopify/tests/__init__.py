@@ -14,3 +14,4 @@ from . import test_technical_events
 from . import test_fix_without_email
 from . import test_order_currency
 from . import test_setup_truth
+from . import test_health

@@ -12,3 +12,4 @@ from . import test_webhook_concurrency
 from . import test_webhook_fuzz
 from . import test_event_domain
 from . import test_secret_notes
+from . import test_backend_truth
