@@ -160,7 +160,11 @@ class RetailHttpClient:
         on_budget=None,
         attempt=1,
         timeout=None,
+        idempotency_keys=None,
     ):
+        """``idempotency_keys``: a function giving the key of the next write
+        that has none (the backend numbers its job's writes, so a retried job
+        sends the keys it sent before); without it, a random key per call."""
         self.base_url = base_url.rstrip("/")
         self.origin = origin(self.base_url)
         # the API host's headers (credentials): never in the session, which
@@ -172,6 +176,7 @@ class RetailHttpClient:
         self.on_budget = on_budget
         self.attempt = attempt
         self.timeout = timeout or self.timeout_seconds
+        self.idempotency_keys = idempotency_keys or (lambda: str(uuid.uuid4()))
 
     # -- policy hooks (platforms override) ---------------------------------
     def backoff(self):
@@ -274,7 +279,7 @@ class RetailHttpClient:
             )
         headers = dict({} if anonymous else self.headers, **(headers or {}))
         if method in WRITE_METHODS and self.idempotency_header:
-            idempotency_key = idempotency_key or str(uuid.uuid4())
+            idempotency_key = idempotency_key or self.idempotency_keys()
             headers.setdefault(self.idempotency_header, idempotency_key)
         exchange = Exchange(
             operation=operation,

@@ -909,6 +909,7 @@ class RetailBackend(models.Model):
             limiter=self._take_token,
             on_budget=self._observe_budget,
             attempt=self._job_attempt(),
+            idempotency_keys=self._next_idempotency_key,
             **kwargs,
         )
 

@@ -214,7 +214,8 @@ class RetailBackend(models.Model):
         )
 
     def _testshop_export_partner(self, partner):
-        """Push a partner (idempotent: the key is derived from the content)."""
+        """Push a partner: nothing when unchanged, and each write carries the
+        key of its place in the running job (``_next_idempotency_key``)."""
         self.ensure_one()
         policy = self._policy("customer")
         if not policy._allows_export():
@@ -226,14 +227,12 @@ class RetailBackend(models.Model):
         if binding and binding.payload_digest == digest:
             return binding  # nothing changed since the last exchange: no echo
         client = self._testshop_client()
-        key = f"partner-{partner.id}-{digest[:16]}"
         if binding:
             response = client.request(
                 "PUT",
                 f"/api/v1/customers/{binding.external_id}",
                 operation="customer.update",
                 json=body,
-                idempotency_key=key,
             )
         else:
             response = client.request(
@@ -241,7 +240,6 @@ class RetailBackend(models.Model):
                 "/api/v1/customers",
                 operation="customer.create",
                 json=body,
-                idempotency_key=key,
             )
         customer = response.json()
         return bindings._bind(

@@ -1,9 +1,13 @@
 """Events that loop and jobs that fail: every failure ends where a person sees it."""
 
+import time
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
+from ..models.retail_backend import TestShopClient
 from .common import TestShopCase, run_job, run_jobs
 
 
@@ -158,3 +162,57 @@ class TestOutboundJobFailures(TestShopCase):
         self.assertEqual(job.state, "done")
         self.assertFalse(self._exceptions())
         self.assertEqual(len(self.sandbox.customers), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestIdempotencyKeys(TestShopCase):
+    def _export(self, partner):
+        before = self.env["queue.job"].search([])
+        self.backend.with_delay(
+            channel=self.backend._channel("realtime")
+        )._job_testshop_export_partner(partner)
+        job = self.env["queue.job"].search([]) - before
+        run_job(self.env, job.uuid)
+        return job
+
+    def _keys(self, method):
+        return [
+            r.headers.get("Idempotency-Key")
+            for r in self.sandbox.requests("/api/v1/customers", method=method)
+        ]
+
+    def test_a_retried_export_resends_its_key_and_creates_one_customer(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Slow", "email": "slow@example.com"}
+        )
+        # the platform does the write, but answers after we gave up waiting
+        # (Odoo's test harness raises any timeout below 10 s to 10 s)
+        self.sandbox.inject_fault("timeout", seconds=11, times=1)
+        with patch.object(TestShopClient, "timeout_seconds", 10):
+            job = self._export(partner)
+        self.assertEqual(job.state, "pending", "a timeout is retried")
+        deadline = time.monotonic() + 10
+        while not self.sandbox.customers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(len(self.sandbox.customers), 1, "the first try landed")
+        run_job(self.env, job.uuid)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(len(self.sandbox.customers), 1, "the retry created none")
+        first, retry = self._keys("POST")
+        self.assertEqual(first, retry)
+        self.assertTrue(first.startswith(job.uuid))
+
+    def test_the_same_values_sent_again_later_are_a_new_write(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Ann", "email": "ann@example.com"}
+        )
+        jobs = [self._export(partner)]
+        for name in ("Bob", "Ann"):  # 5 -> 3 -> 5
+            partner.name = name
+            jobs.append(self._export(partner))
+        self.assertEqual({job.state for job in jobs}, {"done"})
+        (customer,) = self.sandbox.customers.values()
+        self.assertEqual(customer["name"], "Ann")
+        keys = self._keys("POST") + self._keys("PUT")
+        self.assertEqual(len(set(keys)), 3, "one key per intended write")
+        self.assertFalse(self.Exception.search([("backend_id", "=", self.backend.id)]))
