@@ -221,7 +221,7 @@ class TestRpcSurface(HttpCase):
         self.assertFalse(
             unknown,
             "New public methods are RPC endpoints: make them private (_name) or "
-            "add them to EXPECTED with what each role may get: %s" % unknown,
+            f"add them to EXPECTED with what each role may get: {unknown}",
         )
         installed = {
             key
