@@ -135,16 +135,3 @@ class TestOutboundFailures(ShopifyCase):
             self.env["queue.job"].search([("state", "=", "failed")]),
             "no job failed unseen",
         )
-
-    def test_a_second_backfill_starts_a_new_bulk_operation(self):
-        started = []
-        for _backfill in range(2):
-            before = self.env["queue.job"].search([])
-            self.backend.with_delay(
-                channel=self.backend._channel("bulk")
-            )._job_shopify_bulk_start("variants")
-            job = self.env["queue.job"].search([]) - before
-            run_job(self.env, job.uuid)
-            started.append(self.backend.shopify_bulk_id)
-        self.assertTrue(all(started))
-        self.assertNotEqual(started[0], started[1], "a new backfill is a new write")
