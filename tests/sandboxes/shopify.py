@@ -150,7 +150,8 @@ Sandbox admin routes (no auth), besides the toolkit's: ``GET|POST config``;
 inventory``; ``POST emit {"topic", "id"}``; ``GET webhooks``; ``POST
 webhooks/flush``; ``POST bulk/finish``; ``GET bulk/<n>.jsonl``.
 
-Simplifications: one currency (presentment = shop money); orders are not
+Simplifications: a presentment currency at a fixed rate per order (shop
+amounts are the record, presentment = shop x rate); orders are not
 limited to the last 60 days; search supports ``field:value`` with ``>= <= > <
 =``, quoted values, ``AND``, ``-`` negation and a trailing ``*``, not ``OR``;
 ``productSet`` always runs synchronously and matches variants by id, then by
@@ -402,9 +403,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "product"
 
 
-def _bag(amount: Decimal, currency: str) -> dict:
+def _bag(amount: Decimal, currency: str, order: dict | None = None) -> dict:
+    """A MoneyBag: ``shopMoney`` in the shop's currency, ``presentmentMoney``
+    in the customer's (the order's presentment currency, shop amount x rate).
+    https://shopify.dev/docs/api/admin-graphql/latest/objects/MoneyBag"""
     money_v2 = {"amount": fmt(amount), "currencyCode": currency}
-    return {"shopMoney": money_v2, "presentmentMoney": dict(money_v2)}
+    presentment = dict(money_v2)
+    if order is not None and order["presentmentCurrency"] != currency:
+        presentment = {
+            "amount": fmt(money(amount * order["presentmentRate"])),
+            "currencyCode": order["presentmentCurrency"],
+        }
+    return {"shopMoney": money_v2, "presentmentMoney": presentment}
 
 
 def _user_error(message: str, field_path=None, code: str | None = None) -> dict:
@@ -1172,6 +1182,9 @@ class ShopifySandbox(BaseSandbox):
         lines: list[dict] | tuple = (),
         *,
         financial_status: str = "PAID",
+        paid: Any = None,
+        presentment_currency: str | None = None,
+        presentment_rate: Any = None,
         shipping: dict | None = None,
         taxes: list[dict] | None = None,
         discounts: Any = None,
@@ -1197,9 +1210,38 @@ class ShopifySandbox(BaseSandbox):
         ``discounts``: an order amount spread over the lines. A line goes to
         ``location``, else the first location with enough stock, and commits
         that stock. ``created_at`` (ISO) back-dates the order.
+
+        ``financial_status`` is an ``OrderDisplayFinancialStatus``;
+        ``PARTIALLY_PAID`` ("a payment was manually captured for the order with
+        an amount less than the full order value", schema description of the
+        enum) captures ``paid`` (default: half the total).
+
+        ``presentment_currency`` / ``presentment_rate``: the customer pays in
+        another currency than the shop's (Shopify Markets / multi-currency).
+        Every MoneyBag of the order then carries ``shopMoney`` in the shop's
+        currency and ``presentmentMoney`` = shop amount x rate in the
+        customer's (https://shopify.dev/docs/api/admin-graphql/latest/objects/MoneyBag:
+        "presentmentMoney contains the amount in the customer's selected
+        currency, shopMoney the equivalent in the shop's base currency");
+        ``Order.currencyCode`` stays the shop currency and
+        ``presentmentCurrencyCode`` is the customer's (Order object, Admin
+        GraphQL); REST orders give ``currency`` = shop currency; REST refunds
+        give line subtotals and transactions in the currency the customer
+        paid (``currency``: "the currency used for the payment", REST
+        Transaction resource; "breaking changes to the Transaction and Refund
+        resources",
+        https://help.shopify.com/en/api/guides/multi-currency-migration-guide).
         """
         if not lines:
             raise ValueError("an order needs lines")
+        statuses = SCHEMA.get_type("OrderDisplayFinancialStatus").values
+        if financial_status not in statuses:
+            raise ValueError(f"unknown financial status {financial_status!r}")
+        if presentment_currency is not None:
+            if presentment_currency not in SCHEMA.get_type("CurrencyCode").values:
+                raise ValueError(f"currency {presentment_currency!r} is not known")
+            if presentment_rate is None or Decimal(str(presentment_rate)) <= 0:
+                raise ValueError("a presentment currency needs a positive rate")
         for where in [location, *(spec.get("location") for spec in lines)]:
             if where is not None and where not in self.locations:
                 raise ValueError(f"unknown location {where!r}")
@@ -1222,6 +1264,10 @@ class ShopifySandbox(BaseSandbox):
                 "email": email or (buyer or {}).get("email"),
                 "phone": phone or (buyer or {}).get("phone"),
                 "currency": self.currency,
+                "presentmentCurrency": presentment_currency or self.currency,
+                "presentmentRate": Decimal(str(presentment_rate))
+                if presentment_currency
+                else Decimal(1),
                 "createdAt": ms,
                 "updatedAt": ms,
                 "cancelledAt": None,
@@ -1263,6 +1309,11 @@ class ShopifySandbox(BaseSandbox):
             if financial_status in ("PAID", "AUTHORIZED"):
                 kind = "SALE" if financial_status == "PAID" else "AUTHORIZATION"
                 self._transaction(order, kind, total, ms)
+            elif financial_status == "PARTIALLY_PAID":
+                part = money(paid) if paid is not None else money(total / 2)
+                if not 0 < part < total:
+                    raise ValueError("a partial payment is more than 0, less than due")
+                self._transaction(order, "SALE", part, ms)
             self.orders[order["id"]] = order
             snapshot = self.order(order["id"])
         if emit:
@@ -1860,8 +1911,12 @@ class ShopifySandbox(BaseSandbox):
             "kind": transaction["kind"].lower(),
             "status": transaction["status"].lower(),
             "gateway": transaction["gateway"],
-            "amount": fmt(transaction["amount"]),
-            "currency": order["currency"],
+            # in the currency the customer paid: multi-currency changed the
+            # Transaction and Refund resources ("breaking changes to the
+            # Transaction and Refund resources",
+            # https://help.shopify.com/en/api/guides/multi-currency-migration-guide)
+            "amount": fmt(money(transaction["amount"] * order["presentmentRate"])),
+            "currency": order["presentmentCurrency"],
             "created_at": self._rest_time(transaction["createdAt"]),
             "parent_id": gid_number(transaction["parentId"]),
             "authorization": None,
@@ -1881,8 +1936,14 @@ class ShopifySandbox(BaseSandbox):
                     "line_item_id": gid_number(line["id"]),
                     "location_id": gid_number(refund_line["locationId"]),
                     "restock_type": refund_line["restockType"].lower(),
-                    "subtotal": fmt(refund_line["subtotal"]),
-                    "total_tax": fmt(refund_line["tax"]),
+                    # presentment amounts (Refund resource, multi-currency
+                    # migration guide); shop amounts: GraphQL subtotalSet
+                    "subtotal": _bag(refund_line["subtotal"], self.currency, order)[
+                        "presentmentMoney"
+                    ]["amount"],
+                    "total_tax": _bag(refund_line["tax"], self.currency, order)[
+                        "presentmentMoney"
+                    ]["amount"],
                     "line_item": self._rest_line(line),
                 }
             )
@@ -2688,16 +2749,20 @@ class ShopifySandbox(BaseSandbox):
                 result.append(record)
         return result
 
-    def _bag(self, amount: Decimal) -> dict:
-        return _bag(amount, self.currency)
+    def _bag(self, amount: Decimal, order: dict | None = None) -> dict:
+        return _bag(amount, self.currency, order)
 
-    def _v_tax(self, tax: dict) -> dict:
+    def _order_of_line(self, line_id: str) -> dict | None:
+        owner = self._line_items.get(line_id, (None, None))[0]
+        return self.orders.get(owner)
+
+    def _v_tax(self, tax: dict, order: dict | None = None) -> dict:
         rate = tax["rate"]
         return {
             "title": tax["title"],
             "rate": rate,
             "ratePercentage": None if rate is None else round(rate * 100, 4),
-            "priceSet": self._bag(tax["price"]),
+            "priceSet": self._bag(tax["price"], order),
         }
 
     def _v_location(self, location: dict | None) -> dict | None:
@@ -2782,16 +2847,17 @@ class ShopifySandbox(BaseSandbox):
             "displayFinancialStatus": order["financialStatus"],
             "displayFulfillmentStatus": self._fulfillment_status(order),
             "currencyCode": order["currency"],
+            "presentmentCurrencyCode": order["presentmentCurrency"],
             "taxesIncluded": order["taxesIncluded"],
-            "currentSubtotalPriceSet": self._bag(totals["current_subtotal"]),
-            "currentTotalPriceSet": self._bag(totals["current_total"]),
-            "subtotalPriceSet": self._bag(totals["subtotal"]),
-            "totalPriceSet": self._bag(totals["total"]),
-            "totalShippingPriceSet": self._bag(totals["shipping"]),
-            "totalTaxSet": self._bag(totals["tax"]),
-            "totalDiscountsSet": self._bag(totals["discounts"]),
-            "totalRefundedSet": self._bag(totals["refunded"]),
-            "taxLines": [self._v_tax(t) for t in self._order_tax_lines(order)],
+            "currentSubtotalPriceSet": self._bag(totals["current_subtotal"], order),
+            "currentTotalPriceSet": self._bag(totals["current_total"], order),
+            "subtotalPriceSet": self._bag(totals["subtotal"], order),
+            "totalPriceSet": self._bag(totals["total"], order),
+            "totalShippingPriceSet": self._bag(totals["shipping"], order),
+            "totalTaxSet": self._bag(totals["tax"], order),
+            "totalDiscountsSet": self._bag(totals["discounts"], order),
+            "totalRefundedSet": self._bag(totals["refunded"], order),
+            "taxLines": [self._v_tax(t, order) for t in self._order_tax_lines(order)],
             "customer": lambda info: self._v_customer(
                 self.customers.get(order["customerId"])
             ),
@@ -2800,7 +2866,10 @@ class ShopifySandbox(BaseSandbox):
             "shippingAddress": self._v_address(order["shippingAddress"]),
             "billingAddress": self._v_address(order["billingAddress"]),
             "shippingLines": lambda info, **a: self._page(
-                info, order["shippingLines"], a, self._v_shipping_line
+                info,
+                order["shippingLines"],
+                a,
+                functools.partial(self._v_shipping_line, order=order),
             ),
             "lineItems": lambda info, **a: self._page(
                 info, order["lineItems"], a, self._v_line
@@ -2816,7 +2885,7 @@ class ShopifySandbox(BaseSandbox):
                 for f in order["fulfillments"][:first]
             ],
             "transactions": lambda info, first=None: [
-                self._v_transaction(t, transactions)
+                self._v_transaction(t, transactions, order)
                 for t in order["transactions"][:first]
             ],
             "paymentGatewayNames": [order["gateway"]] if order["transactions"] else [],
@@ -2824,21 +2893,22 @@ class ShopifySandbox(BaseSandbox):
             "note": order["note"],
         }
 
-    def _v_shipping_line(self, line: dict) -> dict:
+    def _v_shipping_line(self, line: dict, order: dict | None = None) -> dict:
         return {
             "id": line["id"],
             "title": line["title"],
             "code": line["code"],
             "source": line["source"],
-            "originalPriceSet": self._bag(line["price"]),
-            "discountedPriceSet": self._bag(line["price"]),
-            "taxLines": [self._v_tax(t) for t in line["taxLines"]],
+            "originalPriceSet": self._bag(line["price"], order),
+            "discountedPriceSet": self._bag(line["price"], order),
+            "taxLines": [self._v_tax(t, order) for t in line["taxLines"]],
         }
 
     def _v_line(self, line: dict) -> dict:
         quantity, current = line["quantity"], line["quantity"] - line["refunded"]
         unit_discount = line["discount"] / quantity
         title = line["title"]
+        order = self._order_of_line(line["id"])
         return {
             "__typename": "LineItem",
             "id": line["id"],
@@ -2852,11 +2922,13 @@ class ShopifySandbox(BaseSandbox):
             "currentQuantity": current,
             "refundableQuantity": current,
             "unfulfilledQuantity": self._unfulfilled(line["id"]),
-            "originalUnitPriceSet": self._bag(line["price"]),
-            "discountedUnitPriceSet": self._bag(money(line["price"] - unit_discount)),
-            "totalDiscountSet": self._bag(line["discount"]),
+            "originalUnitPriceSet": self._bag(line["price"], order),
+            "discountedUnitPriceSet": self._bag(
+                money(line["price"] - unit_discount), order
+            ),
+            "totalDiscountSet": self._bag(line["discount"], order),
             "taxLines": lambda info, first=None: [
-                self._v_tax(t) for t in line["taxLines"][:first]
+                self._v_tax(t, order) for t in line["taxLines"][:first]
             ],
             "variant": lambda info: self._v_variant(
                 self.variants.get(line["variantId"])
@@ -2866,18 +2938,20 @@ class ShopifySandbox(BaseSandbox):
             ),
         }
 
-    def _v_transaction(self, transaction: dict, by_id: dict) -> dict:
+    def _v_transaction(
+        self, transaction: dict, by_id: dict, order: dict | None = None
+    ) -> dict:
         return {
             "__typename": "OrderTransaction",
             "id": transaction["id"],
             "kind": transaction["kind"],
             "status": transaction["status"],
             "gateway": transaction["gateway"],
-            "amountSet": self._bag(transaction["amount"]),
+            "amountSet": self._bag(transaction["amount"], order),
             "createdAt": gql_time(transaction["createdAt"]),
             "processedAt": gql_time(transaction["createdAt"]),
             "parentTransaction": lambda info: (
-                self._v_transaction(by_id[transaction["parentId"]], by_id)
+                self._v_transaction(by_id[transaction["parentId"]], by_id, order)
                 if transaction["parentId"] in by_id
                 else None
             ),
@@ -2894,7 +2968,7 @@ class ShopifySandbox(BaseSandbox):
             "updatedAt": gql_time(refund["updatedAt"]),
             "note": refund["note"],
             "order": lambda info: self._v_order(order),
-            "totalRefundedSet": lambda info, **a: self._bag(refund["amount"]),
+            "totalRefundedSet": lambda info, **a: self._bag(refund["amount"], order),
             "refundLineItems": lambda info, **a: self._page(
                 info, refund["lines"], a, self._v_refund_line
             ),
@@ -2902,12 +2976,13 @@ class ShopifySandbox(BaseSandbox):
                 info,
                 transactions,
                 a,
-                functools.partial(self._v_transaction, by_id=by_id),
+                functools.partial(self._v_transaction, by_id=by_id, order=order),
             ),
         }
 
     def _v_refund_line(self, refund_line: dict) -> dict:
         _, line = self._line_items[refund_line["lineItemId"]]
+        order = self._order_of_line(line["id"])
         return {
             "id": refund_line["id"],
             "quantity": refund_line["quantity"],
@@ -2917,9 +2992,9 @@ class ShopifySandbox(BaseSandbox):
                 self.locations.get(refund_line["locationId"])
             ),
             "lineItem": lambda info: self._v_line(line),
-            "priceSet": self._bag(line["price"]),
-            "subtotalSet": self._bag(refund_line["subtotal"]),
-            "totalTaxSet": self._bag(refund_line["tax"]),
+            "priceSet": self._bag(line["price"], order),
+            "subtotalSet": self._bag(refund_line["subtotal"], order),
+            "totalTaxSet": self._bag(refund_line["tax"], order),
         }
 
     def _v_fulfillment_order(self, fulfillment_order: dict | None) -> dict | None:

@@ -1333,3 +1333,75 @@ def test_contract_webhook_payloads_use_the_fixtures_keys(shop, stock):
     assert unknown_keys(customer_payload, keys["customer"]) == []
     level = shop.payload("inventory_levels/update", (stock["shirt"], stock["location"]))
     assert unknown_keys(level, keys["level"]) == []
+
+
+# ------------------------------------------------- money, currency, payment
+def test_presentment_currency_money_bags_keep_shop_money(shop, stock):
+    """An order paid in USD in a EUR shop: every MoneyBag has shopMoney in EUR
+    and presentmentMoney in USD (MoneyBag, Admin GraphQL); REST refunds give
+    line subtotals and transactions in the customer's currency."""
+    order = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 2}],
+        presentment_currency="USD",
+        presentment_rate="1.10",
+    )
+    line_id = order["lineItems"][0]["id"]
+    refund = shop.refund_order(order["id"], [{"line_item_id": line_id, "quantity": 1}])
+    query = """query($id: ID!) { order(id: $id) {
+      currencyCode presentmentCurrencyCode
+      currentTotalPriceSet { shopMoney { amount currencyCode }
+        presentmentMoney { amount currencyCode } }
+      lineItems(first: 1) { nodes { originalUnitPriceSet {
+        shopMoney { amount } presentmentMoney { amount currencyCode } } } }
+      transactions { kind amountSet { shopMoney { amount currencyCode }
+        presentmentMoney { amount currencyCode } } }
+      refunds { totalRefundedSet { shopMoney { amount currencyCode }
+        presentmentMoney { amount currencyCode } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert (result["currencyCode"], result["presentmentCurrencyCode"]) == (
+        "EUR",
+        "USD",
+    )
+    total = result["currentTotalPriceSet"]
+    assert total["shopMoney"] == {"amount": "29.95", "currencyCode": "EUR"}
+    assert total["presentmentMoney"] == {"amount": "32.95", "currencyCode": "USD"}
+    unit = result["lineItems"]["nodes"][0]["originalUnitPriceSet"]
+    assert unit["shopMoney"]["amount"] == "29.95"
+    assert unit["presentmentMoney"] == {"amount": "32.95", "currencyCode": "USD"}
+    sale, back = result["transactions"]
+    assert sale["amountSet"]["shopMoney"] == {"amount": "59.90", "currencyCode": "EUR"}
+    assert sale["amountSet"]["presentmentMoney"]["currencyCode"] == "USD"
+    assert back["amountSet"]["presentmentMoney"]["amount"] == "32.95"
+    refunded = result["refunds"][0]["totalRefundedSet"]
+    assert refunded["shopMoney"] == {"amount": "29.95", "currencyCode": "EUR"}
+    assert refunded["presentmentMoney"] == {"amount": "32.95", "currencyCode": "USD"}
+    payload = shop.payload("refunds/create", refund["id"])
+    assert payload["transactions"][0]["amount"] == "32.95"
+    assert payload["transactions"][0]["currency"] == "USD"
+    assert payload["refund_line_items"][0]["subtotal"] == "32.95"
+    assert shop.payload("orders/updated", order["id"])["currency"] == "EUR"
+    with pytest.raises(ValueError):
+        shop.add_order(None, [{"sku": "MUG-1"}], presentment_currency="USD")
+
+
+def test_partially_paid_until_the_rest_is_captured(shop, stock):
+    """PARTIALLY_PAID: "a payment was manually captured for the order with an
+    amount less than the full order value" (OrderDisplayFinancialStatus)."""
+    order = shop.add_order(
+        None, [{"sku": "MUG-1", "quantity": 2}], financial_status="PARTIALLY_PAID"
+    )
+    query = """query($id: ID!) { order(id: $id) { displayFinancialStatus
+      transactions { kind amountSet { shopMoney { amount } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["displayFinancialStatus"] == "PARTIALLY_PAID"
+    assert [t["amountSet"]["shopMoney"]["amount"] for t in result["transactions"]] == [
+        "12.50"
+    ]
+    shop.update_order(order["id"], financial_status="PAID")
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["displayFinancialStatus"] == "PAID"
+    paid = [t["amountSet"]["shopMoney"]["amount"] for t in result["transactions"]]
+    assert paid == ["12.50", "12.50"]
+    with pytest.raises(ValueError):
+        shop.add_order(None, [{"sku": "MUG-1"}], financial_status="HALF_PAID")
