@@ -5,8 +5,12 @@ Nothing here reads Odoo: the backend turns these values into records.
 
 from datetime import datetime, timezone
 
-PAID = {"PAID", "PARTIALLY_REFUNDED", "REFUNDED", "PARTIALLY_PAID"}
-AUTHORIZED = PAID | {"AUTHORIZED"}
+# OrderDisplayFinancialStatus values that mean the whole order was paid.
+# PARTIALLY_PAID is not: "a payment was manually captured for the order with an
+# amount less than the full order value" (official schema); it still counts as
+# at least authorized.
+PAID = {"PAID", "PARTIALLY_REFUNDED", "REFUNDED"}
+AUTHORIZED = PAID | {"AUTHORIZED", "PARTIALLY_PAID"}
 
 
 def numeric_id(gid):

@@ -162,3 +162,19 @@ class TestOrders(ShopifyCase):
         self.sandbox.emit("orders/create", order["id"])
         run_jobs(self.env)
         self.assertEqual(self.sale_orders().partner_id, partner)
+
+    def test_partially_paid_order_waits_until_fully_paid(self):
+        """Under "When paid" a partial capture is not paid (issue 7, point 5)."""
+        self.assertEqual(self.backend.shopify_confirm_on, "paid")
+        order = self.new_order(financial_status="PARTIALLY_PAID")
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders()
+        self.assertEqual(len(sale), 1)
+        self.assertEqual(sale.state, "draft", "half paid stays a quotation")
+        self.sandbox.clock.advance(5)
+        self.sandbox.update_order(order["id"], financial_status="PAID")
+        self.sandbox.emit("orders/updated", order["id"])
+        run_jobs(self.env)
+        self.assertEqual(self.sale_orders(), sale, "no second order")
+        self.assertEqual(sale.state, "sale", "confirmed once fully paid")
