@@ -43,6 +43,20 @@ query Locations($first: Int!, $after: String) {
 
 ORDER_BY_ID = f"query OrderById($id: ID!) {{ order(id: $id) {{ {ORDER} }} }}"
 
+# A refund's amounts in the shop's currency: the refunds/create payload gives
+# line subtotals and transactions in the customer's (presentment) currency.
+REFUND_BY_ID = f"""
+query RefundById($id: ID!) {{
+  node(id: $id) {{
+    ... on Refund {{
+      id
+      totalRefundedSet {{ {MONEY} }}
+      refundLineItems(first: 50) {{ nodes {{
+        quantity lineItem {{ id }} subtotalSet {{ {MONEY} }} }} }}
+    }}
+  }}
+}}"""
+
 SYNC_ORDERS = """
 query SyncOrders($first: Int!, $after: String, $q: String) {
   orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {

@@ -754,6 +754,29 @@ class RetailBackend(models.Model):
         )
 
     # ------------------------------------------------------------ refunds
+    def _shopify_refund_shop_money(self, refund_gid):
+        """A refund's total and line subtotals in the shop's currency, read
+        from GraphQL ``shopMoney``: the REST payload's amounts are in the
+        currency the customer paid, which Odoo's books must never take."""
+        node = (
+            self._shopify_client()
+            .graphql(
+                gql.REFUND_BY_ID, {"id": refund_gid}, operation="RefundById", cost=60
+            )
+            .get("node")
+        )
+        if not node:
+            raise RemoteError(f"Shopify has no refund {refund_gid}")
+        lines = {}
+        for item in (node.get("refundLineItems") or {}).get("nodes") or []:
+            gid = (item.get("lineItem") or {}).get("id")
+            subtotal, quantity = lines.get(gid, (0.0, 0))
+            lines[gid] = (
+                subtotal + mappers.money(item.get("subtotalSet")),
+                quantity + (item.get("quantity") or 0),
+            )
+        return {"total": mappers.money(node.get("totalRefundedSet")), "lines": lines}
+
     def _shopify_import_refund(self, refund):
         """A Shopify refund becomes a posted credit note; restocked lines a return.
 
@@ -774,6 +797,7 @@ class RetailBackend(models.Model):
         sale = order_binding._record() if order_binding else None
         if not sale:
             sale = self._shopify_import_order(order_gid)
+        shop_money = self._shopify_refund_shop_money(refund_gid)
         refund_lines, returns = [], {}
         for item in refund.get("refund_line_items") or []:
             line_gid = f"gid://shopify/LineItem/{item['line_item_id']}"
@@ -786,7 +810,10 @@ class RetailBackend(models.Model):
                     subject_key=subject,
                 )
             quantity = float(item["quantity"])
-            subtotal = float(item.get("subtotal") or 0.0)
+            if line_gid not in shop_money["lines"]:
+                raise RemoteError(f"Shopify's refund {refund_gid} lacks {line_gid}")
+            line_subtotal, line_quantity = shop_money["lines"][line_gid]
+            unit = line_subtotal / line_quantity if line_quantity else 0.0
             refund_lines.append(
                 (
                     0,
@@ -795,7 +822,7 @@ class RetailBackend(models.Model):
                         "product_id": sale_line.product_id.id,
                         "name": sale_line.name,
                         "quantity": quantity,
-                        "price_unit": subtotal / quantity if quantity else 0.0,
+                        "price_unit": unit,
                         "tax_ids": [(6, 0, sale_line.tax_id.ids)],
                         "sale_line_ids": [(6, 0, sale_line.ids)],
                     },
@@ -805,11 +832,7 @@ class RetailBackend(models.Model):
                 returns[sale_line.product_id] = (
                     returns.get(sale_line.product_id, 0.0) + quantity
                 )
-        refunded = sum(
-            float(t.get("amount") or 0.0)
-            for t in refund.get("transactions") or []
-            if t.get("kind") == "refund" and t.get("status") == "success"
-        )
+        refunded = shop_money["total"]
         move = (
             self.env["account.move"]
             .with_context(**IMPORT_CONTEXT)

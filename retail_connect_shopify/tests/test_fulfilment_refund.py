@@ -96,3 +96,32 @@ class TestFulfilmentAndRefund(ShopifyCase):
         self.assertEqual(len(returns), 1)
         self.assertEqual(returns.move_ids.product_uom_qty, 1)
         self.assertEqual(returns.move_ids.product_id, self.products["MUG-002"])
+
+    def test_order_and_refund_in_the_customers_currency_use_shop_money(self):
+        """A EUR shop, a customer paying in USD: Odoo books shop amounts in EUR
+        (issue 7, point 4)."""
+        order, sale = self._imported(
+            lines=[{"sku": "MUG-002", "quantity": 2}],
+            presentment_currency="USD",
+            presentment_rate="1.25",
+        )
+        self.assertEqual(sale.currency_id, self.eur)
+        self.assertAlmostEqual(sale.amount_total, 29.75, places=2)  # 2 x 12.50 + 19%
+        line_id = self.sandbox.order(order["id"])["lineItems"][0]["id"]
+        refund = self.sandbox.refund_order(
+            order["id"],
+            [{"line_item_id": line_id, "quantity": 1, "restock_type": "NO_RESTOCK"}],
+        )
+        payload = self.sandbox.payload("refunds/create", refund["id"])
+        self.assertEqual(payload["transactions"][0]["currency"], "USD")
+        self.sandbox.emit("refunds/create", refund["id"])
+        run_jobs(self.env)
+        credit = self.env["account.move"].search(
+            [("move_type", "=", "out_refund"), ("invoice_origin", "=", sale.name)]
+        )
+        self.assertEqual(len(credit), 1)
+        self.assertEqual(credit.currency_id, self.eur)
+        self.assertAlmostEqual(credit.amount_total, 14.88, places=2)  # not 18.60 USD
+        self.assertAlmostEqual(
+            sum(credit.invoice_line_ids.mapped("price_subtotal")), 12.50, places=2
+        )
