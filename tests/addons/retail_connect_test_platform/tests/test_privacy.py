@@ -83,7 +83,7 @@ PERSON_OBJECTS = {
     "buyerinfo",
 }
 WHOLE = {"noteattributes"}  # everything below is personal
-TOKEN = "shpat_0123456789abcdef"
+TOKEN = "shpat_fake-test-token-not-real"
 PERSON_EMAIL = "jane.roe@example.org"
 
 
