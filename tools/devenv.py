@@ -425,13 +425,11 @@ def _template_db(pg, *, demo, with_tests):
     modules = SUITE_ADDONS + (TEST_ADDONS if with_tests else [])
     name = f"rc_tmpl_{kind}_{content_hash(TEST_ADDONS if with_tests else [])}"
     existing = pg.databases()
+    _mark_used(name)
     if name in existing:
         log(f"reusing template database {name} (addons unchanged)")
         return name
-    for old in existing:
-        if old.startswith(f"rc_tmpl_{kind}_"):
-            pg.drop(old)
-            drop_filestore(old)
+    _prune_templates(pg, kind, existing, keep=name)
     config = write_config(pg, "install", with_tests=with_tests)
     log(f"installing {', '.join(modules)} into {name} (once per addon change)")
     args = ["-d", name, "-i", ",".join(modules), "--stop-after-init"]
@@ -445,6 +443,41 @@ def _template_db(pg, *, demo, with_tests):
         fail(f"installing the suite failed (exit {proc.returncode}); see above.")
     log(f"installed in {time.time() - t0:.0f}s")
     return name
+
+
+TEMPLATES_KEPT = 4  # per kind: worktrees of one clone each keep their own
+TEMPLATE_GRACE = 3600  # seconds: a template used this recently is never dropped
+
+
+def _mark_used(name):
+    marks = CACHE / "templates"
+    marks.mkdir(parents=True, exist_ok=True)
+    (marks / name).touch()
+
+
+def _prune_templates(pg, kind, existing, keep):
+    """Drop the least recently used templates beyond TEMPLATES_KEPT.
+
+    Another run (another worktree, another branch) may be about to copy one of
+    them: those used within TEMPLATE_GRACE are kept whatever their number.
+    """
+    marks = CACHE / "templates"
+    now = time.time()
+
+    def last_used(db):
+        mark = marks / db
+        return mark.stat().st_mtime if mark.exists() else 0.0
+
+    others = sorted(
+        (db for db in existing if db.startswith(f"rc_tmpl_{kind}_") and db != keep),
+        key=last_used,
+        reverse=True,
+    )
+    for db in others[TEMPLATES_KEPT - 1 :]:
+        if now - last_used(db) > TEMPLATE_GRACE:
+            pg.drop(db)
+            drop_filestore(db)
+            (marks / db).unlink(missing_ok=True)
 
 
 def fresh_db(pg, template, name):
