@@ -34,6 +34,7 @@ import base64
 import hmac
 import secrets
 import threading
+import time
 import uuid
 from urllib.parse import parse_qsl
 
@@ -232,15 +233,18 @@ class StripeSandbox(BaseSandbox):
         return response
 
     def apply_fault(self, fault, request: Request):
-        # A 500 inside an idempotent POST happens after execution began:
-        # the idempotency layer saves and replays it (see _call).
-        if (
-            fault.kind == "status"
-            and (fault.status or 500) == 500
-            and request.method == "POST"
+        # Inside an idempotent POST, a 500 or a slow answer happens after
+        # execution began: the idempotency layer holds the key meanwhile (a
+        # concurrent retry gets 409) and saves the outcome (see _execute).
+        idempotent = (
+            request.method == "POST"
             and request.headers.get("Idempotency-Key")
             and request.path.startswith("/v1/")
-        ):
+        )
+        inner = fault.kind == "timeout" or (
+            fault.kind == "status" and (fault.status or 500) == 500
+        )
+        if idempotent and inner:
             request.environ["stripe.fault"] = fault
             return None
         return super().apply_fault(fault, request)
@@ -375,6 +379,9 @@ class StripeSandbox(BaseSandbox):
 
     def _execute(self, handler, request, args, params, key):
         fault = request.environ.get("stripe.fault")
+        if fault is not None and fault.kind == "timeout":
+            time.sleep(fault.seconds or 0)
+            fault = fault if fault.status else None
         if fault is not None:
             response = self.fault_response(fault)
             response.headers["Stripe-Should-Retry"] = "false"
