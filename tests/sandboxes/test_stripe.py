@@ -5,6 +5,8 @@ Every API answer is checked against Stripe's OpenAPI contract
 contract folder that check is skipped, unless ``RC_REQUIRE_CONTRACTS=1``.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -257,6 +259,7 @@ def test_automatic_payout_lists_its_transactions_and_adds_up_to_the_cent(sb):
     assert euro["balance_transaction"]["amount"] == 10843
     assert euro["balance_transaction"]["exchange_rate"] == 1.0843
     sb.clock.advance(2 * 86400)
+    later = pay(sb, 700)  # still pending: not in this payout
     payout = admin(sb, "payouts")
     assert payout["automatic"] is True
     assert payout["reconciliation_status"] == "in_progress"
@@ -286,6 +289,7 @@ def test_automatic_payout_lists_its_transactions_and_adds_up_to_the_cent(sb):
         assert txn["currency"] == "usd"
     settled = [t for t in txns if t["type"] != "payout"]
     assert sum(t["net"] for t in settled) == payout["amount"]
+    assert later["balance_transaction"]["id"] not in {t["id"] for t in txns}
     (own,) = [t for t in txns if t["type"] == "payout"]
     assert own["amount"] == -payout["amount"] and own["source"]["id"] == payout["id"]
     (ref,) = [t for t in txns if t["type"] == "refund"]
@@ -511,6 +515,11 @@ def test_endpoint_secret_is_returned_once_and_deliveries_are_signed(sb, receiver
     for headers, body in receiver.received:
         header = headers["Stripe-Signature"]
         assert header.startswith(f"t={EPOCH},v1=") and ",v0=" in header
+        # HMAC-SHA256 of "t.payload" with the endpoint secret, computed here
+        expected = hmac.new(
+            secret.encode(), f"{EPOCH}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        assert f"v1={expected}" in header.split(",")
         assert verify_header(body, header, secret, now=EPOCH)
         assert not verify_header(body, header, "whsec_other", now=EPOCH)
         assert not verify_header(body + b" ", header, secret, now=EPOCH)
