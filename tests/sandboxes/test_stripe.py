@@ -434,7 +434,7 @@ def test_rate_limit_is_429_rate_limit_until_the_second_passes(sb):
 
 
 # ------------------------------------------------------------------ events
-def test_events_carry_previous_attributes_and_filter_by_created(sb):
+def test_events_filter_by_created_and_type_and_keep_the_request(sb):
     charge = pay(sb, 4000)["charge"]["id"]
     sb.clock.advance(60)
     since = EPOCH + 60
@@ -451,7 +451,8 @@ def test_events_carry_previous_attributes_and_filter_by_created(sb):
         "refund.created",
     ]
     (refunded,) = [e for e in recent["data"] if e["type"] == "charge.refunded"]
-    assert refunded["data"]["previous_attributes"] == {"amount_refunded": 0}
+    # only ``*.updated`` events carry previous_attributes (events/object)
+    assert "previous_attributes" not in refunded["data"]
     assert refunded["data"]["object"]["amount_refunded"] == 1000
     assert refunded["request"]["idempotency_key"] == "r1"
     typed = api(sb, "GET", "/v1/events", params={"type": "payment_intent.*"}).json()
@@ -471,7 +472,7 @@ def test_dispute_won_reinstates_the_funds(sb):
     admin(sb, f"disputes/{dispute['id']}/close", {"outcome": "won"})
     closed = api(sb, "GET", "/v1/events", params={"type": "charge.dispute.closed"})
     (event,) = closed.json()["data"]
-    assert event["data"]["previous_attributes"] == {"status": "needs_response"}
+    assert "previous_attributes" not in event["data"]
     assert event["data"]["object"]["status"] == "won"
     txns = api(sb, "GET", "/v1/balance_transactions", params={"type": "adjustment"})
     assert sorted(
@@ -479,6 +480,24 @@ def test_dispute_won_reinstates_the_funds(sb):
     ) == [("dispute", -3000, 1500), ("dispute_reversal", 3000, 0)]
     lost = api(sb, "POST", f"/v1/disputes/{dispute['id']}/close")
     assert lost.status_code == 400
+
+
+def test_only_updated_events_carry_previous_attributes(sb):
+    """ "previous_attributes: ... (only included in events of type
+    ``*.updated``)" (https://docs.stripe.com/api/events/object)."""
+    charge = pay(sb, 3000)["charge"]["id"]
+    admin(sb, "refunds", {"charge": charge, "amount": 100})
+    dispute = admin(sb, "disputes", {"charge": charge})
+    admin(sb, f"disputes/{dispute['id']}/close", {"outcome": "lost"})
+    pay(sb, 10000)
+    sb.clock.advance(3 * 86400)
+    payout = admin(sb, "payouts")
+    admin(sb, f"payouts/{payout['id']}/paid")
+    events = api(sb, "GET", "/v1/events", params={"limit": 100}).json()["data"]
+    with_previous = {e["type"] for e in events if "previous_attributes" in e["data"]}
+    assert with_previous == {"payout.updated"}
+    (updated,) = [e for e in events if e["type"] == "payout.updated"]
+    assert updated["data"]["previous_attributes"] == {"status": "pending"}
 
 
 @pytest.mark.skipif(not HAVE_CONTRACT, reason="Stripe contract folder absent")

@@ -79,14 +79,16 @@ class Settlement:
     def close_dispute(self, ident: str, outcome: str) -> dict:
         """``won``: funds reinstated (``charge.dispute.funds_reinstated``);
         ``lost`` (or accepted through ``POST /v1/disputes/:id/close``): the
-        withdrawal stands. Either way ``charge.dispute.closed`` with the old
-        status in ``previous_attributes``."""
+        withdrawal stands. Either way ``charge.dispute.closed`` ("Occurs when
+        a dispute is closed and the dispute status changes to lost,
+        warning_closed, or won", https://docs.stripe.com/api/events/types),
+        without ``previous_attributes`` (only ``*.updated`` events have
+        them)."""
         dispute = self.get("dispute", ident)
         if outcome not in ("won", "lost"):
             raise ValueError("outcome must be won or lost")
         if dispute["status"] in ("won", "lost"):
             fail(400, f"The dispute {ident} is already closed.", param="dispute")
-        previous = {"status": dispute["status"]}
         dispute["status"] = outcome
         if outcome == "won":
             withdrawal = dispute["balance_transactions"][0]
@@ -106,7 +108,7 @@ class Settlement:
             )
             dispute["balance_transactions"].append(self.render(txn))
             self.emit("charge.dispute.funds_reinstated", dispute)
-        self.emit("charge.dispute.closed", dispute, previous)
+        self.emit("charge.dispute.closed", dispute)
         return dispute
 
     # ------------------------------------------------------------- payouts
@@ -232,9 +234,8 @@ class Settlement:
         payout["status"] = status
         self.emit("payout.updated", payout, previous)
         if status == "paid":
-            self.emit("payout.paid", payout, previous)
+            self.emit("payout.paid", payout)
             if reconcile and payout["automatic"]:
-                before = {"reconciliation_status": payout["reconciliation_status"]}
                 payout["reconciliation_status"] = "completed"
-                self.emit("payout.reconciliation_completed", payout, before)
+                self.emit("payout.reconciliation_completed", payout)
         return payout
