@@ -500,6 +500,16 @@ def test_only_updated_events_carry_previous_attributes(sb):
     assert updated["data"]["previous_attributes"] == {"status": "pending"}
 
 
+def test_a_charged_back_charge_cannot_be_refunded(sb):
+    charge = pay(sb, 3000)["charge"]["id"]
+    dispute = admin(sb, "disputes", {"charge": charge})
+    assert dispute["is_charge_refundable"] is False
+    answer = api(sb, "POST", "/v1/refunds", data={"charge": charge})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "charge_disputed"
+    assert api(sb, "GET", "/v1/refunds").json()["data"] == []
+
+
 @pytest.mark.skipif(not HAVE_CONTRACT, reason="Stripe contract folder absent")
 def test_contract_event_payload_objects_fit_their_schemas(sb):
     charge = pay(sb, 3000)["charge"]["id"]

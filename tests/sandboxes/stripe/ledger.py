@@ -446,6 +446,19 @@ class Ledger(Settlement):
         ch = self.get("charge", charge, "charge")
         if ch["status"] != "succeeded":
             fail(400, f"Charge {ch['id']} has not succeeded.", param="charge")
+        disputes = [d for d in self.all("dispute") if d["charge"] == ch["id"]]
+        if any(not d["is_charge_refundable"] for d in disputes):
+            # dispute.is_charge_refundable: "If true, it is still possible to
+            # refund the disputed payment" (the contract); false for a
+            # chargeback: "charge_disputed: The charge you're attempting to
+            # refund has been charged back" (https://docs.stripe.com/
+            # error-codes#charge-disputed)
+            fail(
+                400,
+                f"Charge {ch['id']} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+                param="charge",
+            )
         left = ch["amount_captured"] - ch["amount_refunded"]
         if left <= 0:
             fail(
