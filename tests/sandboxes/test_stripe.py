@@ -298,6 +298,25 @@ def test_automatic_payout_lists_its_transactions_and_adds_up_to_the_cent(sb):
     assert dispute["amount"] == -2000 and dispute["fee"] == 1500
 
 
+def test_payout_transactions_are_listed_once_reconciliation_completed(sb):
+    pay(sb, 3000)
+    sb.clock.advance(2 * 86400)
+    payout = admin(sb, "payouts")
+    admin(sb, f"payouts/{payout['id']}/paid", {"reconcile": False})
+    paid = api(sb, "GET", f"/v1/payouts/{payout['id']}").json()
+    assert (paid["status"], paid["reconciliation_status"]) == ("paid", "in_progress")
+    params = {"payout": payout["id"], "limit": 100}
+    early = api(sb, "GET", "/v1/balance_transactions", params=params).json()
+    assert early["data"] == [] and early["has_more"] is False
+    types = [e["type"] for e in api(sb, "GET", "/v1/events").json()["data"]]
+    assert "payout.reconciliation_completed" not in types
+    admin(sb, f"payouts/{payout['id']}/reconcile")
+    events = api(sb, "GET", "/v1/events", params={"limit": 1}).json()["data"]
+    assert events[0]["type"] == "payout.reconciliation_completed"
+    done = api(sb, "GET", "/v1/balance_transactions", params=params).json()
+    assert sorted(t["type"] for t in done["data"]) == ["charge", "payout"]
+
+
 def test_pending_funds_are_not_paid_out_and_manual_payouts_are_not_reconcilable(sb):
     pay(sb, 3000)
     sb.clock.advance(2 * 86400)

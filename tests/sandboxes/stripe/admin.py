@@ -9,7 +9,8 @@ its charge and balance transaction); ``POST /__sandbox__/refunds {charge |
 payment_intent, amount, reason, metadata}``; ``POST /__sandbox__/disputes
 {charge, amount, reason}`` and ``.../disputes/<id>/close {outcome: won|lost}``;
 ``POST /__sandbox__/payouts {description}`` (the automatic payout of every
-available transaction) and ``.../payouts/<id>/paid {status, reconcile}``;
+available transaction), ``.../payouts/<id>/paid {status, reconcile}`` and
+``.../payouts/<id>/reconcile`` (reconciliation completed later than paid);
 ``POST /__sandbox__/keys {permissions}`` (a restricted key);
 ``POST /__sandbox__/webhook_endpoints/<id>/roll {expires_in}``;
 ``GET /__sandbox__/webhooks`` (queue, attempts, failed deliveries) and
@@ -134,6 +135,11 @@ def admin_payout_paid(sb, data, ident):
         ident, data.get("status", "paid"), data.get("reconcile", True)
     )
     return sb.ledger.render(payout)
+
+
+@_locked
+def admin_payout_reconcile(sb, data, ident):
+    return sb.ledger.render(sb.ledger.reconcile_payout(ident))
 
 
 @_locked

@@ -82,6 +82,7 @@ ADMIN_RULES = (
     _r("/__sandbox__/disputes/<ident>/close", "dispute_close", "POST"),
     _r("/__sandbox__/payouts", "payouts", "POST"),
     _r("/__sandbox__/payouts/<ident>/paid", "payout_paid", "POST"),
+    _r("/__sandbox__/payouts/<ident>/reconcile", "payout_reconcile", "POST"),
     _r("/__sandbox__/webhook_endpoints/<ident>/roll", "roll", "POST"),
     _r("/__sandbox__/webhooks", "webhooks", "GET"),
     _r("/__sandbox__/webhooks/flush", "flush", "POST"),
@@ -368,6 +369,15 @@ def on_balance_transactions(sb, request, params):
                 "automatic transfers, not manual.",
                 param="payout",
             )
+        if payout["reconciliation_status"] != "completed":
+            # reconciliation_status: "If `completed`, the Balance
+            # Transactions API may be used to list all Balance Transactions
+            # that were paid out in this payout" (the contract's payout);
+            # https://docs.stripe.com/payouts/reconciliation: wait for
+            # ``payout.reconciliation_completed``. Before that the list is
+            # not complete: the sandbox answers it empty, so reconciling on
+            # ``payout.paid`` alone visibly finds nothing.
+            items = []
         items = [i for i in items if i["_payout"] == payout["id"]]
     for name in ("type", "source", "currency"):
         if params.get(name):

@@ -230,12 +230,27 @@ class Settlement:
         payout = self.get("payout", ident)
         if status not in ("in_transit", "paid"):
             raise ValueError("status must be in_transit or paid")
+        if payout["status"] == status or payout["status"] == "paid":
+            raise ValueError(f"payout {ident} is already {payout['status']}")
         previous = {"status": payout["status"]}
         payout["status"] = status
         self.emit("payout.updated", payout, previous)
         if status == "paid":
             self.emit("payout.paid", payout)
             if reconcile and payout["automatic"]:
-                payout["reconciliation_status"] = "completed"
-                self.emit("payout.reconciliation_completed", payout)
+                self.reconcile_payout(ident)
+        return payout
+
+    def reconcile_payout(self, ident: str) -> dict:
+        """``payout.reconciliation_completed``: "Occurs whenever balance
+        transactions paid out in an automatic payout can be queried"
+        (https://docs.stripe.com/api/events/types); from then on ``GET
+        /v1/balance_transactions?payout=`` lists them all."""
+        payout = self.get("payout", ident)
+        if payout["reconciliation_status"] != "in_progress":
+            raise ValueError(
+                f"payout {ident} reconciliation is {payout['reconciliation_status']}"
+            )
+        payout["reconciliation_status"] = "completed"
+        self.emit("payout.reconciliation_completed", payout)
         return payout
