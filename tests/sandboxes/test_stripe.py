@@ -519,6 +519,67 @@ def test_only_updated_events_carry_previous_attributes(sb):
     assert updated["data"]["previous_attributes"] == {"status": "pending"}
 
 
+def test_a_pending_refund_settles_with_charge_refund_updated(sb):
+    charge = pay(sb, 3000)["charge"]["id"]
+    admin(sb, "config", {"refund_status": "pending"})
+    refund = api(sb, "POST", "/v1/refunds", data={"charge": charge, "amount": 1000})
+    assert refund.status_code == 200
+    refund = refund.json()
+    assert (refund["status"], refund["pending_reason"]) == ("pending", "processing")
+    assert api(sb, "GET", f"/v1/charges/{charge}").json()["amount_refunded"] == 1000
+    admin(sb, f"refunds/{refund['id']}/status", {"status": "succeeded"})
+    updated = api(
+        sb, "GET", "/v1/events", params={"type": "charge.refund.updated"}
+    ).json()["data"]
+    (event,) = updated
+    assert event["data"]["object"]["id"] == refund["id"]
+    assert event["data"]["object"]["status"] == "succeeded"
+    assert event["data"]["previous_attributes"] == {
+        "status": "pending",
+        "pending_reason": "processing",
+    }
+    again = api(sb, "GET", "/v1/events", params={"type": "refund.updated"}).json()
+    assert [e["data"]["object"]["status"] for e in again["data"]] == ["succeeded"]
+
+
+def test_a_failed_refund_returns_the_money_to_the_balance(sb):
+    charge = pay(sb, 3000)["charge"]["id"]
+    refund = admin(sb, "refunds", {"charge": charge})
+    assert refund["status"] == "succeeded"
+    admin(
+        sb,
+        f"refunds/{refund['id']}/status",
+        {"status": "failed", "failure_reason": "expired_or_canceled_card"},
+    )
+    failed = api(
+        sb,
+        "GET",
+        f"/v1/refunds/{refund['id']}",
+        params={"expand[]": "failure_balance_transaction"},
+    ).json()
+    assert (failed["status"], failed["failure_reason"]) == (
+        "failed",
+        "expired_or_canceled_card",
+    )
+    back = failed["failure_balance_transaction"]
+    kind = (back["type"], back["reporting_category"])
+    assert kind == ("adjustment", "refund_failure")
+    assert (back["amount"], back["net"]) == (3000, 3000)
+    assert back["source"] == refund["id"]
+    (event,) = api(
+        sb, "GET", "/v1/events", params={"type": "charge.refund.updated"}
+    ).json()["data"]
+    assert event["data"]["previous_attributes"] == {
+        "status": "succeeded",
+        "failure_balance_transaction": None,
+        "failure_reason": None,
+    }
+    charged = api(sb, "GET", f"/v1/charges/{charge}").json()
+    assert (charged["amount_refunded"], charged["refunded"]) == (0, False)
+    # the customer can still be refunded another way
+    assert api(sb, "POST", "/v1/refunds", data={"charge": charge}).status_code == 200
+
+
 def test_a_charged_back_charge_cannot_be_refunded(sb):
     charge = pay(sb, 3000)["charge"]["id"]
     dispute = admin(sb, "disputes", {"charge": charge})

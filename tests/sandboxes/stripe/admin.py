@@ -6,8 +6,10 @@ schedule do on a real account, to drive scenarios.
 ``POST /__sandbox__/payments {amount, currency, customer, metadata,
 description, exchange_rate, payment_method}`` (a succeeded PaymentIntent with
 its charge and balance transaction); ``POST /__sandbox__/refunds {charge |
-payment_intent, amount, reason, metadata}``; ``POST /__sandbox__/disputes
-{charge, amount, reason}`` and ``.../disputes/<id>/close {outcome: won|lost}``;
+payment_intent, amount, reason, metadata, status}`` and
+``.../refunds/<id>/status {status: succeeded|failed, failure_reason}``;
+``POST /__sandbox__/disputes {charge, amount, reason}`` and
+``.../disputes/<id>/close {outcome: won|lost}``;
 ``POST /__sandbox__/payouts {description}`` (the automatic payout of every
 available transaction), ``.../payouts/<id>/paid {status, reconcile}`` and
 ``.../payouts/<id>/reconcile`` (reconciliation completed later than paid);
@@ -30,6 +32,7 @@ CONFIG_FIELDS = (
     "fee_fixed",
     "dispute_fee",
     "dispute_fee_refunded_on_win",
+    "refund_status",
     "available_after",
     "rate_limit",
     "webhook_mode",
@@ -105,7 +108,14 @@ def admin_refunds(sb, data):
         amount=data.get("amount"),
         reason=data.get("reason"),
         metadata=data.get("metadata"),
+        status=data.get("status"),
     )
+    return sb.ledger.render(refund)
+
+
+@_locked
+def admin_refund_status(sb, data, ident):
+    refund = sb.ledger.update_refund(ident, data["status"], data.get("failure_reason"))
     return sb.ledger.render(refund)
 
 

@@ -69,7 +69,12 @@ PREFIXES = {
 EXPANDABLE = {
     "payment_intent": ("customer", "latest_charge"),
     "charge": ("balance_transaction", "customer", "payment_intent"),
-    "refund": ("balance_transaction", "charge", "payment_intent"),
+    "refund": (
+        "balance_transaction",
+        "charge",
+        "failure_balance_transaction",
+        "payment_intent",
+    ),
     "dispute": ("charge", "payment_intent"),
     "balance_transaction": ("source",),
     "payout": ("balance_transaction",),
@@ -433,8 +438,11 @@ class Ledger(Settlement):
         amount=None,
         reason=None,
         metadata=None,
+        status=None,
     ) -> dict:
-        """https://docs.stripe.com/api/refunds/create: the whole remaining
+        """``status``: ``succeeded`` or ``pending`` (default: the sandbox's
+        ``refund_status``); see :meth:`update_refund` for what follows.
+        https://docs.stripe.com/api/refunds/create: the whole remaining
         amount by default; more than what is left: ``amount_too_large``; a
         fully refunded charge: ``charge_already_refunded``
         (https://docs.stripe.com/error-codes)."""
@@ -478,6 +486,9 @@ class Ledger(Settlement):
                 code="amount_too_large",
                 param="amount",
             )
+        status = status or self.sb.refund_status
+        if status not in ("succeeded", "pending"):
+            raise ValueError("a new refund is succeeded or pending")
         original = self.objects[ch["balance_transaction"]]
         rate = (
             None
@@ -493,12 +504,19 @@ class Ledger(Settlement):
                 "charge": ch["id"],
                 "created": self.now,
                 "currency": ch["currency"],
+                # failure_balance_transaction and failure_reason are
+                # optional, not nullable, in the contract: absent until the
+                # refund fails (Settlement.update_refund)
                 "metadata": dict(metadata or {}),
                 "payment_intent": ch["payment_intent"],
+                # 2025-04-30.basil: "describes why the refund is pending"
+                # (https://docs.stripe.com/changelog/basil/2025-04-30/
+                # refund-pending-reason)
+                "pending_reason": "processing" if status == "pending" else None,
                 "reason": reason,
                 "receipt_number": None,
                 "source_transfer_reversal": None,
-                "status": "succeeded",
+                "status": status,
                 "transfer_reversal": None,
             }
         )

@@ -78,6 +78,7 @@ ADMIN_RULES = (
     _r("/__sandbox__/customers", "customers", "POST"),
     _r("/__sandbox__/payments", "payments", "POST"),
     _r("/__sandbox__/refunds", "refunds", "POST"),
+    _r("/__sandbox__/refunds/<ident>/status", "refund_status", "POST"),
     _r("/__sandbox__/disputes", "disputes", "POST"),
     _r("/__sandbox__/disputes/<ident>/close", "dispute_close", "POST"),
     _r("/__sandbox__/payouts", "payouts", "POST"),
@@ -125,7 +126,11 @@ def _expand_one(sb, value, parts: list[str], depth: int, path: str):
         value.get("object"), ()
     ):
         fail(400, f"This property cannot be expanded ({path}).", param="expand")
-    target = value.get(head)
+    if head not in value:
+        # an optional field the object does not have (e.g. a refund's
+        # failure_balance_transaction before it fails) stays absent
+        return value
+    target = value[head]
     if isinstance(target, str):
         stored = sb.ledger.objects.get(target)
         target = sb.ledger.render(stored) if stored else target

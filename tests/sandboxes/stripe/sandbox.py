@@ -117,6 +117,7 @@ class StripeSandbox(BaseSandbox):
         fee_fixed: int = 30,
         dispute_fee: int = 1500,
         dispute_fee_refunded_on_win: bool = False,
+        refund_status: str = "succeeded",
         available_after: int = 2 * 86400,
         rate_limit: float = 25,
         webhook_mode: str = "queue",
@@ -125,7 +126,9 @@ class StripeSandbox(BaseSandbox):
         card pricing, https://stripe.com/pricing) and ``dispute_fee``, all in
         ``currency`` (the settlement currency); ``fx_rates`` converts other
         charge currencies into it; funds become available ``available_after``
-        seconds after the charge. ``webhook_mode`` ``sync`` delivers every
+        seconds after the charge; new refunds start ``refund_status``
+        (``succeeded``, or ``pending`` until ``/__sandbox__/refunds/<id>/
+        status`` settles or fails them). ``webhook_mode`` ``sync`` delivers every
         event right after the request that caused it; ``queue`` waits for
         :meth:`flush_webhooks`."""
         if webhook_mode not in WEBHOOK_MODES:
@@ -140,6 +143,7 @@ class StripeSandbox(BaseSandbox):
         self.fee_fixed = fee_fixed
         self.dispute_fee = dispute_fee
         self.dispute_fee_refunded_on_win = dispute_fee_refunded_on_win
+        self.refund_status = refund_status
         self.available_after = available_after
         self.rate_limit = rate_limit
         self.webhook_mode = webhook_mode

@@ -1,5 +1,6 @@
-"""Disputes and payouts: the money that leaves the balance (a mixin of
-:class:`~.ledger.Ledger`; see its docstring for the documentation followed).
+"""Refund outcomes, disputes and payouts: the money that leaves the balance
+or comes back (a mixin of :class:`~.ledger.Ledger`; see its docstring for the
+documentation followed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,56 @@ def fail(
 
 
 class Settlement:
+    # ------------------------------------------------------ refund outcomes
+    def update_refund(self, ident: str, status: str, failure_reason=None) -> dict:
+        """A refund's later outcome. Refund ``status``: "For credit card
+        refunds, this can be `pending`, `succeeded`, or `failed`" (the
+        contract); a pending refund settles (``succeeded``) or fails, and a
+        succeeded one can still fail later, e.g. on an expired card. Each
+        change sends ``charge.refund.updated`` ("Occurs whenever a refund is
+        updated, on selected payment methods") and ``refund.updated``, with
+        ``previous_attributes`` (a real payload: ``status`` succeeded ->
+        failed, ``failure_balance_transaction`` and ``failure_reason`` null
+        before). A failure returns the money to the balance:
+        ``failure_balance_transaction`` "describes the adjustment made on your
+        account balance that reverses the initial balance transaction" (the
+        contract), ``type=adjustment`` with ``reporting_category=
+        refund_failure`` ("separates balance transactions with
+        type=adjustment into several different categories, including
+        disputes, dispute reversals, and failed refunds",
+        https://docs.stripe.com/reports/reporting-categories), and the charge's
+        ``amount_refunded`` drops by the refund (sandbox assumption)."""
+        refund = self.get("refund", ident)
+        allowed = {"pending": ("succeeded", "failed"), "succeeded": ("failed",)}
+        if status not in allowed.get(refund["status"], ()):
+            raise ValueError(f"refund {ident} cannot go {refund['status']} -> {status}")
+        previous = {"status": refund["status"]}
+        if refund.get("pending_reason") is not None:
+            previous["pending_reason"] = refund["pending_reason"]
+            refund["pending_reason"] = None
+        if status == "failed":
+            previous["failure_balance_transaction"] = None
+            previous["failure_reason"] = None
+            original = self.objects[refund["balance_transaction"]]
+            rate = original["exchange_rate"]
+            txn = self.balance_transaction(
+                amount=-original["amount"],
+                type_="adjustment",
+                category="refund_failure",
+                source=refund["id"],
+                rate=None if rate is None else Decimal(str(rate)),
+                description="REFUND FAILURE",
+            )
+            refund["failure_balance_transaction"] = txn["id"]
+            refund["failure_reason"] = failure_reason or "unknown"
+            charge = self.objects[refund["charge"]]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+        refund["status"] = status
+        self.emit("charge.refund.updated", refund, previous)
+        self.emit("refund.updated", refund, dict(previous))
+        return refund
+
     # ------------------------------------------------------------ disputes
     def open_dispute(
         self, *, charge: str, amount=None, reason="fraudulent", respond_within=7 * DAY
