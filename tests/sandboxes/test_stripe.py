@@ -146,6 +146,11 @@ def test_pinned_version_is_answered_and_an_unknown_one_refused(sb):
     assert pinned.headers["Stripe-Version"] == "2024-09-30.acacia"
     default = api(sb, "GET", "/v1/balance")
     assert default.headers["Stripe-Version"] == API_VERSION
+    # the first release of each major and later monthly releases all answer
+    for version in ("2025-09-30.clover", "2026-03-25.dahlia", "2026-04-22.dahlia"):
+        answer = api(sb, "GET", "/v1/balance", headers={"Stripe-Version": version})
+        assert answer.status_code == 200, version
+        assert answer.headers["Stripe-Version"] == version
     unknown = api(sb, "GET", "/v1/balance", headers={"Stripe-Version": "2099-01-01"})
     assert unknown.status_code == 400
     assert unknown.json()["error"] == {

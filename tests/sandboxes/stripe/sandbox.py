@@ -58,13 +58,31 @@ from .webhooks import WebhookHub
 API_VERSION = "2026-09-30.endive"
 CONTRACT_VERSION = "2023-08-16"
 # versions the sandbox accepts: the contract's and the releases named in
-# https://docs.stripe.com/api-versions and its changelog
+# https://docs.stripe.com/api-versions and its changelog. Stripe accepts
+# every released version (a major, then monthly additive releases of the
+# same name, https://docs.stripe.com/changelog/clover), so refusing a real
+# one would be stricter than Stripe: each release below is named by the
+# changelog (2025-03-31.basil, 2025-04-30.basil, 2025-09-30.clover) or pinned
+# by Stripe's own SDKs and tools (stripe-ruby 18.x: 2025-11-17.clover,
+# 2026-02-25.clover; stripe/agent-toolkit: 2024-12-18.acacia,
+# 2025-08-27.basil, 2026-04-22.dahlia, 2026-05-27.dahlia, 2026-06-24.dahlia;
+# stripe/openapi: 2026-04-22.dahlia). Monthly releases not named anywhere
+# reachable are missing (listed as open in the Stripe sandbox review).
 KNOWN_VERSIONS = (
     CONTRACT_VERSION,
     "2024-09-30.acacia",
+    "2024-12-18.acacia",
     "2025-03-31.basil",
+    "2025-04-30.basil",
+    "2025-08-27.basil",
+    "2025-09-30.clover",
+    "2025-11-17.clover",
     "2025-12-15.clover",
+    "2026-02-25.clover",
+    "2026-03-25.dahlia",
+    "2026-04-22.dahlia",
     "2026-05-27.dahlia",
+    "2026-06-24.dahlia",
     "2026-09-30.endive",
 )
 SECRET_KEY = "sk_test_sandbox"
