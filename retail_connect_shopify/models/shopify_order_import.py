@@ -1,0 +1,346 @@
+import json
+
+from odoo import models
+from odoo.tools import float_compare
+
+from odoo.addons.retail_connect_base.lib.errors import (
+    ConflictError,
+    EventSkipped,
+    MappingError,
+    RemoteError,
+    ValidationSyncError,
+)
+from odoo.addons.retail_connect_base.lib.webhook import Delivery
+
+from ..lib import documents as gql
+from ..lib import mappers
+from .retail_backend import IMPORT_CONTEXT
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    def _poll(self, policy, since, until):
+        if self.platform != "shopify":
+            return super()._poll(policy, since, until)
+        if policy.domain != "order":
+            return []
+        deliveries = []
+        for node in self._shopify_client().paginate(
+            gql.SYNC_ORDERS,
+            {"first": 100, "q": f"updated_at:>='{since.isoformat()}Z'"},
+            operation="SyncOrders",
+            path=("orders",),
+            cost=50,
+        ):
+            numeric = mappers.numeric_id(node["id"])
+            deliveries.append(
+                Delivery(
+                    topic="orders/polled",
+                    dedup_key=f"poll:{node['id']}:{node['updatedAt']}",
+                    payload=json.dumps(
+                        {
+                            "id": int(numeric),
+                            "admin_graphql_api_id": node["id"],
+                            "updated_at": node["updatedAt"],
+                        }
+                    ).encode(),
+                    subject_key=f"order:{numeric}",
+                    remote_updated_at=mappers.parse_time(node["updatedAt"]),
+                )
+            )
+        return deliveries
+
+    def _shopify_import_order(self, gid, event=None, order=None):
+        """Create or update the sale order of a Shopify order (idempotent).
+
+        The webhook only says *which* order changed: its current state is read
+        from Shopify, under a lock on the order id, so duplicates, reorders and
+        concurrent deliveries all end in one correct sale order.
+        """
+        self.ensure_one()
+        bindings = self.env["retail.binding"]
+        self._lock_external("sale.order", gid)
+        binding = bindings._lookup(self, "sale.order", gid)
+        hinted = event.remote_updated_at if event else None
+        if binding and hinted and binding.remote_updated_at:
+            # timestamps have one-second precision: only strictly older is stale
+            if mappers.naive_utc(hinted) < binding.remote_updated_at:
+                raise EventSkipped(
+                    "skipped_stale",
+                    f"{binding.external_ref}: Odoo already has the change of "
+                    f"{binding.remote_updated_at}",
+                )
+        if order is None:
+            order = (
+                self._shopify_client()
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=550)
+                .get("order")
+            )
+        if not order:
+            raise RemoteError(f"Shopify has no order {gid}")
+        updated = mappers.naive_utc(order["updatedAt"])
+        if binding and binding._is_stale(updated):
+            raise EventSkipped("skipped_stale", f"{order['name']} changed since")
+        sale = binding._record() if binding else None
+        if sale:
+            self._shopify_update_order(sale, order)
+        else:
+            if order.get("cancelledAt"):
+                raise EventSkipped(
+                    "skipped_policy", f"{order['name']} was cancelled before import"
+                )
+            sale = self._shopify_create_order(order)
+        bindings._bind(
+            self,
+            sale,
+            gid,
+            external_ref=order["name"],
+            remote_updated_at=updated,
+            payload_digest=bindings._digest(order),
+        )
+        return sale
+
+    def _shopify_create_order(self, order):
+        subject = f"order:{mappers.numeric_id(order['id'])}"
+        if ((order.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            raise ValidationSyncError(
+                f"{order['name']} has more than 50 lines: import it by hand.",
+                subject_key=subject,
+            )
+        partner, invoice, delivery = self._shopify_partners(order)
+        pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
+        lines = []
+        for line in mappers.order_lines(order):
+            product = self._shopify_product(line, order, subject)
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": product.id,
+                        "name": line["title"],
+                        "product_uom_qty": line["quantity"],
+                        "price_unit": line["price_unit"],
+                        "discount": line["discount"],
+                        "tax_id": [(6, 0, self._shopify_taxes(line, order, subject))],
+                    },
+                )
+            )
+        for ship in mappers.shipping_lines(order):
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": self._shopify_shipping_product().id,
+                        "name": ship["title"],
+                        "product_uom_qty": 1,
+                        "price_unit": ship["price_unit"],
+                        "tax_id": [(6, 0, self._shopify_taxes(ship, order, subject))],
+                    },
+                )
+            )
+        values = {
+            "partner_id": partner.id,
+            "partner_invoice_id": invoice.id,
+            "partner_shipping_id": delivery.id,
+            "company_id": self.company_id.id,
+            "client_order_ref": order["name"],
+            "origin": f"Shopify {order['name']}",
+            "date_order": mappers.naive_utc(order["createdAt"]),
+            "pricelist_id": pricelist.id if pricelist else False,
+            "team_id": self.shopify_team_id.id or False,
+            "note": order.get("note") or False,
+            "order_line": lines,
+        }
+        warehouse = self.shopify_location_ids.filtered("warehouse_id")[:1].warehouse_id
+        if warehouse:
+            values["warehouse_id"] = warehouse.id
+        sale = self.env["sale.order"].with_context(**IMPORT_CONTEXT).create(values)
+        if sale.currency_id.name != order["currencyCode"]:
+            raise MappingError(
+                f"{order['name']} is in {order['currencyCode']}, Odoo would book "
+                f"it in {sale.currency_id.name}: set a pricelist in "
+                f"{order['currencyCode']} on the backend, then retry.",
+                subject_key=subject,
+                fix={"currency": order["currencyCode"]},
+            )
+        self._shopify_check_total(sale, order, subject)
+        for line, sale_line in zip(
+            mappers.order_lines(order), sale.order_line, strict=False
+        ):
+            self.env["retail.binding"]._bind(
+                self, sale_line, line["line_id"], external_ref=line["sku"]
+            )
+        if mappers.should_confirm(
+            self.shopify_confirm_on, order.get("displayFinancialStatus")
+        ):
+            sale.with_context(**IMPORT_CONTEXT).action_confirm()
+        return sale
+
+    def _shopify_update_order(self, sale, order):
+        if order.get("cancelledAt") and sale.state != "cancel":
+            shipped = sale.picking_ids.filtered(
+                lambda p: p.state == "done" and p.picking_type_code == "outgoing"
+            )
+            if shipped:
+                raise ConflictError(
+                    f"{order['name']} was cancelled on Shopify but "
+                    f"{', '.join(shipped.mapped('name'))} already shipped: refund "
+                    "or return it by hand.",
+                    subject_key=f"order:{mappers.numeric_id(order['id'])}",
+                )
+            sale.with_context(**IMPORT_CONTEXT)._action_cancel()
+            return
+        if sale.state in ("draft", "sent") and mappers.should_confirm(
+            self.shopify_confirm_on, order.get("displayFinancialStatus")
+        ):
+            sale.with_context(**IMPORT_CONTEXT).action_confirm()
+
+    def _shopify_check_total(self, sale, order, subject):
+        """Odoo's total must be Shopify's; a cent of rounding is absorbed."""
+        expected = mappers.money(order.get("currentTotalPriceSet"))
+        diff = round(expected - sale.amount_total, 2)
+        if not diff:
+            return
+        if abs(diff) <= 0.05:
+            sale.with_context(**IMPORT_CONTEXT).write(
+                {
+                    "order_line": [
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": self._shopify_shipping_product().id,
+                                "name": self.env._("Rounding (Shopify total)"),
+                                "product_uom_qty": 1,
+                                "price_unit": diff,
+                                "tax_id": [(5,)],
+                            },
+                        )
+                    ]
+                }
+            )
+            return
+        raise ConflictError(
+            f"{order['name']}: Odoo computes {sale.amount_total:.2f} but Shopify "
+            f"charged {expected:.2f}: check the tax mapping of this shop.",
+            subject_key=subject,
+        )
+
+    def _shopify_pricelist(self, code, order, subject):
+        """A pricelist in the order's currency ``code``; none for the company's
+        currency without one. Never another currency: its amounts would be
+        booked as if they were in it. Missing, a mapping exception says what
+        to create."""
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", code)], limit=1)
+        )
+        pricelist = self.shopify_pricelist_id
+        if currency.active:
+            if pricelist.currency_id == currency:
+                return pricelist
+            found = self.env["product.pricelist"].search(
+                [
+                    ("currency_id", "=", currency.id),
+                    ("company_id", "in", (False, self.company_id.id)),
+                ],
+                limit=1,
+            )
+            if found or currency == self.company_id.currency_id:
+                return found
+        todo = f"create a pricelist in {code} (Sales › Products › Pricelists)"
+        if not currency.active:
+            todo = (
+                f"activate the currency {code} (Accounting › Configuration › "
+                f"Currencies), then {todo}"
+            )
+        raise MappingError(
+            f"{order['name']} is in {code} and Odoo has no pricelist in {code}: "
+            f"{todo}, or set one on the backend, then retry.",
+            subject_key=subject,
+            fix={"currency": code},
+        )
+
+    def _shopify_product(self, line, order, subject):
+        bindings = self.env["retail.binding"]
+        if line["variant_id"]:
+            binding = bindings._lookup(self, "product.product", line["variant_id"])
+            if binding and binding._record():
+                return binding._record()
+        product = self.env["product.product"]
+        if line["sku"]:
+            product = product.search(
+                [
+                    ("default_code", "=", line["sku"]),
+                    ("company_id", "in", (False, self.company_id.id)),
+                ],
+                limit=1,
+            )
+        if not product:
+            raise MappingError(
+                f"{order['name']}: unknown SKU {line['sku'] or '(none)'} "
+                f"({line['title']}): map it to a product, then retry.",
+                subject_key=subject,
+                fix={"sku": line["sku"], "variant_id": line["variant_id"]},
+            )
+        if line["variant_id"] and not bindings._lookup_record(self, product):
+            bindings._bind(
+                self,
+                product,
+                line["variant_id"],
+                external_ref=line["sku"],
+                extra={"inventory_item_id": line["inventory_item_id"]},
+            )
+        return product
+
+    def _shopify_taxes(self, line, order, subject):
+        if not line["tax_rates"]:
+            return []
+        included = bool(order.get("taxesIncluded"))
+        taxes = self.env["account.tax"].search(
+            [
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", "percent"),
+                ("company_id", "=", self.company_id.id),
+                ("amount", "in", line["tax_rates"]),
+            ]
+        )
+        ids = []
+        for rate in line["tax_rates"]:
+            match = taxes.filtered(
+                lambda t, r=rate: (
+                    not float_compare(t.amount, r, 4) and t.price_include == included
+                )
+            )[:1]
+            if not match:
+                raise MappingError(
+                    f"{order['name']}: no sale tax of {rate:g}% "
+                    f"({'included in' if included else 'excluded from'} prices) in "
+                    f"{self.company_id.name}: create it, then retry.",
+                    subject_key=subject,
+                    fix={"tax_rate": rate, "price_include": included},
+                )
+            ids.append(match.id)
+        return ids
+
+    def _shopify_shipping_product(self):
+        if not self.shopify_shipping_product_id:
+            self.sudo().shopify_shipping_product_id = self.env[
+                "product.product"
+            ].create(
+                {
+                    "name": self.env._("Shipping (Shopify)"),
+                    "type": "service",
+                    "default_code": f"SHOPIFY-SHIPPING-{self.id}",
+                    "invoice_policy": "order",
+                    "taxes_id": [(5,)],
+                    "sale_ok": False,
+                    "purchase_ok": False,
+                    "company_id": self.company_id.id,
+                }
+            )
+        return self.shopify_shipping_product_id
