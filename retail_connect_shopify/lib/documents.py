@@ -41,6 +41,9 @@ query Locations($first: Int!, $after: String) {
   }
 }"""
 
+ACCESS_SCOPES = (
+    "query AccessScopes { currentAppInstallation { accessScopes { handle } } }"
+)
 ORDER_BY_ID = f"query OrderById($id: ID!) {{ order(id: $id) {{ {ORDER} }} }}"
 
 # A refund's amounts in the shop's currency: the refunds/create payload gives

@@ -8,6 +8,7 @@ from . import stock_quant
 from . import shopify_fulfilment
 from . import stock_picking
 from . import shopify_backfill
+from . import shopify_order_window
 from . import product_template
 from . import shopify_product_export
 from . import shopify_product_import

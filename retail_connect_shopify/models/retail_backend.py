@@ -270,8 +270,36 @@ class RetailBackend(models.Model):
                 payload="webhookSubscriptionCreate",
             )
             created.append(topic)
+        if created and self.shopify_webhooks_ok:
+            self._shopify_webhooks_repaired(created)
         self.shopify_webhooks_ok = True
         return created
+
+    def _shopify_webhooks_repaired(self, topics):
+        """Subscriptions that were registered are gone: Shopify deletes one
+        whose deliveries failed for 4 hours (8 retries), or someone deleted it.
+        Say so, and read what was missed meanwhile by polling now."""
+        self.message_post(
+            body=self.env._(
+                "Shopify had deleted %(n)s webhook subscription(s): %(topics)s. "
+                "Shopify does so when its deliveries to Odoo fail for 4 hours "
+                "(check that Odoo is reachable and that the app secret is the "
+                "shop's). They are registered again; changes made meanwhile are "
+                "read by polling now.",
+                n=len(topics),
+                topics=", ".join(topics),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        policies = self.policy_ids.filtered(
+            lambda p: p._allows_import() and p.timing in ("batch", "hybrid")
+        )
+        for policy in policies:
+            policy.with_delay(
+                channel=self._channel("bulk"),
+                identity_key=f"retail_poll_{policy.id}",
+                description=f"Poll {policy.display_name} (webhooks repaired)",
+            )._job_poll()
 
     @api.model
     def _cron_shopify_webhook_health(self):

@@ -2,7 +2,6 @@ import json
 import logging
 import tempfile
 from collections import defaultdict
-from datetime import timedelta
 
 from odoo import fields, models
 
@@ -101,7 +100,7 @@ class RetailBackend(models.Model):
 
     def _shopify_bulk_start(self, kind):
         if kind == "orders":
-            since = fields.Datetime.now() - timedelta(days=self.shopify_backfill_days)
+            since = self._shopify_backfill_since()
             query = gql.bulk_orders_query(since.isoformat() + "Z")
         else:
             query = gql.BULK_VARIANTS_QUERY

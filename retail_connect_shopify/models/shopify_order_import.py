@@ -7,7 +7,6 @@ from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
     EventSkipped,
     MappingError,
-    RemoteError,
     ValidationSyncError,
 )
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
@@ -78,7 +77,7 @@ class RetailBackend(models.Model):
                 .get("order")
             )
         if not order:
-            raise RemoteError(f"Shopify has no order {gid}")
+            raise self._shopify_missing_order(gid)
         updated = mappers.naive_utc(order["updatedAt"])
         if binding and binding._is_stale(updated):
             raise EventSkipped("skipped_stale", f"{order['name']} changed since")

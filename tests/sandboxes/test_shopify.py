@@ -28,7 +28,14 @@ from graphql.pyutils import Undefined
 from werkzeug.wrappers import Request, Response
 
 from sandboxes import available
-from sandboxes.shopify import SCHEMA, SCHEMA_PATH, ShopifySandbox, sign, verify
+from sandboxes.shopify import (
+    SCHEMA,
+    SCHEMA_PATH,
+    WEBHOOK_RETRY_DELAYS,
+    ShopifySandbox,
+    sign,
+    verify,
+)
 from sandboxes.toolkit import Clock, SandboxServer, utc_iso
 
 EPOCH = 1_793_000_000.0  # 2026-10-26T07:33:20Z
@@ -1100,6 +1107,110 @@ def test_webhook_delivery_is_signed_with_a_stable_event_id(shop, stock, receiver
     headers, raw = receiver.deliveries[-1]
     assert headers["X-Shopify-Topic"] == "bulk_operations/finish"
     assert json.loads(raw)["status"] == "completed"
+
+
+def test_orders_older_than_60_days_need_read_all_orders(shop, stock):
+    old = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 1}],
+        created_at=utc_iso(EPOCH - 61 * 86400),
+    )
+    recent = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    one = "query($id: ID!) { order(id: $id) { id } }"
+    many = "{ orders(first: 10) { nodes { id } } }"
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    assert data(gql(shop, one, {"id": old["id"]}))["order"] is None
+    assert data(gql(shop, one, {"id": recent["id"]}))["order"]["id"] == recent["id"]
+    listed = [n["id"] for n in data(gql(shop, many))["orders"]["nodes"]]
+    assert listed == [recent["id"]]
+    assert data(gql(shop, nodes, {"ids": [old["id"]]}))["nodes"] == [None]
+    scopes = "{ currentAppInstallation { accessScopes { handle } } }"
+    granted = data(gql(shop, scopes))["currentAppInstallation"]["accessScopes"]
+    assert "read_all_orders" not in {s["handle"] for s in granted}
+    shop.scope += ",read_all_orders"
+    granted = data(gql(shop, scopes))["currentAppInstallation"]["accessScopes"]
+    assert "read_all_orders" in {s["handle"] for s in granted}
+    assert data(gql(shop, one, {"id": old["id"]}))["order"]["id"] == old["id"]
+    assert len(data(gql(shop, many))["orders"]["nodes"]) == 2
+
+
+class FailingReceiver(Receiver):
+    """An endpoint that answers 503 until ``up`` is set."""
+
+    up = False
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.deliveries.append((dict(request.headers), request.get_data()))
+        status = 200 if self.up else 503
+        return Response("ok", status=status)(environ, start_response)
+
+
+@pytest.fixture
+def failing_receiver():
+    app = FailingReceiver()
+    with SandboxServer(app) as server:
+        app.url = server.url + "/hooks"
+        yield app
+
+
+def subscribe(shop, topic, uri):
+    create = """
+    mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+        webhookSubscription { id } userErrors { message } } }"""
+    made = data(gql(shop, create, {"topic": topic, "sub": {"uri": uri}}))
+    return made["webhookSubscriptionCreate"]["webhookSubscription"]["id"]
+
+
+def subscription_ids(shop):
+    query = "{ webhookSubscriptions(first: 50) { nodes { id } } }"
+    return {n["id"] for n in data(gql(shop, query))["webhookSubscriptions"]["nodes"]}
+
+
+def test_failed_delivery_is_retried_with_the_same_event_on_the_clock(
+    shop, stock, failing_receiver
+):
+    subscribe(shop, "ORDERS_CREATE", failing_receiver.url)
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    (event,) = shop.emit("orders/create", order["id"], deliver=True)
+    assert len(failing_receiver.deliveries) == 1
+    assert shop.webhooks.deliver_due() == [], "nothing is due before the backoff"
+    shop.clock.advance(60)
+    failing_receiver.up = True
+    assert [status for status, _ in shop.webhooks.deliver_due()] == [200]
+    (h1, raw1), (h2, raw2) = failing_receiver.deliveries
+    assert raw1 == raw2, "a retry sends the original payload"
+    assert h1["X-Shopify-Event-Id"] == h2["X-Shopify-Event-Id"] == event["id"]
+    assert h1["X-Shopify-Triggered-At"] == h2["X-Shopify-Triggered-At"]
+    assert h1["X-Shopify-Webhook-Id"] != h2["X-Shopify-Webhook-Id"]
+    shop.clock.advance(5 * 3600)
+    assert shop.webhooks.deliver_due() == [], "a delivered event is not retried"
+
+
+def test_eight_failed_retries_over_four_hours_delete_the_subscription(
+    shop, stock, failing_receiver, receiver
+):
+    failing = subscribe(shop, "ORDERS_CREATE", failing_receiver.url)
+    healthy = subscribe(shop, "ORDERS_CREATE", receiver.url)
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    shop.emit("orders/create", order["id"], deliver=True)
+    start = shop.clock.now()
+    for retry in range(8):
+        assert failing in subscription_ids(shop), f"still there before retry {retry}"
+        shop.clock.advance(max(WEBHOOK_RETRY_DELAYS))  # past any backoff step
+        assert len(shop.webhooks.deliver_due()) == 1
+    assert len(failing_receiver.deliveries) == 9, "the first attempt and 8 retries"
+    assert subscription_ids(shop) == {healthy}, "only the failing one is deleted"
+    assert len(receiver.deliveries) == 1, "the healthy endpoint got it once"
+    shop.clock.advance(24 * 3600)
+    assert shop.webhooks.deliver_due() == []
+    assert sum(WEBHOOK_RETRY_DELAYS) == 4 * 3600
+    assert shop.clock.now() > start
+
+
+def test_delivery_gives_up_after_five_seconds(shop):
+    assert shop.webhooks.timeout == 5.0
 
 
 def test_auto_webhooks_follow_api_writes(shop, stock, receiver):
