@@ -78,9 +78,19 @@ query FulfillmentOrders($id: ID!) {
 }"""
 
 FULFILLMENT_CREATE = """
-mutation FulfillmentCreate($fulfillment: FulfillmentInput!, $key: String!) {
-  fulfillmentCreate(fulfillment: $fulfillment) @idempotent(key: $key) {
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
     fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}"""
+
+FULFILLMENT_TRACKING_UPDATE = """
+mutation FulfillmentTrackingUpdate($id: ID!, $tracking: FulfillmentTrackingInput!) {
+  fulfillmentTrackingInfoUpdate(
+    fulfillmentId: $id, trackingInfoInput: $tracking, notifyCustomer: true
+  ) {
+    fulfillment { id trackingInfo { company number url } }
     userErrors { field message }
   }
 }"""
