@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from odoo.addons.retail_connect_base.lib.errors import ThrottledError
+
 from ..models.retail_backend import WEBHOOK_TOPICS
 from .common import ShopifyCase, run_jobs
 
@@ -75,3 +77,28 @@ class TestResilience(ShopifyCase):
         )
         created = self.backend._shopify_ensure_webhooks()
         self.assertEqual(created, [nodes[0]["topic"]])
+
+    def test_the_bucket_learns_the_plan_limits_shopify_reports(self):
+        """A Plus shop restores 1,000 points a second from a 20,000 bucket: the
+        shared bucket keeps what Shopify reports, the configured defaults
+        (2,000 / 100) never overwrite it (issue 7, point 14)."""
+        self.sandbox.set_rate_limit(20000, 1000)
+        self.addCleanup(self.sandbox.set_rate_limit, 2000, 100)
+        domain = [("backend_id", "=", self.backend.id), ("bucket", "=", "api")]
+        self.backend.action_shopify_fetch_locations()
+        bucket = self.env["retail.throttle.bucket"].search(domain)
+        self.assertEqual((bucket.capacity, bucket.rate), (20000, 1000))
+        self.backend._take_token(10)  # the next call takes its tokens
+        self.env.invalidate_all()
+        self.assertEqual((bucket.capacity, bucket.rate), (20000, 1000))
+        # Shopify says the bucket is empty: 500 points come back in half a
+        # second at the Plus rate (5 s at the configured 100/s)
+        self.backend._observe_budget(0)
+        with self.assertRaises(ThrottledError) as caught:
+            self.backend._take_token(500)
+        self.assertEqual(caught.exception.seconds, 1)  # 0.5 s, rounded up to 1
+        # a later downgrade is learned too
+        self.sandbox.set_rate_limit(2000, 100)
+        self.backend.action_shopify_fetch_locations()
+        self.env.invalidate_all()
+        self.assertEqual((bucket.capacity, bucket.rate), (2000, 100))
