@@ -102,3 +102,44 @@ class TestResilience(ShopifyCase):
         self.backend.action_shopify_fetch_locations()
         self.env.invalidate_all()
         self.assertEqual((bucket.capacity, bucket.rate), (2000, 100))
+
+
+@tagged("post_install", "-at_install")
+class TestApiDeprecations(ShopifyCase):
+    """Issue 7, point 16: Shopify names the deprecated fields a call used
+    (X-Shopify-API-Deprecated-Reason) and the version it served."""
+
+    def _deprecations(self):
+        return self.env["retail.sync.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("subject_key", "like", "deprecated:%"),
+            ]
+        )
+
+    def test_an_imported_order_uses_no_deprecated_field(self):
+        order = self.new_order()
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders()
+        self.assertEqual(len(sale), 1)
+        self.assertEqual(sale.partner_id.email, "jane@example.com")
+        self.assertTrue(sale.partner_id.phone)
+        self.assertFalse(self._deprecations())
+        self.assertEqual(self.backend.shopify_served_version, "2026-10")
+
+    def test_one_exception_per_deprecated_field_with_its_support_end(self):
+        self.backend.api_version = "2024-01"  # no longer supported: falls forward
+        client = self.backend._shopify_client()
+        query = "query Old { customers(first: 1) { nodes { id email phone } } }"
+        for _call in range(2):
+            client.graphql(query, operation="Old", cost=5)
+        self.assertEqual(self.backend.shopify_served_version, "2026-01")
+        found = self._deprecations()
+        self.assertEqual(
+            sorted(found.mapped("subject_key")),
+            ["deprecated:Customer.email", "deprecated:Customer.phone"],
+        )
+        for exception in found:
+            self.assertIn("2026-01", exception.name + (exception.message or ""))
+            self.assertIn("2027-01-01", exception.name + (exception.message or ""))
