@@ -928,14 +928,16 @@ class RetailBackend(models.Model):
             )
 
     def _observe_budget(self, available, capacity=None, rate=None):
-        """Align the shared bucket with the budget the platform reported."""
-        self.env["retail.throttle.bucket"]._take(
+        """Align the shared bucket with the budget the platform reported; the
+        capacity and restore rate it reports replace the configured ones."""
+        self.env["retail.throttle.bucket"]._observe(
             self,
             "api",
-            0,
-            capacity or self.rate_limit_capacity,
-            rate or self.rate_limit_per_second,
-            available=available,
+            available,
+            self.rate_limit_capacity,
+            self.rate_limit_per_second,
+            learned_capacity=capacity,
+            learned_rate=rate,
         )
 
     def _log_exchange(self, exchange):

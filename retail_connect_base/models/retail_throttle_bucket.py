@@ -14,6 +14,11 @@ class RetailThrottleBucket(models.Model):
     Every worker takes tokens here before calling a platform, so concurrent jobs
     stay under the remote limit together. The row is updated in its own short
     transaction: holding it until the job ends would serialize the workers.
+
+    Capacity and restore rate start from the backend's settings; once the
+    platform reports its own (Shopify's throttleStatus: a Plus shop restores
+    1,000 points a second, not 100), the bucket keeps what it learned and the
+    settings no longer overwrite it.
     """
 
     _name = "retail.throttle.bucket"
@@ -26,6 +31,7 @@ class RetailThrottleBucket(models.Model):
     rate = fields.Float()
     tokens = fields.Float()
     updated_epoch = fields.Float()
+    learned = fields.Boolean(help="Capacity and rate as the platform reported them")
 
     _sql_constraints = [
         ("bucket_uniq", "UNIQUE(backend_id, bucket)", "One row per bucket.")
@@ -35,19 +41,52 @@ class RetailThrottleBucket(models.Model):
     def _take(self, backend, bucket, cost, capacity, rate, available=None):
         """Take ``cost`` tokens; return the seconds to wait (0 when granted).
 
-        With ``available`` (what the platform reported), the bucket is aligned
-        first and nothing is taken when ``cost`` is 0.
+        ``capacity`` and ``rate`` are the configured ones, used until the
+        platform reported its own (:meth:`_observe`). With ``available`` (what
+        the platform reported), the bucket is aligned first and nothing is
+        taken when ``cost`` is 0.
         """
+        return self._update(backend, bucket, cost, capacity, rate, available)
+
+    @api.model
+    def _observe(
+        self,
+        backend,
+        bucket,
+        available,
+        capacity,
+        rate,
+        learned_capacity=None,
+        learned_rate=None,
+    ):
+        """Align the bucket with what the platform reported: tokens left and,
+        when it says so, its capacity and restore rate (kept from then on)."""
+        return self._update(
+            backend,
+            bucket,
+            0,
+            capacity,
+            rate,
+            available,
+            learned=(learned_capacity, learned_rate),
+        )
+
+    @api.model
+    def _update(self, backend, bucket, cost, capacity, rate, available, learned=None):
         now = time.time()
         try:
-            return self._take_in(backend, bucket, cost, capacity, rate, available, now)
+            return self._take_in(
+                backend, bucket, cost, capacity, rate, available, now, learned
+            )
         except pg_errors.ForeignKeyViolation:
             # a backend created in this very transaction is not visible to the
             # side transaction yet: its first calls are not limited
             return 0.0
 
     @api.model
-    def _take_in(self, backend, bucket, cost, capacity, rate, available, now):
+    def _take_in(
+        self, backend, bucket, cost, capacity, rate, available, now, learned=None
+    ):
         with side_cursor(self.env, read_committed=True) as cr:
             cr.execute(
                 """
@@ -59,24 +98,36 @@ class RetailThrottleBucket(models.Model):
                 (backend.id, bucket, capacity, rate, capacity, now),
             )
             cr.execute(
-                "SELECT capacity, rate, tokens, updated_epoch "
+                "SELECT capacity, rate, tokens, updated_epoch, learned "
                 "FROM retail_throttle_bucket WHERE backend_id=%s AND bucket=%s "
                 "FOR UPDATE",
                 (backend.id, bucket),
             )
-            state = throttle.BucketState(*cr.fetchone())
-            state.capacity, state.rate = capacity or state.capacity, rate or state.rate
-            if available is not None:
-                state = throttle.observe(state, now, available=available)
+            *row, was_learned = cr.fetchone()
+            state = throttle.BucketState(*row)
+            if not was_learned:  # configured values hold until learned ones
+                state.capacity = capacity or state.capacity
+                state.rate = rate or state.rate
+            learned_capacity, learned_rate = learned or (None, None)
+            now_learned = bool(was_learned or learned_capacity or learned_rate)
+            if available is not None or learned_capacity or learned_rate:
+                state = throttle.observe(
+                    state,
+                    now,
+                    available=available,
+                    capacity=learned_capacity,
+                    rate=learned_rate,
+                )
             state, wait = throttle.take(state, now, cost)
             cr.execute(
                 "UPDATE retail_throttle_bucket SET capacity=%s, rate=%s, tokens=%s, "
-                "updated_epoch=%s WHERE backend_id=%s AND bucket=%s",
+                "updated_epoch=%s, learned=%s WHERE backend_id=%s AND bucket=%s",
                 (
                     state.capacity,
                     state.rate,
                     state.tokens,
                     state.updated_at,
+                    now_learned,
                     backend.id,
                     bucket,
                 ),

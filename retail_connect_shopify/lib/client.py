@@ -30,7 +30,7 @@ class ShopifyClient(RetailHttpClient):
     request_id_header = "X-Request-Id"
     idempotency_header = None  # GraphQL writes carry @idempotent(key:) instead
 
-    def __init__(self, base_url, *, api_version, token, **kwargs):
+    def __init__(self, base_url, *, api_version, token, on_api_notice=None, **kwargs):
         super().__init__(
             base_url,
             headers={
@@ -42,6 +42,9 @@ class ShopifyClient(RetailHttpClient):
         )
         self.api_version = api_version
         self.last_cost = None
+        # on_api_notice(served_version, deprecated_fields): what Shopify says
+        # about the version it served and the deprecated fields we used
+        self.on_api_notice = on_api_notice
 
     # -- signals ---------------------------------------------------------
     @staticmethod
@@ -92,6 +95,15 @@ class ShopifyClient(RetailHttpClient):
         return super().throttle_state(response)
 
     def observe(self, response):
+        # X-Shopify-API-Version: the version that served the request (an
+        # unsupported one falls forward); X-Shopify-API-Deprecated-Reason: the
+        # deprecated fields used, "Type.field, Type.field" since 2025-04
+        # (https://shopify.dev/changelog/graphql-return-actual-deprecation-reasons)
+        served = response.headers.get("X-Shopify-API-Version")
+        reason = response.headers.get("X-Shopify-API-Deprecated-Reason") or ""
+        deprecated = [name.strip() for name in reason.split(",") if name.strip()]
+        if self.on_api_notice and (served or deprecated):
+            self.on_api_notice(served, deprecated)
         cost, status = self._throttle_status(self._json(response))
         self.last_cost = cost or None
         if status:

@@ -12,13 +12,18 @@ ADDRESS = (
     "countryCodeV2 phone"
 )
 TAXES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
+# Customer.email / Customer.phone are deprecated (the schema's reasons: "Use
+# `defaultEmailAddress.emailAddress` / `defaultPhoneNumber.phoneNumber`")
+CUSTOMER_CONTACT = (
+    "defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber }"
+)
 ORDER = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
   email phone note tags paymentGatewayNames
   currentTotalPriceSet {{ {MONEY} }}
   totalShippingPriceSet {{ {MONEY} }}
-  customer {{ id email firstName lastName phone }}
+  customer {{ id firstName lastName {CUSTOMER_CONTACT} }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines(first: 5) {{ nodes {{
@@ -81,9 +86,19 @@ query FulfillmentOrders($id: ID!) {
 }"""
 
 FULFILLMENT_CREATE = """
-mutation FulfillmentCreate($fulfillment: FulfillmentInput!, $key: String!) {
-  fulfillmentCreate(fulfillment: $fulfillment) @idempotent(key: $key) {
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
     fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}"""
+
+FULFILLMENT_TRACKING_UPDATE = """
+mutation FulfillmentTrackingUpdate($id: ID!, $tracking: FulfillmentTrackingInput!) {
+  fulfillmentTrackingInfoUpdate(
+    fulfillmentId: $id, trackingInfoInput: $tracking, notifyCustomer: true
+  ) {
+    fulfillment { id trackingInfo { company number url } }
     userErrors { field message }
   }
 }"""
@@ -153,7 +168,7 @@ BULK_ORDER_FIELDS = f"""
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
   email phone note tags
   currentTotalPriceSet {{ {MONEY} }}
-  customer {{ id email firstName lastName phone }}
+  customer {{ id firstName lastName {CUSTOMER_CONTACT} }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines {{ edges {{ node {{

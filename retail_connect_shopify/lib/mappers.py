@@ -127,11 +127,17 @@ def customer(data):
     gid = data.get("id")
     if gid and not str(gid).startswith("gid://"):
         gid = data.get("admin_graphql_api_id") or f"gid://shopify/Customer/{gid}"
+    # GraphQL: Customer.email/phone are deprecated for defaultEmailAddress /
+    # defaultPhoneNumber; REST payloads (webhooks) still carry email/phone
+    email = (data.get("defaultEmailAddress") or {}).get("emailAddress")
+    email = (email or data.get("email") or "").strip()
+    phone = (data.get("defaultPhoneNumber") or {}).get("phoneNumber")
+    phone = phone or data.get("phone")
     return {
         "gid": gid,
-        "name": f"{first} {last}".strip() or data.get("email") or "",
-        "email": (data.get("email") or "").strip() or False,
-        "phone": data.get("phone") or False,
+        "name": f"{first} {last}".strip() or email,
+        "email": email or False,
+        "phone": phone or False,
         "default_address": address(data.get("default_address")),
     }
 

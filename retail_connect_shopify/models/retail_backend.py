@@ -219,6 +219,7 @@ class RetailBackend(models.Model):
             ShopifyClient,
             api_version=self.api_version or API_VERSION,
             token=self._shopify_token(),
+            on_api_notice=self._shopify_api_notice,
         )
 
     def _check_connection(self):

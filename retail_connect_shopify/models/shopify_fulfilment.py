@@ -15,6 +15,9 @@ class RetailBackend(models.Model):
 
         Quantities go to the fulfillment orders that still expect them, so a
         partial delivery makes a partial fulfilment and its backorder the rest.
+        Shopify fulfils only fulfillment orders of one assigned location per
+        call: a delivery spread over several locations makes one fulfilment
+        per location.
         """
         self.ensure_one()
         return self._run_outbound(
@@ -24,6 +27,42 @@ class RetailBackend(models.Model):
             picking,
             record=picking,
         )
+
+    def _job_shopify_tracking(self, picking):
+        """Send the delivery's current tracking to its Shopify fulfilments."""
+        self.ensure_one()
+        return self._run_outbound(
+            "shipment",
+            f"tracking:{picking.id}",
+            self._shopify_tracking,
+            picking,
+            record=picking,
+        )
+
+    def _shopify_tracking(self, picking):
+        binding = self.env["retail.binding"]._lookup_record(self, picking)
+        if not binding:
+            return "not fulfilled on Shopify yet: the fulfilment sends the tracking"
+        ids = (binding.extra or {}).get("fulfillments") or [binding.external_id]
+        tracking = self._shopify_tracking_info(picking)
+        client = self._shopify_client()
+        for fulfillment_id in ids:
+            # setting the tracking is idempotent: a retry sends the same values
+            self._call_in_job(
+                client.mutate,
+                gql.FULFILLMENT_TRACKING_UPDATE,
+                {"id": fulfillment_id, "tracking": tracking},
+                operation="FulfillmentTrackingUpdate",
+                payload="fulfillmentTrackingInfoUpdate",
+            )
+        return f"tracking {tracking.get('number') or '-'} on {len(ids)} fulfilment(s)"
+
+    def _shopify_tracking_info(self, picking):
+        return {
+            "company": picking.carrier_id.name or "",
+            "number": picking.carrier_tracking_ref or "",
+            "url": picking.carrier_tracking_url or None,
+        }
 
     def _shopify_fulfil(self, picking):
         bindings = self.env["retail.binding"]
@@ -41,11 +80,15 @@ class RetailBackend(models.Model):
             cost=530,
         )
         remaining = {}  # line item gid -> [(fo id, fo line id, remaining)]
+        location_of = {}  # fo id -> its assigned location
         for fo in ((data.get("order") or {}).get("fulfillmentOrders") or {}).get(
             "nodes"
         ) or []:
             if fo["status"] not in OPEN:
                 continue
+            location_of[fo["id"]] = (
+                (fo.get("assignedLocation") or {}).get("location") or {}
+            ).get("id")
             for line in (fo.get("lineItems") or {}).get("nodes") or []:
                 if line["remainingQuantity"] > 0:
                     remaining.setdefault(line["lineItem"]["id"], []).append(
@@ -73,32 +116,42 @@ class RetailBackend(models.Model):
                 )
         if not by_fo:
             return "nothing left to fulfil on Shopify"
+        by_location = {}  # location -> {fo id: lines}, in the order met
+        for fo_id, lines in by_fo.items():
+            by_location.setdefault(location_of.get(fo_id), {})[fo_id] = lines
         tracking = {}
         if picking.carrier_tracking_ref:
-            tracking = {
-                "company": picking.carrier_id.name or "",
-                "number": picking.carrier_tracking_ref,
-                "url": picking.carrier_tracking_url or None,
+            tracking = self._shopify_tracking_info(picking)
+        made = []
+        for fos in by_location.values():
+            fulfillment = {
+                "lineItemsByFulfillmentOrder": [
+                    {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": lines}
+                    for fo_id, lines in fos.items()
+                ],
+                "notifyCustomer": True,
             }
-        fulfillment = {
-            "lineItemsByFulfillmentOrder": [
-                {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": lines}
-                for fo_id, lines in by_fo.items()
-            ],
-            "notifyCustomer": True,
-        }
-        if tracking:
-            fulfillment["trackingInfo"] = tracking
-        result = self._call_in_job(
-            client.mutate,
-            gql.FULFILLMENT_CREATE,
-            {"fulfillment": fulfillment, "key": f"odoo-picking-{picking.id}"},
-            operation="FulfillmentCreate",
-            payload="fulfillmentCreate",
+            if tracking:
+                fulfillment["trackingInfo"] = tracking
+            # fulfillmentCreate takes no idempotency key (only the inventory
+            # and refund mutations do): a retry after a lost answer finds the
+            # units no longer expected and says so (ConflictError above)
+            result = self._call_in_job(
+                client.mutate,
+                gql.FULFILLMENT_CREATE,
+                {"fulfillment": fulfillment},
+                operation="FulfillmentCreate",
+                payload="fulfillmentCreate",
+            )
+            made.append(result["fulfillment"])
+        bindings._bind(
+            self,
+            picking,
+            made[-1]["id"],
+            external_ref=picking.name,
+            extra={"fulfillments": [created["id"] for created in made]},
         )
-        created = result["fulfillment"]
-        bindings._bind(self, picking, created["id"], external_ref=picking.name)
         # Shopify took the shipped units out of committed, not out of available:
         # a compare-and-set would not notice, so the stock push reads them again
         self.env["shopify.stock.level"]._reread(self, picking.move_ids.product_id)
-        return f"fulfilment {created['id']} ({created['status']})"
+        return ", ".join(f"fulfilment {c['id']} ({c['status']})" for c in made)

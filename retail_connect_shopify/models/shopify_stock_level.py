@@ -3,6 +3,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 
+from odoo.addons.retail_connect_base.lib.errors import TransientError
 from odoo.addons.retail_connect_base.models.common import check_group
 
 from ..lib import documents as gql
@@ -12,6 +13,10 @@ BATCH = 250  # quantities per inventorySetQuantities, ids per read (the API's ma
 ATTEMPTS = 3  # compare-and-set tries of a batch in one job; then a new job later
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 MISMATCH = "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+# the first try under this key failed (a retried job resends it): read again,
+# the next attempt writes under a new key
+PREVIOUS_FAILED = "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"
+CONCURRENT = "IDEMPOTENCY_CONCURRENT_REQUEST"  # still running: retry later
 # Shopify refuses the item itself: set the SKU aside, push the others.
 SET_ASIDE = {
     "INVALID_INVENTORY_ITEM": "gone",
@@ -301,9 +306,14 @@ class ShopifyStockLevel(models.Model):
         unknown = []
         for error in err.errors:
             code, field = error.get("code"), error.get("field") or []
-            if code == MISMATCH:  # this key was used for other values: re-read
+            if code in (MISMATCH, PREVIOUS_FAILED):  # this key is spent: re-read
                 unknown += [level for level, _quantity in todo]
                 continue
+            if code == CONCURRENT:
+                raise TransientError(
+                    "Shopify is still applying this stock write: retry later",
+                    seconds=5,
+                )
             if len(field) < 3 or not str(field[2]).isdigit():
                 raise err
             level = todo[int(field[2])][0]

@@ -39,7 +39,7 @@ class TestFulfilmentAndRefund(ShopifyCase):
     def _ship(self, picking, quantity, tracking):
         picking.write({"carrier_id": self.carrier.id, "carrier_tracking_ref": tracking})
         for move in picking.move_ids:
-            move.quantity = quantity
+            move.quantity = move.product_uom_qty if quantity is None else quantity
             move.picked = True
         picking._action_done()
 
@@ -72,6 +72,47 @@ class TestFulfilmentAndRefund(ShopifyCase):
         before = len(self._calls("FulfillmentCreate"))
         self.assertEqual(self.backend._job_shopify_fulfil(picking), "already fulfilled")
         self.assertEqual(len(self._calls("FulfillmentCreate")), before)
+
+    def test_a_delivery_from_two_locations_is_fulfilled_once_per_location(self):
+        """Shopify fulfils the fulfillment orders of one location per call
+        (issue 7, point 11): one fulfilment per location, nothing twice."""
+        store = self.sandbox.add_location("Store")["id"]
+        mug = self.sandbox.variant_by_sku("MUG-002")["inventoryItemId"]
+        self.sandbox.set_inventory(mug, store, 5)
+        order, sale = self._imported(
+            lines=[
+                {"sku": "TSHIRT-001", "quantity": 1, "location": self.location["id"]},
+                {"sku": "MUG-002", "quantity": 2, "location": store},
+            ]
+        )
+        self._ship(sale.picking_ids, None, "TRACK-9")
+        run_jobs(self.env)
+        calls = self._calls("FulfillmentCreate")
+        self.assertEqual(len(calls), 2, "one call per location")
+        remote = self._remote(order)
+        self.assertEqual(remote["displayFulfillmentStatus"], "FULFILLED")
+        self.assertEqual(len(remote["fulfillments"]), 2)
+        self.assertEqual(
+            {f["trackingInfo"][0]["number"] for f in remote["fulfillments"]},
+            {"TRACK-9"},
+        )
+        self.assertEqual(self.sandbox.inventory(mug, store, "on_hand"), 3)
+        job = self.backend._job_shopify_fulfil(sale.picking_ids)
+        self.assertEqual(job, "already fulfilled")
+        self.assertEqual(len(self._calls("FulfillmentCreate")), 2)
+
+    def test_tracking_edited_after_the_fulfilment_reaches_shopify(self):
+        """Issue 7, point 12: a corrected tracking number after the delivery
+        updates the Shopify fulfilment instead of staying wrong."""
+        order, sale = self._imported(lines=[{"sku": "MUG-002", "quantity": 1}])
+        self._ship(sale.picking_ids, 1, "WRONG-1")
+        run_jobs(self.env)
+        sale.picking_ids.carrier_tracking_ref = "RIGHT-1"
+        run_jobs(self.env)
+        (fulfilment,) = self._remote(order)["fulfillments"]
+        self.assertEqual([t["number"] for t in fulfilment["trackingInfo"]], ["RIGHT-1"])
+        self.assertEqual(len(self._calls("FulfillmentCreate")), 1)
+        self.assertEqual(len(self._calls("FulfillmentTrackingUpdate")), 1)
 
     def test_refund_makes_a_credit_note_and_a_return_once(self):
         order, sale = self._imported(lines=[{"sku": "MUG-002", "quantity": 3}])

@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from odoo.addons.retail_connect_base.lib.errors import ThrottledError
+
 from ..models.retail_backend import WEBHOOK_TOPICS
 from .common import ShopifyCase, run_jobs
 
@@ -75,3 +77,69 @@ class TestResilience(ShopifyCase):
         )
         created = self.backend._shopify_ensure_webhooks()
         self.assertEqual(created, [nodes[0]["topic"]])
+
+    def test_the_bucket_learns_the_plan_limits_shopify_reports(self):
+        """A Plus shop restores 1,000 points a second from a 20,000 bucket: the
+        shared bucket keeps what Shopify reports, the configured defaults
+        (2,000 / 100) never overwrite it (issue 7, point 14)."""
+        self.sandbox.set_rate_limit(20000, 1000)
+        self.addCleanup(self.sandbox.set_rate_limit, 2000, 100)
+        domain = [("backend_id", "=", self.backend.id), ("bucket", "=", "api")]
+        self.backend.action_shopify_fetch_locations()
+        bucket = self.env["retail.throttle.bucket"].search(domain)
+        self.assertEqual((bucket.capacity, bucket.rate), (20000, 1000))
+        self.backend._take_token(10)  # the next call takes its tokens
+        self.env.invalidate_all()
+        self.assertEqual((bucket.capacity, bucket.rate), (20000, 1000))
+        # Shopify says the bucket is empty: 500 points come back in half a
+        # second at the Plus rate (5 s at the configured 100/s)
+        self.backend._observe_budget(0)
+        with self.assertRaises(ThrottledError) as caught:
+            self.backend._take_token(500)
+        self.assertEqual(caught.exception.seconds, 1)  # 0.5 s, rounded up to 1
+        # a later downgrade is learned too
+        self.sandbox.set_rate_limit(2000, 100)
+        self.backend.action_shopify_fetch_locations()
+        self.env.invalidate_all()
+        self.assertEqual((bucket.capacity, bucket.rate), (2000, 100))
+
+
+@tagged("post_install", "-at_install")
+class TestApiDeprecations(ShopifyCase):
+    """Issue 7, point 16: Shopify names the deprecated fields a call used
+    (X-Shopify-API-Deprecated-Reason) and the version it served."""
+
+    def _deprecations(self):
+        return self.env["retail.sync.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("subject_key", "like", "deprecated:%"),
+            ]
+        )
+
+    def test_an_imported_order_uses_no_deprecated_field(self):
+        order = self.new_order()
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders()
+        self.assertEqual(len(sale), 1)
+        self.assertEqual(sale.partner_id.email, "jane@example.com")
+        self.assertTrue(sale.partner_id.phone)
+        self.assertFalse(self._deprecations())
+        self.assertEqual(self.backend.shopify_served_version, "2026-10")
+
+    def test_one_exception_per_deprecated_field_with_its_support_end(self):
+        self.backend.api_version = "2024-01"  # no longer supported: falls forward
+        client = self.backend._shopify_client()
+        query = "query Old { customers(first: 1) { nodes { id email phone } } }"
+        for _call in range(2):
+            client.graphql(query, operation="Old", cost=5)
+        self.assertEqual(self.backend.shopify_served_version, "2026-01")
+        found = self._deprecations()
+        self.assertEqual(
+            sorted(found.mapped("subject_key")),
+            ["deprecated:Customer.email", "deprecated:Customer.phone"],
+        )
+        for exception in found:
+            self.assertIn("2026-01", exception.name + (exception.message or ""))
+            self.assertIn("2027-01-01", exception.name + (exception.message or ""))

@@ -259,3 +259,28 @@ class TestStockIdempotency(StockCase):
         first, retry = (r.json()["variables"] for r in sent)
         self.assertEqual(first, retry, "the retry is the same write, same key")
         self.assertEqual(self._remote("TSHIRT-001"), 52)
+
+    def test_a_retried_job_whose_first_try_was_stale_carries_on(self):
+        """Shopify refuses a failed try's key a second time
+        (IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED): the retried job reads again and
+        lands under a new key instead of failing."""
+        self._receive("TSHIRT-001", 1)
+        run_jobs(self.env)
+        self.sandbox.set_inventory(self.items["TSHIRT-001"], self.location["id"], 7)
+        self._receive("TSHIRT-001", 1)
+        job = self.env["queue.job"].search(
+            [("method_name", "=", "_job_shopify_push_stock"), ("state", "=", "pending")]
+        )
+        with self.env.cr.savepoint() as savepoint:
+            run_job(self.env, job.uuid)  # stale try, read again, set 52
+            savepoint.rollback()  # as if the job had failed afterwards
+        self.env.invalidate_all()
+        self.sandbox.set_inventory(self.items["TSHIRT-001"], self.location["id"], 9)
+        run_job(self.env, job.uuid)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(self._remote("TSHIRT-001"), 52)
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id), ("state", "!=", "resolved")]
+            )
+        )

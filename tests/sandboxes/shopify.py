@@ -31,7 +31,9 @@ Versions
     ``supported_versions`` (default 2026-01 .. 2026-10), the release candidate
     2027-01 and ``unstable`` are served as asked; anything else falls forward
     to the oldest supported one. ``X-Shopify-API-Version`` tells which version
-    served. Every version gets the 2026-10 behaviour.
+    served. Every version gets the 2026-10 behaviour. A query selecting
+    deprecated fields gets ``X-Shopify-API-Deprecated-Reason: Customer.email,
+    Customer.phone`` (the fields, as Shopify answers from 2025-04).
 
 Body and errors
     ``{"query", "variables", "operationName"}``; no query: 400 ``{"errors":
@@ -93,15 +95,34 @@ Inventory writes (2026-04 rules)
     charge.
 
 Idempotency
-    ``@idempotent(key:)`` works on every mutation: the same key with the same
-    mutation and arguments replays the first answer (no second effect, no
-    webhook); with anything else the payload has ``userErrors [{"code":
-    "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "field": null, "message"}]`` (the code
-    Shopify documents from 2026-01; ``code`` is left out where the payload's
-    error type has none) and nothing happens. Keys live 24 hours. As
-    https://shopify.dev/docs/api/usage/implementing-idempotency says, a key
-    names one intended operation: the same values sent later under a new key
-    are a new operation and apply again.
+    ``@idempotent(key:)`` is honoured only on the mutations that support it
+    (``IDEMPOTENT_MUTATIONS``: https://shopify.dev/changelog/adding-idempotency-
+    for-inventory-adjustments-and-refund-mutations lists refundCreate,
+    inventoryAdjustQuantities, inventorySetQuantities, inventoryMoveQuantities,
+    inventorySetOnHandQuantities and the inventoryShipment* mutations; the
+    details of https://shopify.dev/docs/api/usage/implementing-idempotency
+    "only apply to mutations that support the @idempotent directive"). On
+    any other mutation the directive has no effect: the mutation runs again
+    on every call (assumption: Shopify documents no error for it). On the
+    supported ones the same key with the same mutation and arguments replays
+    the first answer (no second effect, no webhook); with other arguments the
+    payload has ``userErrors [{"code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+    "field": null}]``; a key whose first request failed (its payload had
+    userErrors and changed nothing) answers ``IDEMPOTENCY_PREVIOUS_ATTEMPT_
+    FAILED`` ("A previous request with this idempotency key failed. Retry
+    with a new idempotency key.") and a key whose request is still running
+    ``IDEMPOTENCY_CONCURRENT_REQUEST`` ("This request is currently in
+    progress, please try again."), both from the 2026-10
+    InventorySetQuantitiesUserErrorCode / InventoryAdjustQuantitiesUserErrorCode
+    enums (``code`` is left out where the payload's error type has none).
+    :meth:`ShopifySandbox.hold_idempotency_key` holds a key as if a request
+    were running. Keys live 24 hours (assumption: Shopify does not document
+    the retention window). As implementing-idempotency says, a key names one
+    intended operation: the same values sent later under a new key are a new
+    operation and apply again. Missing directive where it is required (the
+    inventory mutations since 2026-04): a top-level ``BAD_REQUEST`` error
+    (assumption: the changelog "making idempotency mandatory..." only says
+    "will result in an error at runtime").
 
 Bulk operations
     ``bulkOperationRunQuery`` validates and runs the inner query at once (all
@@ -163,6 +184,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import functools
 import hashlib
@@ -193,6 +215,9 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
     build_schema,
     coerce_input_value,
     execute,
@@ -206,6 +231,7 @@ from graphql import (
     type_from_ast,
     validate,
     value_from_ast,
+    visit,
 )
 from graphql.pyutils import Undefined
 from werkzeug.routing import Map, Rule
@@ -251,8 +277,28 @@ MAX_QUERY_COST = 1000
 MUTATION_COST = 10
 MAX_PAGE = 250
 MAX_INPUT_ARRAY = 250
-IDEMPOTENCY_TTL = 24 * 3600
-MAX_QUANTITY = 1_000_000_000
+IDEMPOTENCY_TTL = 24 * 3600  # assumption: the retention window is undocumented
+# https://shopify.dev/changelog/adding-idempotency-for-inventory-adjustments-and-refund-mutations
+IDEMPOTENT_MUTATIONS = frozenset(
+    {
+        "refundCreate",
+        "inventoryAdjustQuantities",
+        "inventorySetQuantities",
+        "inventoryMoveQuantities",
+        "inventorySetOnHandQuantities",
+        "inventoryShipmentCreate",
+        "inventoryShipmentCreateInTransit",
+        "inventoryShipmentReceive",
+    }
+)
+# "The quantity can't be higher than 2,000,000,000." / "... lower than
+# -2,000,000,000." (InventoryAdjustQuantitiesUserErrorCode and
+# InventorySetQuantitiesUserErrorCode INVALID_QUANTITY_TOO_HIGH/_TOO_LOW)
+MAX_QUANTITY = 2_000_000_000
+# inventoryAdjustQuantities adjusts any quantity name of
+# https://shopify.dev/docs/apps/build/orders-fulfillment/inventory-management-apps/quantities-states
+# but committed, which orders set (assumption); inventorySetQuantities only
+# "available" or "on_hand" (InventorySetQuantitiesInput.name).
 RATE_LIMIT_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = (
     "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -296,6 +342,7 @@ INVENTORY_REASONS = frozenset(
 UNAVAILABLE_STATES = ("reserved", "damaged", "safety_stock", "quality_control")
 STORED_STATES = ("available", "committed", *UNAVAILABLE_STATES, "incoming")
 QUANTITY_NAMES = ("available", "on_hand", "committed", "incoming", *UNAVAILABLE_STATES)
+ADJUSTABLE_NAMES = ("available", "on_hand", "incoming", *UNAVAILABLE_STATES)
 COUNTRIES = {
     "AT": "Austria",
     "AU": "Australia",
@@ -386,6 +433,28 @@ def money(value: Any) -> Decimal:
 
 def fmt(amount: Decimal) -> str:
     return f"{amount.quantize(_CENT, ROUND_HALF_UP):.2f}"
+
+
+def deprecated_fields(query: str) -> list[str]:
+    """The deprecated fields (``Type.field``) a query selects, in order met."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return []
+    type_info = TypeInfo(SCHEMA)
+    found: list[str] = []
+
+    class Collect(Visitor):
+        def enter_field(self, node, *_args):
+            definition = type_info.get_field_def()
+            parent = type_info.get_parent_type()
+            if definition is not None and definition.deprecation_reason:
+                name = f"{parent.name}.{node.name.value}"
+                if name not in found:
+                    found.append(name)
+
+    visit(document, TypeInfoVisitor(type_info, Collect()))
+    return found
 
 
 def gql_time(ms: int | None) -> str | None:
@@ -691,6 +760,7 @@ class _Stored:
     fingerprint: str
     payload: Any
     stored_at: float
+    failed: bool = False
 
 
 class _CostBucket(LeakyBucket):
@@ -905,9 +975,21 @@ class ShopifySandbox(BaseSandbox):
             self._fo_lines: dict[str, tuple[str, dict]] = {}
             self._tokens: dict[str, float] = {}
             self._idempotency: dict[str, _Stored] = {}
+            self._idempotency_running: set[str] = set()
             self.bucket = _CostBucket(self.max_available, self.restore_rate, self.clock)
             self.webhooks.clear()
             self.storage.reset(clock=False)
+
+    def set_rate_limit(self, max_available: int, restore_rate: float) -> None:
+        """The shop's plan limits, reported in ``throttleStatus``: a bucket
+        size and a restore rate per second ("Standard 100 points/second,
+        Advanced Shopify 200, Shopify Plus 1000",
+        https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
+        The bucket starts full."""
+        with self.lock:
+            self.max_available = max_available
+            self.restore_rate = float(restore_rate)
+            self.bucket = _CostBucket(self.max_available, self.restore_rate, self.clock)
 
     def _next(self, kind: str) -> str:
         self._last += 1
@@ -1682,12 +1764,21 @@ class ShopifySandbox(BaseSandbox):
         note: str | None = None,
         emit: bool = False,
     ) -> dict:
-        """Refund ``[{"line_item_id", "quantity", "restock_type"}]`` (``RETURN``
-        by default) and ``amount`` (default: the lines' price and tax).
+        """Refund ``[{"line_item_id", "quantity", "restock_type"}]`` and
+        ``amount`` (default: the lines' price and tax).
 
-        Unfulfilled units are taken first: their commitment goes back to
-        ``available``; fulfilled units are restocked for ``RETURN`` (and
-        ``LEGACY_RESTOCK``), not for ``CANCEL`` or ``NO_RESTOCK``.
+        As RefundLineItemRestockType and the REST Refund resource's
+        ``restock_type`` (https://shopify.dev/docs/api/admin-rest/latest/
+        resources/refund) document: ``CANCEL`` "Use this when restocking
+        unfulfilled line items": the units leave the open fulfillment orders
+        and their commitment goes back to ``available``; ``RETURN`` "Use this
+        when restocking line items that were fulfilled": the units go back to
+        ``available`` at the location, the fulfillment orders stay;
+        ``NO_RESTOCK`` "Refund line item was not restocked" ("Refunding these
+        items won't affect inventory. The number of fulfillable units for this
+        line item will remain unchanged"): no quantity and no fulfillment order
+        changes. Without a type (the admin's "restock" box ticked): ``CANCEL``
+        while the line has that many unfulfilled units, else ``RETURN``.
         """
         with self.lock:
             order = self._get(self.orders, order_id, "order")
@@ -1707,7 +1798,12 @@ class ShopifySandbox(BaseSandbox):
             quantity = int(spec["quantity"])
             if not 0 < quantity <= line["quantity"] - line["refunded"]:
                 raise ValueError(f"cannot refund {quantity} of {line['id']}")
-            restock_type = spec.get("restock_type", "RETURN")
+            unfulfilled = self._unfulfilled(line["id"])
+            restock_type = spec.get("restock_type") or (
+                "CANCEL" if quantity <= unfulfilled else "RETURN"
+            )
+            if restock_type == "CANCEL" and quantity > unfulfilled:
+                raise ValueError(f"only unfulfilled units of {line['id']} cancel")
             line["refunded"] += quantity
             location_id = spec.get("location_id") or line["locationId"]
             self._release(order, line, quantity, restock_type, location_id)
@@ -1757,6 +1853,13 @@ class ShopifySandbox(BaseSandbox):
 
     def _release(self, order, line, quantity, restock_type, location_id) -> None:
         item_id = self._item_of_line(line["id"])
+        if restock_type in ("RETURN", "LEGACY_RESTOCK"):
+            if item_id:
+                self._level(item_id, location_id, create=True)
+                self._move(item_id, location_id, available=quantity)
+            return
+        if restock_type != "CANCEL":  # NO_RESTOCK: nothing moves
+            return
         left = quantity
         for fo_id in order["fulfillmentOrders"]:
             fulfillment_order = self.fulfillment_orders[fo_id]
@@ -1771,9 +1874,6 @@ class ShopifySandbox(BaseSandbox):
                     self._move(item_id, where, available=taken, committed=-taken)
             if all(not fo_line["remaining"] for fo_line in fulfillment_order["lines"]):
                 fulfillment_order["status"] = "CLOSED"
-        if left and item_id and restock_type in ("RETURN", "LEGACY_RESTOCK"):
-            self._level(item_id, location_id, create=True)
-            self._move(item_id, location_id, available=left)
 
     def fulfill(
         self,
@@ -1782,20 +1882,27 @@ class ShopifySandbox(BaseSandbox):
         *,
         emit: bool = False,
     ) -> dict:
-        """Fulfil everything left in the order's open fulfillment orders."""
+        """Fulfil everything left in the order's open fulfillment orders: one
+        fulfillment per assigned location; return the last one."""
         with self.lock:
             order = self._get(self.orders, order_id, "order")
-            requests_ = [
-                (self.fulfillment_orders[fo_id], None)
-                for fo_id in order["fulfillmentOrders"]
-                if self.fulfillment_orders[fo_id]["status"] in ("OPEN", "IN_PROGRESS")
-            ]
-            fulfillment, errors = self._fulfill(requests_, tracking or {})
-            if errors:
-                raise ValueError(errors[0]["message"])
+            by_location: dict[str, list] = {}
+            for fo_id in order["fulfillmentOrders"]:
+                fulfillment_order = self.fulfillment_orders[fo_id]
+                if fulfillment_order["status"] in ("OPEN", "IN_PROGRESS"):
+                    by_location.setdefault(fulfillment_order["locationId"], []).append(
+                        (fulfillment_order, None)
+                    )
+            made = []
+            for requests_ in by_location.values() or [[]]:
+                fulfillment, errors = self._fulfill(requests_, tracking or {})
+                if errors:
+                    raise ValueError(errors[0]["message"])
+                made.append(fulfillment)
         if emit:
-            self.emit("fulfillments/create", fulfillment["id"])
-        return copy.deepcopy(fulfillment)
+            for fulfillment in made:
+                self.emit("fulfillments/create", fulfillment["id"])
+        return copy.deepcopy(made[-1])
 
     def _fulfill(self, requests_, tracking) -> tuple[dict | None, list[dict]]:
         """Fulfil ``[(fulfillment order, [(fo line, quantity)] | None)]``."""
@@ -1805,6 +1912,19 @@ class ShopifySandbox(BaseSandbox):
         if len(orders) != 1:
             errors.append(
                 _user_error("All fulfillment orders must belong to the same order.")
+            )
+            return None, errors
+        # fulfillmentCreate: "Creates a fulfillment for one or many fulfillment
+        # orders. The fulfillment orders are associated with the same order and
+        # are assigned to the same location."
+        # (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate);
+        # the message and the field of the refusal are assumptions
+        if len({fo["locationId"] for fo, _ in requests_}) > 1:
+            errors.append(
+                _user_error(
+                    "All fulfillment orders must be assigned to the same location.",
+                    ["fulfillment", "lineItemsByFulfillmentOrder"],
+                )
             )
             return None, errors
         for index, (fulfillment_order, wanted) in enumerate(requests_):
@@ -2536,7 +2656,15 @@ class ShopifySandbox(BaseSandbox):
             return json_response(
                 payload, 429, {"Retry-After": str(max(1, math.ceil(retry_after)))}
             )
-        return json_response(payload, status)
+        headers = {}
+        used = deprecated_fields(body["query"])
+        if used:
+            # "As of 2025-04, the X-Shopify-API-Deprecated-Reason HTTP header
+            # will return the list of detected deprecations instead of a generic
+            # URL", e.g. "Shop.products, Shop.productVariants"
+            # (https://shopify.dev/changelog/graphql-return-actual-deprecation-reasons)
+            headers["X-Shopify-API-Deprecated-Reason"] = ", ".join(used)
+        return json_response(payload, status, headers or None)
 
     # ------------------------------------------------------------ GraphQL
     def graphql(
@@ -3527,7 +3655,14 @@ class ShopifySandbox(BaseSandbox):
         )
         keyfn = self._sort_key(
             args.get("sortKey"),
-            {"ID": None, "CREATED_AT": "createdAt", "UPDATED_AT": "updatedAt"},
+            # PROCESSED_AT is the default (QueryRoot.orders in the official
+            # schema); a sandbox order is processed when it is created
+            {
+                "ID": None,
+                "CREATED_AT": "createdAt",
+                "PROCESSED_AT": "createdAt",
+                "UPDATED_AT": "updatedAt",
+            },
         )
         return self._page(info, records, args, self._v_order, keyfn)
 
@@ -3716,6 +3851,8 @@ class ShopifySandbox(BaseSandbox):
                         SCHEMA.get_directive("idempotent").args["key"].type,
                         info.context.variables,
                     )
+        if info.field_name not in IDEMPOTENT_MUTATIONS:
+            return apply()  # the directive has no effect here (see the docstring)
         if key is None or key is Undefined:
             if required:
                 raise _error(
@@ -3730,25 +3867,57 @@ class ShopifySandbox(BaseSandbox):
             if now - stored.stored_at < IDEMPOTENCY_TTL
         }
         fingerprint = _canonical([info.field_name, args])
+        if key in self._idempotency_running:
+            return self._idempotency_error(
+                info,
+                "IDEMPOTENCY_CONCURRENT_REQUEST",
+                "This request is currently in progress, please try again.",
+            )
         stored = self._idempotency.get(key)
         if stored is None:
-            payload = apply()
-            self._idempotency[key] = _Stored(fingerprint, payload, now)
+            self._idempotency_running.add(key)
+            try:
+                payload = apply()
+            finally:
+                self._idempotency_running.discard(key)
+            failed = bool((payload or {}).get("userErrors"))
+            self._idempotency[key] = _Stored(fingerprint, payload, now, failed)
             return payload
-        if stored.fingerprint == fingerprint:
-            return stored.payload
-        code = "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
+        if stored.fingerprint != fingerprint:
+            return self._idempotency_error(
+                info,
+                "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                "The same idempotency key cannot be used with different operation "
+                "parameters.",
+            )
+        if stored.failed:
+            return self._idempotency_error(
+                info,
+                "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+                "A previous request with this idempotency key failed. Retry with "
+                "a new idempotency key.",
+            )
+        return stored.payload
+
+    def _idempotency_error(self, info, code: str, message: str) -> dict:
         error_type = get_named_type(
             get_named_type(info.return_type).fields["userErrors"].type
         )
         code_field = error_type.fields.get("code")
         if code_field is None or code not in get_named_type(code_field.type).values:
             code = None
-        message = (
-            "The same idempotency key cannot be used with different operation "
-            "parameters."
-        )
         return {"userErrors": [_user_error(message, None, code)]}
+
+    @contextlib.contextmanager
+    def hold_idempotency_key(self, key: str):
+        """Hold ``key`` as if a request with it were still running."""
+        with self.lock:
+            self._idempotency_running.add(key)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._idempotency_running.discard(key)
 
     def gql_inventorySetQuantities(self, info, input):
         return self._idempotent(
@@ -3770,13 +3939,20 @@ class ShopifySandbox(BaseSandbox):
         """inventorySetQuantities / inventoryAdjustQuantities: all or nothing."""
         name, list_key = data["name"], "changes" if adjust else "quantities"
         errors = []
-        if name not in ("available", "on_hand"):
-            code = "INVALID_QUANTITY_NAME" if adjust else "INVALID_NAME"
+        if adjust and name not in ADJUSTABLE_NAMES:
+            errors.append(
+                _user_error(
+                    "The specified quantity name is invalid.",
+                    ["input", "name"],
+                    "INVALID_QUANTITY_NAME",
+                )
+            )
+        elif not adjust and name not in ("available", "on_hand"):
             errors.append(
                 _user_error(
                     "The quantity name must be either 'available' or 'on_hand'.",
                     ["input", "name"],
-                    code,
+                    "INVALID_NAME",
                 )
             )
         if data["reason"] not in INVENTORY_REASONS:
@@ -3817,6 +3993,23 @@ class ShopifySandbox(BaseSandbox):
                     "locationId",
                     "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
                 )
+            # InventoryAdjustQuantitiesUserErrorCode: INVALID_QUANTITY_DOCUMENT "A
+            # ledger document URI is required except when adjusting available",
+            # INVALID_AVAILABLE_DOCUMENT "... is not allowed when adjusting
+            # available"
+            elif adjust and name != "available" and not row.get("ledgerDocumentUri"):
+                problem = (
+                    "A ledger document URI is required except when adjusting "
+                    "available.",
+                    "ledgerDocumentUri",
+                    "INVALID_QUANTITY_DOCUMENT",
+                )
+            elif adjust and name == "available" and row.get("ledgerDocumentUri"):
+                problem = (
+                    "A ledger document URI is not allowed when adjusting available.",
+                    "ledgerDocumentUri",
+                    "INVALID_AVAILABLE_DOCUMENT",
+                )
             elif "changeFromQuantity" not in row:
                 problem = (
                     "changeFromQuantity is required since 2026-04: pass the "
@@ -3829,8 +4022,6 @@ class ShopifySandbox(BaseSandbox):
                 errors.append(_user_error(message, [*path, field_name], code))
                 continue
             seen.add((item_id, location_id))
-            if name not in ("available", "on_hand"):
-                continue
             current = self._quantities(level)[name]
             expected = row["changeFromQuantity"]
             if expected is not None and expected != current:
@@ -3853,7 +4044,9 @@ class ShopifySandbox(BaseSandbox):
                 )
                 errors.append(
                     _user_error(
-                        f"The quantity can't be beyond {MAX_QUANTITY:,}.",
+                        f"The quantity can't be "
+                        f"{'higher' if target > 0 else 'lower'} than "
+                        f"{MAX_QUANTITY if target > 0 else -MAX_QUANTITY:,}.",
                         [*path, quantity_field],
                         code,
                     )
@@ -3875,10 +4068,14 @@ class ShopifySandbox(BaseSandbox):
         for item_id, location_id, level, delta, row in plan:
             if not delta:
                 continue
-            level["available"] += delta
+            # on_hand moves available; another state moves itself (and on_hand
+            # but for incoming, which on_hand does not count)
+            state = "available" if name == "on_hand" else name
+            level[state] += delta
             self._touch(level)
             after = self._quantities(level)
-            for quantity_name in ("available", "on_hand"):
+            names = [state] + (["on_hand"] if state != "incoming" else [])
+            for quantity_name in names:
                 changes.append(
                     {
                         "name": quantity_name,
@@ -3947,6 +4144,11 @@ class ShopifySandbox(BaseSandbox):
     def gql_fulfillmentTrackingInfoUpdate(
         self, info, fulfillmentId, trackingInfoInput, notifyCustomer=None
     ):
+        """ "Updates tracking information for a fulfillment, including the carrier
+        name, tracking numbers, and tracking URLs" (https://shopify.dev/docs/
+        api/admin-graphql/latest/mutations/fulfillmentTrackingInfoUpdate): the
+        new tracking replaces the old one; fulfillments/update follows."""
+
         def apply():
             fulfillment = self.fulfillments.get(fulfillmentId)
             if fulfillment is None:

@@ -50,8 +50,12 @@ SCHEMA_ADDITIONS = {
     "InventoryChangeInput.changeFromQuantity",
     "InventorySetQuantitiesUserErrorCode.CHANGE_FROM_QUANTITY_STALE",
     "InventorySetQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+    "InventorySetQuantitiesUserErrorCode.IDEMPOTENCY_CONCURRENT_REQUEST",
+    "InventorySetQuantitiesUserErrorCode.IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
     "InventoryAdjustQuantitiesUserErrorCode.CHANGE_FROM_QUANTITY_STALE",
     "InventoryAdjustQuantitiesUserErrorCode.IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+    "InventoryAdjustQuantitiesUserErrorCode.IDEMPOTENCY_CONCURRENT_REQUEST",
+    "InventoryAdjustQuantitiesUserErrorCode.IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
     # 2026-01 bulk operations (https://shopify.dev/release-notes/2026-01)
     "QueryRoot.bulkOperation",
     "QueryRoot.bulkOperations",
@@ -232,6 +236,28 @@ def test_answers_hold_exactly_the_selected_fields(shop, stock):
             "plan": {"displayName": "Plus"},
         }
     }
+
+
+def test_deprecated_fields_are_named_in_a_header(shop):
+    """X-Shopify-API-Deprecated-Reason lists the deprecated fields a query
+    used (changelog graphql-return-actual-deprecation-reasons, 2025-04)."""
+    shop.add_customer(email="jane@example.com", first_name="Jane")
+    old = "{ customers(first: 5) { nodes { id email phone } } }"
+    new = """{ customers(first: 5) { nodes { id
+      defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber } } } }"""
+    answer = gql(shop, old)
+    assert answer.headers["X-Shopify-API-Deprecated-Reason"] == (
+        "Customer.email, Customer.phone"
+    )
+    assert answer.headers["X-Shopify-API-Version"] == "2026-10"
+    answer = gql(shop, new)
+    assert data(answer)["customers"]["nodes"][0]["defaultEmailAddress"] == {
+        "emailAddress": "jane@example.com"
+    }
+    assert "X-Shopify-API-Deprecated-Reason" not in answer.headers
+    assert gql(shop, new, version="2024-01").headers["X-Shopify-API-Version"] == (
+        "2026-01"
+    )
 
 
 def test_unknown_field_and_bad_variable_are_graphql_errors(shop):
@@ -470,6 +496,136 @@ def test_idempotent_replay_changes_once_and_the_directive_is_required(shop, stoc
     assert shop.inventory(stock["shirt"], stock["location"]) == 12
 
 
+def test_idempotency_only_on_the_mutations_that_support_it(shop, stock):
+    """implementing-idempotency: the details apply only to the mutations that
+    support @idempotent; on fulfillmentCreate the key deduplicates nothing."""
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    (fulfillment_order,) = found["fulfillmentOrders"]["nodes"]
+    (line,) = fulfillment_order["lineItems"]["nodes"]
+    request = {
+        "lineItemsByFulfillmentOrder": [
+            {
+                "fulfillmentOrderId": fulfillment_order["id"],
+                "fulfillmentOrderLineItems": [{"id": line["id"], "quantity": 1}],
+            }
+        ]
+    }
+    keyed = FULFILL.replace(
+        "fulfillmentCreate(fulfillment: $fulfillment)",
+        'fulfillmentCreate(fulfillment: $fulfillment) @idempotent(key: "k")',
+    )
+    first = data(gql(shop, keyed, {"fulfillment": request}))["fulfillmentCreate"]
+    again = data(gql(shop, keyed, {"fulfillment": request}))["fulfillmentCreate"]
+    assert first["fulfillment"]["id"] != again["fulfillment"]["id"]
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    assert found["displayFulfillmentStatus"] == "FULFILLED"
+
+
+def test_failed_or_running_key_is_refused_not_replayed(shop, stock):
+    """IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED and IDEMPOTENCY_CONCURRENT_REQUEST
+    (2026-10 InventorySetQuantitiesUserErrorCode)."""
+    at, shirt = stock["location"], stock["shirt"]
+    row = {"inventoryItemId": shirt, "locationId": at, "quantity": 4}
+    stale = {"input": set_input([{**row, "changeFromQuantity": 9}]), "key": "k1"}
+    payload = data(gql(shop, SET_QUANTITIES, stale))["inventorySetQuantities"]
+    assert payload["userErrors"][0]["code"] == "CHANGE_FROM_QUANTITY_STALE"
+    payload = data(gql(shop, SET_QUANTITIES, stale))["inventorySetQuantities"]
+    assert payload["inventoryAdjustmentGroup"] is None
+    assert payload["userErrors"] == [
+        {
+            "code": "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+            "field": None,
+            "message": payload["userErrors"][0]["message"],
+        }
+    ]
+    assert shop.inventory(shirt, at) == 10
+    good = {"input": set_input([{**row, "changeFromQuantity": 10}]), "key": "k2"}
+    with shop.hold_idempotency_key("k2"):
+        payload = data(gql(shop, SET_QUANTITIES, good))["inventorySetQuantities"]
+    assert payload["userErrors"][0]["code"] == "IDEMPOTENCY_CONCURRENT_REQUEST"
+    assert shop.inventory(shirt, at) == 10
+    payload = data(gql(shop, SET_QUANTITIES, good))["inventorySetQuantities"]
+    assert payload["userErrors"] == [] and shop.inventory(shirt, at) == 4
+
+
+def test_adjust_any_quantity_name_with_its_ledger_document(shop, stock):
+    """InventoryAdjustQuantitiesUserErrorCode: INVALID_QUANTITY_DOCUMENT,
+    INVALID_AVAILABLE_DOCUMENT, limits of +-2,000,000,000."""
+    at, shirt = stock["location"], stock["shirt"]
+    adjust = """mutation Adjust($input: InventoryAdjustQuantitiesInput!,
+                                $key: String!) {
+      inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+        inventoryAdjustmentGroup { changes { name delta quantityAfterChange } }
+        userErrors { code field message } } }"""
+    counter = iter(range(100))
+
+    def run(name, delta, ledger=None):
+        change = {"inventoryItemId": shirt, "locationId": at, "delta": delta}
+        change["changeFromQuantity"] = None
+        if ledger:
+            change["ledgerDocumentUri"] = ledger
+        variables = {
+            "input": {"name": name, "reason": "damaged", "changes": [change]},
+            "key": f"adj-{next(counter)}",
+        }
+        return data(gql(shop, adjust, variables))["inventoryAdjustQuantities"]
+
+    def codes(payload):
+        return [error["code"] for error in payload["userErrors"]]
+
+    assert codes(run("damaged", 2)) == ["INVALID_QUANTITY_DOCUMENT"]
+    assert codes(run("available", 2, "odoo://x/1")) == ["INVALID_AVAILABLE_DOCUMENT"]
+    assert codes(run("committed", 2, "odoo://x/1")) == ["INVALID_QUANTITY_NAME"]
+    done = run("damaged", 2, "odoo://x/1")
+    assert done["userErrors"] == []
+    assert {
+        c["name"]: c["quantityAfterChange"]
+        for c in done["inventoryAdjustmentGroup"]["changes"]
+    } == {"damaged": 2, "on_hand": 12}
+    assert shop.inventory(shirt, at) == 10
+    assert shop.inventory(shirt, at, "damaged") == 2
+    assert run("available", 1_500_000_000)["userErrors"] == []
+    assert codes(run("available", 600_000_000)) == ["INVALID_QUANTITY_TOO_HIGH"]
+
+
+def test_refund_restock_types_move_stock_as_documented(shop, stock):
+    """NO_RESTOCK moves nothing; CANCEL gives unfulfilled units back; RETURN
+    restocks fulfilled ones (RefundLineItemRestockType)."""
+    at, shirt = stock["location"], stock["shirt"]
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
+    line_id = order["lineItems"][0]["id"]
+
+    def remaining():
+        found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+        return sum(
+            line["remainingQuantity"]
+            for fo in found["fulfillmentOrders"]["nodes"]
+            for line in fo["lineItems"]["nodes"]
+        )
+
+    assert shop.inventory(shirt, at) == 7
+    spec = {"line_item_id": line_id, "quantity": 1, "restock_type": "NO_RESTOCK"}
+    shop.refund_order(order["id"], [spec])
+    assert shop.inventory(shirt, at) == 7, "not restocked"
+    assert shop.inventory(shirt, at, "committed") == 3 and remaining() == 3
+    shop.refund_order(order["id"], [{**spec, "restock_type": "CANCEL"}])
+    assert shop.inventory(shirt, at) == 8 and remaining() == 2
+    shop.fulfill(order["id"])
+    assert shop.inventory(shirt, at, "on_hand") == 8
+    shop.refund_order(order["id"], [{**spec, "restock_type": "RETURN"}])
+    assert shop.inventory(shirt, at) == 9
+
+
+def test_schema_defaults_follow_the_official_schema():
+    """QueryRoot.orders(sortKey:) defaults to PROCESSED_AT and
+    FulfillmentInput.notifyCustomer to false in the official schema."""
+    orders = SCHEMA.query_type.fields["orders"].args["sortKey"]
+    notify = SCHEMA.type_map["FulfillmentInput"].fields["notifyCustomer"]
+    assert orders.default_value == "PROCESSED_AT"
+    assert notify.default_value is False
+
+
 LEVELS = """query Levels($ids: [ID!]!, $at: ID!) { nodes(ids: $ids) {
   ... on InventoryItem { id inventoryLevel(locationId: $at) {
     quantities(names: ["available", "committed", "on_hand", "reserved",
@@ -637,6 +793,70 @@ def test_fulfillment_partial_then_complete(shop, stock):
     assert fulfill(1)["userErrors"][0]["message"].endswith("status= closed.")
     assert shop.inventory(stock["shirt"], stock["location"], "committed") == 0
     assert shop.inventory(stock["shirt"], stock["location"], "on_hand") == 7
+
+
+def test_one_fulfillment_per_assigned_location(shop, stock):
+    """fulfillmentCreate: the fulfillment orders of one call "are assigned to
+    the same location"; mixing locations is refused and changes nothing."""
+    store = shop.add_location("Store")["id"]
+    shop.set_inventory(stock["mug"], store, 4)
+    order = shop.add_order(
+        None,
+        [
+            {"sku": "TS-1", "quantity": 1, "location": stock["location"]},
+            {"sku": "MUG-1", "quantity": 1, "location": store},
+        ],
+    )
+    query = FULFILLMENT_ORDERS.replace(
+        "nodes { id status", "nodes { id status assignedLocation { location { id } }"
+    )
+    found = data(gql(shop, query, {"id": order["id"]}))["order"]
+    fos = found["fulfillmentOrders"]["nodes"]
+    assert {fo["assignedLocation"]["location"]["id"] for fo in fos} == {
+        stock["location"],
+        store,
+    }
+
+    def group(fo):
+        return {
+            "fulfillmentOrderId": fo["id"],
+            "fulfillmentOrderLineItems": [
+                {"id": line["id"], "quantity": line["remainingQuantity"]}
+                for line in fo["lineItems"]["nodes"]
+            ],
+        }
+
+    both = {"lineItemsByFulfillmentOrder": [group(fo) for fo in fos]}
+    refused = data(gql(shop, FULFILL, {"fulfillment": both}))["fulfillmentCreate"]
+    assert refused["fulfillment"] is None
+    assert refused["userErrors"][0]["field"] == [
+        "fulfillment",
+        "lineItemsByFulfillmentOrder",
+    ]
+    assert shop.inventory(stock["shirt"], stock["location"], "committed") == 1
+    for fo in fos:
+        one = {"lineItemsByFulfillmentOrder": [group(fo)]}
+        made = data(gql(shop, FULFILL, {"fulfillment": one}))["fulfillmentCreate"]
+        assert made["userErrors"] == []
+    found = data(gql(shop, FULFILLMENT_ORDERS, {"id": order["id"]}))["order"]
+    assert found["displayFulfillmentStatus"] == "FULFILLED"
+
+
+def test_tracking_updated_after_the_fulfillment(shop, stock):
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    made = shop.fulfill(order["id"], {"company": "DHL", "number": "OLD"})
+    update = """mutation T($id: ID!, $t: FulfillmentTrackingInput!) {
+      fulfillmentTrackingInfoUpdate(fulfillmentId: $id, trackingInfoInput: $t) {
+        fulfillment { id trackingInfo { company number url } }
+        userErrors { field message } } }"""
+    tracking = {"company": "UPS", "number": "1Z9", "url": "https://t/1Z9"}
+    result = data(gql(shop, update, {"id": made["id"], "t": tracking}))
+    payload = result["fulfillmentTrackingInfoUpdate"]
+    assert payload["userErrors"] == []
+    assert payload["fulfillment"]["trackingInfo"] == [tracking]
+    unknown = {"id": "gid://shopify/Fulfillment/999", "t": tracking}
+    payload = data(gql(shop, update, unknown))["fulfillmentTrackingInfoUpdate"]
+    assert payload["fulfillment"] is None and payload["userErrors"]
 
 
 def test_refund_and_cancel(shop, stock):
