@@ -8,3 +8,4 @@ from . import shopify_backfill
 from . import product_template
 from . import shopify_product_export
 from . import shopify_product_import
+from . import shopify_channel

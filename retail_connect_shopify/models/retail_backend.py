@@ -60,7 +60,8 @@ class RetailBackend(models.Model):
         "Confirm orders",
         default="paid",
     )
-    shopify_team_id = fields.Many2one("crm.team", "Sales team")
+    # the base's team of imported orders (retail_channel.py), under its old name
+    shopify_team_id = fields.Many2one(related="sale_team_id", readonly=False)
     shopify_pricelist_id = fields.Many2one("product.pricelist", "Pricelist")
     shopify_shipping_product_id = fields.Many2one(
         "product.product",
@@ -402,6 +403,10 @@ class RetailBackend(models.Model):
             external_ref=order["name"],
             remote_updated_at=updated,
             payload_digest=bindings._digest(order),
+        )
+        # shown on the order: the status Shopify reports (base: retail_channel.py)
+        sale._retail_channel_status(
+            order.get("displayFinancialStatus"), order.get("displayFulfillmentStatus")
         )
         return sale
 
