@@ -7,7 +7,7 @@
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
     "category": "Connector",
-    "depends": ["mail", "queue_job"],
+    "depends": ["mail", "queue_job", "sale_stock"],
     "external_dependencies": {"python": ["requests", "cryptography", "phonenumbers"]},
     "data": [
         "security/retail_connect_security.xml",
@@ -20,6 +20,7 @@
         "views/retail_event_views.xml",
         "views/retail_exchange_views.xml",
         "views/retail_sync_exception_views.xml",
+        "views/retail_channel_views.xml",
         "wizards/retail_exception_ignore_views.xml",
         "views/retail_connect_menus.xml",
     ],

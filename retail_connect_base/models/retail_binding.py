@@ -124,6 +124,7 @@ class RetailBinding(models.Model):
         values = dict(values, res_id=record.id, last_sync_at=fields.Datetime.now())
         if binding:
             binding.write(values)
+            binding._notify_bound(record, created=False)
             return binding
         # one INSERT, no savepoint (a savepoint flushes every pending write):
         # a concurrent binding of the same id or record makes it insert nothing
@@ -143,7 +144,16 @@ class RetailBinding(models.Model):
             raise TransientError(
                 f"{record._name} {external_id} bound concurrently", seconds=2
             )
-        return self.browse(new_id)
+        binding = self.browse(new_id)
+        binding._notify_bound(record, created=True)
+        return binding
+
+    def _notify_bound(self, record, created):
+        """Let the bound record show its channel (``_retail_bound(binding,
+        created)``, e.g. a sale order: see retail_channel.py)."""
+        hook = getattr(record, "_retail_bound", None)
+        if hook is not None:
+            hook(self, created)
 
     def _is_stale(self, remote_updated_at):
         """True when ``remote_updated_at`` is older than what was applied."""

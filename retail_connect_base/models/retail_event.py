@@ -67,6 +67,16 @@ class RetailEvent(models.Model):
     processed_at = fields.Datetime()
     remote_updated_at = fields.Datetime()
     payload = fields.Text(groups="retail_connect_base.group_manager")
+    payload_pretty = fields.Text(
+        "Payload (formatted)",
+        compute="_compute_payload_pretty",
+        groups="retail_connect_base.group_manager",
+    )
+    subject_label = fields.Char(
+        "Subject",
+        compute="_compute_subject_label",
+        help="The subject as the channel calls it (its order number).",
+    )
     payload_purged = fields.Boolean(readonly=True)
     state = fields.Selection(STATES, default="received", required=True, index=True)
     attempts = fields.Integer()
@@ -102,6 +112,39 @@ class RetailEvent(models.Model):
             "A webhook body is stored once per backend.",
         ),
     ]
+
+    @api.depends("payload")
+    def _compute_payload_pretty(self):
+        for event in self:
+            payload = event.payload
+            try:
+                data = json.loads(payload) if payload else None
+            except ValueError:
+                data = None
+            event.payload_pretty = (
+                json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+                if data is not None
+                else payload
+            )
+
+    @api.depends("subject_key", "res_model", "res_id")
+    def _compute_subject_label(self):
+        for event in self:
+            backend = event.backend_id.sudo()
+            event.subject_label = (
+                backend._subject_label(
+                    event.subject_key, record=event._record(), events=event
+                )
+                if backend
+                else event.subject_key
+            )
+
+    def _record(self):
+        """The Odoo record the event produced (None when gone or unset)."""
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        return self.env[self.res_model].sudo().browse(self.res_id).exists() or None
 
     def init(self):
         # a topic without a domain was once stored as the text 'false' (Python's
@@ -370,7 +413,15 @@ class RetailEvent(models.Model):
                 }
             )
         replays.filtered(lambda e: e.backend_id.state == "active")._enqueue()
-        return True
+        # open what was replayed: the new event(s), not the original
+        action = {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Replay"),
+            "res_model": self._name,
+        }
+        if len(replays) == 1:
+            return dict(action, res_id=replays.id, view_mode="form")
+        return dict(action, view_mode="list,form", domain=[("id", "in", replays.ids)])
 
     def action_open_event(self):
         """Related action of the event's queue job."""

@@ -77,6 +77,15 @@ class RetailSyncException(models.Model):
     event_count = fields.Integer(compute="_compute_event_count")
     res_model = fields.Char(readonly=True)
     res_id = fields.Many2oneReference(model_field="res_model", readonly=True)
+    record_name = fields.Char(
+        "Record",
+        compute="_compute_record_name",
+        help="The Odoo record concerned; once resolved, the one the fix created.",
+    )
+    subject_label = fields.Char(
+        compute="_compute_subject_label",
+        help="The subject as the channel calls it (its order number).",
+    )
     fix_data = fields.Json(
         readonly=True, help="What a platform-specific fix needs (e.g. the SKU)."
     )
@@ -106,6 +115,35 @@ class RetailSyncException(models.Model):
         now = fields.Datetime.now()
         for exc in self:
             exc.age_days = (now - exc.first_seen).days if exc.first_seen else 0
+
+    def _record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        return self.env[self.res_model].sudo().browse(self.res_id).exists() or None
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_name(self):
+        for exc in self:
+            record = exc._record()
+            # a user may handle the exception without reading the record
+            exc.record_name = (
+                record.with_env(self.env).display_name
+                if record and record.with_env(self.env).has_access("read")
+                else False
+            )
+
+    @api.depends("subject_key", "res_model", "res_id")
+    def _compute_subject_label(self):
+        for exc in self:
+            backend = exc.backend_id.sudo()
+            exc.subject_label = (
+                backend._subject_label(
+                    exc.subject_key, record=exc._record(), events=exc.event_ids
+                )
+                if backend
+                else exc.subject_key
+            )
 
     def _compute_event_count(self):
         for exc in self:
@@ -202,6 +240,12 @@ class RetailSyncException(models.Model):
                 ("state", "in", OPEN),
             ]
         )
+        record = event._record()
+        if record:
+            # a resolved exception links to what its fix created
+            open_.filtered(lambda exc: not exc.res_model).write(
+                {"res_model": record._name, "res_id": record.id}
+            )
         if open_:
             open_._resolve(
                 self.env._(

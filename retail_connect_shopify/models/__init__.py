@@ -13,3 +13,4 @@ from . import product_template
 from . import shopify_product_export
 from . import shopify_product_import
 from . import shopify_api_notice
+from . import shopify_channel

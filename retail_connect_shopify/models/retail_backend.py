@@ -53,7 +53,8 @@ class RetailBackend(models.Model):
         "Confirm orders",
         default="paid",
     )
-    shopify_team_id = fields.Many2one("crm.team", "Sales team")
+    # the base's team of imported orders (retail_channel.py), under its old name
+    shopify_team_id = fields.Many2one(related="sale_team_id", readonly=False)
     shopify_pricelist_id = fields.Many2one("product.pricelist", "Pricelist")
     shopify_shipping_product_id = fields.Many2one(
         "product.product",

@@ -98,6 +98,10 @@ class RetailBackend(models.Model):
             remote_updated_at=updated,
             payload_digest=bindings._digest(order),
         )
+        # shown on the order: the status Shopify reports (base: retail_channel.py)
+        sale._retail_channel_status(
+            order.get("displayFinancialStatus"), order.get("displayFulfillmentStatus")
+        )
         return sale
 
     def _shopify_create_order(self, order):

@@ -11,13 +11,22 @@ class ShopifyMapSku(models.TransientModel):
     _description = "Map a Shopify SKU to a product"
 
     exception_id = fields.Many2one("retail.sync.exception", required=True)
-    sku = fields.Char(compute="_compute_sku")
-    product_id = fields.Many2one("product.product", required=True)
+    sku = fields.Char("SKU", compute="_compute_line")
+    title = fields.Char(compute="_compute_line", help="Title of the order line.")
+    price = fields.Float(compute="_compute_line", help="Unit price on the order.")
+    product_id = fields.Many2one(
+        "product.product",
+        required=True,
+        help="A product created from here starts with the line's SKU, title and price.",
+    )
 
     @api.depends("exception_id")
-    def _compute_sku(self):
+    def _compute_line(self):
         for wizard in self:
-            wizard.sku = (wizard.exception_id.fix_data or {}).get("sku")
+            fix = wizard.exception_id.sudo().fix_data or {}
+            wizard.sku = fix.get("sku")
+            wizard.title = fix.get("title")
+            wizard.price = fix.get("price") or 0.0
 
     def action_map_and_retry(self):
         check_group(self.env, USER)
