@@ -10,3 +10,4 @@ from . import retail_retention
 from . import retail_throttle_bucket
 from . import res_partner
 from . import ir_http
+from . import retail_privacy
