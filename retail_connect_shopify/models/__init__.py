@@ -12,3 +12,4 @@ from . import shopify_order_window
 from . import product_template
 from . import shopify_product_export
 from . import shopify_product_import
+from . import shopify_compliance
