@@ -11,3 +11,4 @@ from . import retail_throttle_bucket
 from . import res_partner
 from . import ir_http
 from . import retail_channel
+from . import retail_privacy

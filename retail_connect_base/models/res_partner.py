@@ -1,7 +1,26 @@
 import phonenumbers
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import email_normalize
+
+# contact fields a data subject's erasure request empties (_retail_anonymize)
+PERSONAL_FIELDS = (
+    "email",
+    "phone",
+    "mobile",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "state_id",
+    "website",
+    "comment",
+    "function",
+    "title",
+    "company_name",
+    "image_1920",
+)
 
 
 def to_e164(phone, country_code=None):
@@ -73,3 +92,51 @@ class ResPartner(models.Model):
                 base + [("retail_phone_e164", "=", e164)], order="id", limit=1
             )
         return self.browse()
+
+    def _retail_anonymize(self):
+        """Erase the personal data of these customers and of their contacts.
+
+        What a data subject's erasure request asks for (a platform's
+        ``customers/redact``): names are replaced, e-mail, phones, addresses,
+        notes and photo emptied, the contacts (delivery and invoice addresses)
+        emptied and archived, and the values kept by field tracking deleted.
+        The partners stay: their sale orders and invoices, which the law says
+        to keep, still point to them. The VAT number and the country stay
+        (taxes and fiscal positions need them). Users and companies are
+        refused: they are no customer to erase from here.
+        """
+        partners = self.with_context(active_test=False)
+        partners |= partners.child_ids
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        if users.search_count([("partner_id", "in", partners.ids)]) or self.env[
+            "res.company"
+        ].sudo().search_count([("partner_id", "in", partners.ids)]):
+            raise UserError(
+                self.env._(
+                    "%(partners)s belong to a user or a company of this database: "
+                    "they are not anonymized automatically. Erase the customer's "
+                    "data by hand, then retry.",
+                    partners=", ".join(partners.mapped("display_name")),
+                )
+            )
+        quiet = partners.sudo().with_context(tracking_disable=True, mail_notrack=True)
+        blank = {name: False for name in PERSONAL_FIELDS if name in self._fields}
+        for partner in quiet:
+            top = partner in self
+            partner.write(
+                {
+                    **blank,
+                    "name": self.env._("Anonymized customer %(id)s", id=partner.id)
+                    if top
+                    else self.env._("Anonymized contact %(id)s", id=partner.id),
+                    "active": partner.active if top else False,
+                }
+            )
+        # the old values, as field tracking kept them on the partners' chatter
+        self.env["mail.tracking.value"].sudo().search(
+            [
+                ("mail_message_id.model", "=", "res.partner"),
+                ("mail_message_id.res_id", "in", partners.ids),
+            ]
+        ).unlink()
+        return partners

@@ -207,3 +207,67 @@ class RetailBackend(models.Model):
         # through the ORM: their chatter, followers and activities go with them
         self.env["retail.sync.exception"].sudo().browse(ids).unlink()
         return len(ids)
+
+    # --------------------------------------------- on request (erasure)
+    def _purge_event_payloads(self, events, reason=None):
+        """Purge the payloads of ``events`` now, whatever their retention.
+
+        An erasure request (a customer's, a shop's) cannot wait for the
+        retention period. Events still waiting (received, queued) have nothing
+        left to apply: with a ``reason`` they are skipped with it. Return how
+        many payloads were purged.
+        """
+        if not events:
+            return 0
+        self.env.flush_all()
+        count = self._retention_execute(
+            """
+            UPDATE retail_event SET payload = NULL, payload_purged = true
+             WHERE id IN %s AND payload IS NOT NULL
+            """,
+            (tuple(events.ids),),
+        )
+        if reason:
+            self.env.cr.execute(
+                """
+                UPDATE retail_event
+                   SET state = 'skipped_policy', error = %s, job_uuid = NULL,
+                       processed_at = now() at time zone 'utc'
+                 WHERE id IN %s AND state IN ('received', 'queued')
+                """,
+                (reason, tuple(events.ids)),
+            )
+        events.invalidate_recordset(
+            ["payload", "payload_purged", "state", "error", "job_uuid", "processed_at"]
+        )
+        return count
+
+    def _purge_exchanges(self, needles=None):
+        """Forget this backend's exchange log: all of it, or (``needles``) the
+        bodies and errors of the calls whose bodies mention one of them (a
+        customer's or an order's id). Return how many exchanges were touched."""
+        self.ensure_one()
+        if needles is None:
+            return self._retention_execute(
+                "DELETE FROM retail_exchange WHERE backend_id = %s", (self.id,)
+            )
+        needles = [str(n) for n in needles if n]
+        if not needles:
+            return 0
+        count = self._retention_execute(
+            """
+            UPDATE retail_exchange
+               SET request_body = NULL, response_body = NULL, error = NULL
+             WHERE backend_id = %s
+               AND EXISTS (
+                   SELECT 1 FROM unnest(%s::text[]) AS n
+                    WHERE strpos(COALESCE(request_body, ''), n) > 0
+                       OR strpos(COALESCE(response_body, ''), n) > 0
+                       OR strpos(COALESCE(error, ''), n) > 0)
+            """,
+            (self.id, needles),
+        )
+        self.env["retail.exchange"].invalidate_model(
+            ["request_body", "response_body", "error"]
+        )
+        return count

@@ -21,6 +21,9 @@ from odoo.addons.retail_connect_base.lib.webhook import (
     parse_timestamp,
 )
 
+# Mandatory compliance webhooks (models/shopify_compliance.py): from the app's
+# compliance URL, processed whatever the sync policies say.
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 # The webhook topics the addon handles (RetailBackend._process_event); others
 # are parked by the base. orders/paid is handled but not subscribed.
 TOPICS = frozenset(
@@ -33,12 +36,18 @@ TOPICS = frozenset(
         "customers/create",
         "customers/update",
         "bulk_operations/finish",
+        *COMPLIANCE_TOPICS,
     }
 )
 
 
 def subject_of(topic, data):
     """The remote object an event is about (``order:<numeric id>``)."""
+    if topic in COMPLIANCE_TOPICS:
+        customer = data.get("customer") or {}
+        if customer.get("id"):
+            return f"customer:{customer['id']}"
+        return f"shop:{data.get('shop_id')}"
     if topic.startswith("orders/"):
         return f"order:{data.get('id')}"
     if topic.startswith("refunds/"):

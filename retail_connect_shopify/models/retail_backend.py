@@ -12,7 +12,7 @@ from odoo.addons.retail_connect_base.models.common import check_group
 from ..lib import documents as gql
 from ..lib import mappers
 from ..lib.client import ShopifyClient
-from ..lib.verifier import ShopifyVerifier
+from ..lib.verifier import COMPLIANCE_TOPICS, ShopifyVerifier
 
 _logger = logging.getLogger(__name__)
 
@@ -161,6 +161,8 @@ class RetailBackend(models.Model):
     def _event_domain(self, topic):
         if self.platform != "shopify":
             return super()._event_domain(topic)
+        if topic in COMPLIANCE_TOPICS:
+            return False  # technical: legal obligations, whatever the policies
         prefix = topic.split("/")[0]
         return {
             "orders": "order",
@@ -340,6 +342,8 @@ class RetailBackend(models.Model):
             if operation and operation == self.shopify_bulk_id:
                 self._shopify_schedule_check(operation, self.shopify_bulk_kind, 0, 0)
             return None
+        if event.topic in COMPLIANCE_TOPICS:
+            return self._shopify_compliance(event, data)
         if event.topic.startswith("customers/"):
             return self._shopify_customer(mappers.customer(data))
         if event.topic == "refunds/create":

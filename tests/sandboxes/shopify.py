@@ -157,6 +157,18 @@ Webhooks
     (``webhookSubscriptionCreate``), else ``webhook_url``. With
     ``auto_webhooks`` API writes emit their natural topics.
 
+Compliance webhooks
+    ``customers/data_request``, ``customers/redact`` and ``shop/redact`` are
+    not subscriptions: the app declares one compliance URL
+    (``compliance_url``, the Dev Dashboard or ``shopify.app.toml``'s
+    ``compliance_topics``) and ``webhookSubscriptionCreate`` knows no such
+    topic. :meth:`ShopifySandbox.request_customer_data`,
+    :meth:`~ShopifySandbox.redact_customer` and
+    :meth:`~ShopifySandbox.redact_shop` post Shopify's documented bodies
+    (``shop_id``, ``shop_domain``, ``customer {id, email, phone}``,
+    ``orders_requested`` + ``data_request {id}``, ``orders_to_redact``; numeric
+    ids) with the usual signed headers; without a compliance URL they refuse.
+
 Faults
     Injected 500s answer ``{"errors": [{"message": "Internal error...",
     "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId"}}]}``, other
@@ -168,8 +180,9 @@ Sandbox admin routes (no auth), besides the toolkit's: ``GET|POST config``;
 ``POST locations|products|customers|orders`` (seed; the last three take
 ``"emit": true``);
 ``GET|POST orders/<n>``, ``POST orders/<n>/cancel|refund``; ``GET|POST
-inventory``; ``POST emit {"topic", "id"}``; ``GET webhooks``; ``POST
-webhooks/flush``; ``POST bulk/finish``; ``GET bulk/<n>.jsonl``.
+inventory``; ``POST emit {"topic", "id"}``; ``POST compliance {"topic",
+"customer_id", "orders"}``; ``GET webhooks``; ``POST webhooks/flush``; ``POST
+bulk/finish``; ``GET bulk/<n>.jsonl``.
 
 Simplifications: a presentment currency at a fixed rate per order (shop
 amounts are the record, presentment = shop x rate); orders are not
@@ -323,6 +336,19 @@ WEBHOOK_MODES = ("sync", "async", "queue")
 # connect and answer 5 s each (one float: Odoo's test harness wraps requests and
 # compares the timeout with a number).
 WEBHOOK_TIMEOUT = 5.0
+# Mandatory compliance webhooks
+# (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance):
+# customers/data_request ("requests to view stored customer data"; the app has
+# 30 days to act), customers/redact ("requests to delete customer data": sent 10
+# days after the request when the customer placed no order in the last six
+# months, else six months after their last order) and shop/redact (48 hours
+# after the shop uninstalled the app). They are configured in the app (Dev
+# Dashboard or shopify.app.toml ``compliance_topics``), not through the Admin
+# API: "You can make app-specific subscriptions to all non-compliance topics"
+# (https://shopify.dev/docs/api/webhooks, "Creating subscriptions using GraphQL
+# Admin API"), so WebhookSubscriptionTopic has no such value.
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+SHOP_ID = 1
 WEBHOOK_RETRY_DELAYS = (60, 120, 240, 480, 960, 1920, 3840, 6780)
 # Shopify's documented reasons for inventory changes.
 INVENTORY_REASONS = frozenset(
@@ -876,6 +902,7 @@ class ShopifySandbox(BaseSandbox):
         ),
         Rule("/__sandbox__/inventory", endpoint="inventory", methods=["GET", "POST"]),
         Rule("/__sandbox__/emit", endpoint="emit", methods=["POST"]),
+        Rule("/__sandbox__/compliance", endpoint="compliance", methods=["POST"]),
         Rule("/__sandbox__/webhooks", endpoint="webhooks", methods=["GET"]),
         Rule("/__sandbox__/webhooks/flush", endpoint="flush", methods=["POST"]),
         Rule("/__sandbox__/webhooks/retry", endpoint="retry", methods=["POST"]),
@@ -910,6 +937,7 @@ class ShopifySandbox(BaseSandbox):
         auto_webhooks: bool = False,
         webhook_url: str | None = None,
         webhook_mode: str = "sync",
+        compliance_url: str | None = None,
     ):
         """``webhook_mode`` (with a target): ``sync`` posts at once (for API
         writes: before the answer), ``async`` from a thread, ``queue`` waits
@@ -940,6 +968,8 @@ class ShopifySandbox(BaseSandbox):
         self.bulk_seconds = bulk_seconds
         self.auto_webhooks = auto_webhooks
         self.webhook_mode = webhook_mode
+        # the app's compliance webhook URL (see COMPLIANCE_TOPICS)
+        self.compliance_url = compliance_url
         self.webhooks = _ShopifyWebhookSender(
             self,
             self._sign_delivery,
@@ -2401,6 +2431,12 @@ class ShopifySandbox(BaseSandbox):
 
     def targets(self, topic: str) -> list[tuple[str, dict | None]]:
         """``(url, subscription)`` to deliver ``topic`` to."""
+        if topic in COMPLIANCE_TOPICS:
+            if not self.compliance_url:
+                raise ValueError(
+                    f"{topic} goes to the app's compliance URL: set compliance_url"
+                )
+            return [(self.compliance_url, None)]
         wanted = _topic_enum(topic)
         with self.lock:
             found = [
@@ -2473,6 +2509,67 @@ class ShopifySandbox(BaseSandbox):
         for topic, ref in events:
             if self.targets(topic):
                 self.emit(topic, ref)
+
+    # -------------------------------------------------- compliance webhooks
+    def _compliance_customer(self, customer_id: str) -> dict:
+        """``customer {id, email, phone}`` of a compliance body (numeric id)."""
+        with self.lock:
+            customer = self._get(self.customers, customer_id, "customer")
+            return {
+                "id": gid_number(customer["id"]),
+                "email": customer["email"],
+                "phone": customer["phone"],
+            }
+
+    def _customer_orders(self, customer_id: str, orders) -> list[int]:
+        """Numeric ids of ``orders`` (GIDs), by default all the customer's."""
+        with self.lock:
+            if orders is None:
+                orders = [
+                    o["id"]
+                    for o in self.orders.values()
+                    if o["customerId"] == customer_id
+                ]
+            return [gid_number(order, "Order") for order in orders]
+
+    def request_customer_data(
+        self, customer_id: str, orders: list[str] | None = None
+    ) -> dict:
+        """A customer asked the merchant for their data: send
+        ``customers/data_request`` (its body as documented on
+        https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance
+        #customers-data_request); return the event."""
+        with self.lock:
+            self._last += 1
+            request_id = self._last
+        body = {
+            "shop_id": SHOP_ID,
+            "shop_domain": self.shop,
+            "orders_requested": self._customer_orders(customer_id, orders),
+            "customer": self._compliance_customer(customer_id),
+            "data_request": {"id": request_id},
+        }
+        return self.emit("customers/data_request", payload=body)[0]
+
+    def redact_customer(self, customer_id: str, orders: list[str] | None = None):
+        """The merchant asked to erase a customer: send ``customers/redact``
+        (body as on the privacy-law-compliance page, #customers-redact;
+        ``orders_to_redact`` by default all the customer's orders); return the
+        event."""
+        body = {
+            "shop_id": SHOP_ID,
+            "shop_domain": self.shop,
+            "customer": self._compliance_customer(customer_id),
+            "orders_to_redact": self._customer_orders(customer_id, orders),
+        }
+        return self.emit("customers/redact", payload=body)[0]
+
+    def redact_shop(self) -> dict:
+        """48 hours after the shop uninstalled the app: send ``shop/redact``
+        (``{"shop_id", "shop_domain"}``, privacy-law-compliance page,
+        #shop-redact); return the event."""
+        body = {"shop_id": SHOP_ID, "shop_domain": self.shop}
+        return self.emit("shop/redact", payload=body)[0]
 
     # --------------------------------------------------------------- hooks
     def served_version(self, version: str) -> str:
@@ -3572,7 +3669,7 @@ class ShopifySandbox(BaseSandbox):
     def gql_shop(self, info):
         return {
             "__typename": "Shop",
-            "id": gid("Shop", 1),
+            "id": gid("Shop", SHOP_ID),
             "name": self.shop_name,
             "email": f"owner@{self.shop}",
             "myshopifyDomain": self.shop,
@@ -4799,6 +4896,8 @@ class ShopifySandbox(BaseSandbox):
                 self.throttle_status_code = data["throttle_status_code"]
             if "webhook_url" in data:
                 self.webhook_url = data["webhook_url"]
+            if "compliance_url" in data:
+                self.compliance_url = data["compliance_url"]
             if "auto_webhooks" in data:
                 self.auto_webhooks = bool(data["auto_webhooks"])
             if "bulk_seconds" in data:
@@ -4807,6 +4906,7 @@ class ShopifySandbox(BaseSandbox):
             "shop": self.shop,
             "api_version": self.api_version,
             "webhook_url": self.webhook_url,
+            "compliance_url": self.compliance_url,
             "auto_webhooks": self.auto_webhooks,
             "webhook_mode": self.webhook_mode,
             "throttle_status_code": self.throttle_status_code,
@@ -4890,6 +4990,19 @@ class ShopifySandbox(BaseSandbox):
         return [
             {"event_id": e["id"], "topic": e["topic"], "url": e["url"]} for e in events
         ]
+
+    def admin_compliance(self, request: Request, data: dict) -> dict:
+        """``{"topic", "customer_id", "orders"}``: send a compliance webhook."""
+        topic = data.get("topic")
+        if topic == "shop/redact":
+            event = self.redact_shop()
+        elif topic == "customers/redact":
+            event = self.redact_customer(data["customer_id"], data.get("orders"))
+        elif topic == "customers/data_request":
+            event = self.request_customer_data(data["customer_id"], data.get("orders"))
+        else:
+            raise ValueError(f"topic must be one of {COMPLIANCE_TOPICS}")
+        return {"event_id": event["id"], "topic": topic, "url": event["url"]}
 
     def admin_webhooks(self, request: Request, data: dict) -> dict:
         return {

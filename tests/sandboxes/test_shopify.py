@@ -33,6 +33,7 @@ from sandboxes.shopify import (
     SCHEMA_PATH,
     WEBHOOK_RETRY_DELAYS,
     ShopifySandbox,
+    gid_number,
     sign,
     verify,
 )
@@ -1737,3 +1738,67 @@ def test_partially_paid_until_the_rest_is_captured(shop, stock):
     assert paid == ["12.50", "12.50"]
     with pytest.raises(ValueError):
         shop.add_order(None, [{"sku": "MUG-1"}], financial_status="HALF_PAID")
+
+
+def test_compliance_webhooks_go_to_the_compliance_url_signed(shop, receiver):
+    """The three mandatory compliance topics carry the documented bodies
+    (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance),
+    go to the app's compliance URL only, signed like any webhook; no Admin API
+    subscription can be made to them."""
+    jane = shop.add_customer("jane@example.com", "Jane", "Doe", "+4915112345678")
+    order = shop.add_order(jane["id"], [{"sku": "X", "quantity": 1, "price": "5"}])
+    other = shop.add_order(None, [{"sku": "X", "quantity": 1, "price": "5"}])
+    shop.webhook_url = receiver.url + "/ordinary"
+    with pytest.raises(ValueError, match="compliance_url"):
+        shop.redact_shop()
+    assert receiver.deliveries == []
+    shop.compliance_url = receiver.url
+    customer = {"id": gid_number(jane["id"]), "email": jane["email"]}
+    customer["phone"] = "+4915112345678"
+    shop.request_customer_data(jane["id"])
+    shop.redact_customer(jane["id"])
+    shop.redact_shop()
+    (h1, raw1), (h2, raw2), (h3, raw3) = receiver.deliveries
+    assert [h["X-Shopify-Topic"] for h, _raw in receiver.deliveries] == [
+        "customers/data_request",
+        "customers/redact",
+        "shop/redact",
+    ]
+    for headers, raw in receiver.deliveries:
+        assert verify(raw, headers["X-Shopify-Hmac-Sha256"], "csecret")
+        assert headers["X-Shopify-Shop-Domain"] == "acme.myshopify.com"
+        assert headers["Content-Type"] == "application/json"
+        assert headers["X-Shopify-Event-Id"] and headers["X-Shopify-Triggered-At"]
+    assert {d.event["url"] for d in shop.webhooks.history} == {receiver.url}
+    request = json.loads(raw1)
+    assert request == {
+        "shop_id": 1,
+        "shop_domain": "acme.myshopify.com",
+        "orders_requested": [gid_number(order["id"])],
+        "customer": customer,
+        "data_request": {"id": request["data_request"]["id"]},
+    }
+    assert isinstance(request["data_request"]["id"], int)
+    assert json.loads(raw2) == {
+        "shop_id": 1,
+        "shop_domain": "acme.myshopify.com",
+        "customer": customer,
+        "orders_to_redact": [gid_number(order["id"])],
+    }
+    assert gid_number(other["id"]) not in json.loads(raw2)["orders_to_redact"]
+    assert json.loads(raw3) == {"shop_id": 1, "shop_domain": "acme.myshopify.com"}
+    # compliance topics are no WebhookSubscriptionTopic
+    create = """
+    mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+        userErrors { message } } }"""
+    answer = gql(shop, create, {"topic": "CUSTOMERS_REDACT", "sub": {"uri": "x"}})
+    assert answer.status_code == 200 and answer.json()["errors"]
+    # the admin route sends them too
+    sent = requests.post(
+        f"{shop.url}/__sandbox__/compliance",
+        json={"topic": "customers/redact", "customer_id": jane["id"], "orders": []},
+        timeout=5,
+    )
+    assert sent.status_code == 200, sent.text
+    assert json.loads(receiver.deliveries[-1][1])["orders_to_redact"] == []
