@@ -2,7 +2,7 @@
     "name": "Retail Connect – Base",
     "summary": "Governed integration hub: backends, sync policies, bindings, "
     "event inbox, exchange log, sync exceptions, webhooks, secrets",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "author": "retail_connect contributors",
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",

@@ -1,7 +1,7 @@
 {
     "name": "Retail Connect – Shopify",
     "summary": "Shopify Admin GraphQL: orders, customers, stock, fulfilments, refunds",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "author": "retail_connect contributors",
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
