@@ -211,6 +211,7 @@ from graphql.pyutils import Undefined
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import shopify_discounts as disc
 from .signed_storage import SignedUrlStorage
 from .toolkit import (
     ApiError,
@@ -1188,6 +1189,7 @@ class ShopifySandbox(BaseSandbox):
         shipping: dict | None = None,
         taxes: list[dict] | None = None,
         discounts: Any = None,
+        discount_applications: list[dict] | tuple = (),
         email: str | None = None,
         phone: str | None = None,
         shipping_address: dict | None = None,
@@ -1207,7 +1209,13 @@ class ShopifySandbox(BaseSandbox):
         "location"}]`` (price defaults to the variant's; an unknown SKU makes a
         custom line). ``shipping``: ``{"title", "price", "code"}``. ``taxes``:
         ``[{"title", "rate"}]`` applied to every line and to shipping.
-        ``discounts``: an order amount spread over the lines. A line goes to
+        A line's ``discount`` is an amount the merchant took off that line (a
+        line-level manual discount, EXPLICIT); ``discounts`` an amount off the
+        whole order (an order-level manual discount); ``discount_applications``
+        any discounts, applied in their order after the lines' own (see
+        ``shopify_discounts.application``: codes, automatic discounts, order,
+        product or shipping targets, amounts or percentages; allocations on
+        line items and shipping lines, taxes on what is left). A line goes to
         ``location``, else the first location with enough stock, and commits
         that stock. ``created_at`` (ISO) back-dates the order.
 
@@ -1290,8 +1298,6 @@ class ShopifySandbox(BaseSandbox):
             taxes = taxes or []
             for spec in lines:
                 order["lineItems"].append(self._new_line(spec, taxes, taxes_included))
-            if discounts:
-                self._spread_discount(order, money(discounts), taxes, taxes_included)
             if shipping:
                 price = money(shipping.get("price", "0"))
                 order["shippingLines"].append(
@@ -1301,9 +1307,28 @@ class ShopifySandbox(BaseSandbox):
                         "code": shipping.get("code", shipping.get("title", "Shipping")),
                         "source": "shopify",
                         "price": price,
+                        "discount": money(0),
+                        "allocations": [],
                         "taxLines": self._tax_lines(price, taxes, taxes_included),
                     }
                 )
+            specs = [
+                {
+                    "type": "manual",
+                    "title": "Line discount",
+                    "amount": spec["discount"],
+                    "target": {"lines": [line["id"]]},
+                }
+                for spec, line in zip(lines, order["lineItems"], strict=True)
+                if money(spec.get("discount", 0))
+            ]
+            if discounts:
+                specs.append(
+                    {"type": "manual", "title": "Order discount", "amount": discounts}
+                )
+            self._apply_discounts(
+                order, [*specs, *discount_applications], taxes, taxes_included
+            )
             self._open_fulfillment_orders(order, location, ms)
             total = self._totals(order)["total"]
             if financial_status in ("PAID", "AUTHORIZED"):
@@ -1351,7 +1376,6 @@ class ShopifySandbox(BaseSandbox):
         variant_title = None
         if variant and variant["options"] != [("Title", "Default Title")]:
             variant_title = " / ".join(value for _, value in variant["options"])
-        discount = money(spec.get("discount", 0))
         line = {
             "id": self._next("LineItem"),
             "variantId": variant["id"] if variant else None,
@@ -1362,8 +1386,9 @@ class ShopifySandbox(BaseSandbox):
             "quantity": quantity,
             "refunded": 0,
             "price": price,
-            "discount": discount,
-            "taxLines": self._tax_lines(price * quantity - discount, taxes, included),
+            "discount": money(0),  # all its allocations (line and order level)
+            "allocations": [],
+            "taxLines": self._tax_lines(price * quantity, taxes, included),
             "locationId": spec.get("location"),
         }
         return line
@@ -1379,17 +1404,17 @@ class ShopifySandbox(BaseSandbox):
             )
         return result
 
-    def _spread_discount(self, order, amount: Decimal, taxes, included) -> None:
-        lines = order["lineItems"]
-        bases = [line["price"] * line["quantity"] - line["discount"] for line in lines]
-        whole = sum(bases) or Decimal(1)
-        left = amount
-        for index, (line, base) in enumerate(zip(lines, bases, strict=True)):
-            share = left if index == len(lines) - 1 else money(amount * base / whole)
-            left -= share
-            line["discount"] += share
-            net = line["price"] * line["quantity"] - line["discount"]
-            line["taxLines"] = self._tax_lines(net, taxes, included)
+    def _apply_discounts(self, order, specs, taxes, included) -> None:
+        """Discount applications of ``specs`` with their allocations; taxes
+        of every line on what is left (shopify_discounts)."""
+        order["discountApplications"] = []
+        for index, spec in enumerate(specs):
+            app, entitled = disc.application(spec, index, order)
+            disc.allocate(app, entitled)
+            order["discountApplications"].append(app)
+        for line in [*order["lineItems"], *order["shippingLines"]]:
+            line["discount"] = disc.total(line, order["discountApplications"])
+            line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
 
     def _open_fulfillment_orders(self, order, location, ms) -> None:
         by_location: dict[str, list[dict]] = {}
@@ -1468,7 +1493,8 @@ class ShopifySandbox(BaseSandbox):
             line_tax += tax
             current_subtotal += money(net * current / quantity)
             current_tax += money(tax * current / quantity)
-        shipping = sum((s["price"] for s in order["shippingLines"]), zero)
+        shipping = sum((disc.net(s) for s in order["shippingLines"]), zero)
+        discounts += sum((s["discount"] for s in order["shippingLines"]), zero)
         shipping_tax = sum(
             (t["price"] for s in order["shippingLines"] for t in s["taxLines"]), zero
         )
@@ -1880,7 +1906,18 @@ class ShopifySandbox(BaseSandbox):
             "quantity": line["quantity"],
             "current_quantity": line["quantity"] - line["refunded"],
             "price": fmt(line["price"]),
-            "total_discount": fmt(line["discount"]),
+            # REST Order resource (line_items): total_discount is the line's
+            # own discount, like GraphQL's totalDiscountSet
+            "total_discount": fmt(
+                disc.total(
+                    line,
+                    self.orders[self._line_items[line["id"]][0]].get(
+                        "discountApplications"
+                    )
+                    or [],
+                    "LINE",
+                )
+            ),
             "fulfillable_quantity": remaining,
             "fulfillment_status": status,
             "fulfillment_service": "manual",
@@ -2040,7 +2077,30 @@ class ShopifySandbox(BaseSandbox):
             "tags": ", ".join(order["tags"]),
             "note": order["note"],
             "note_attributes": [],
-            "discount_codes": [],
+            "discount_codes": [
+                {
+                    "code": app["code"],
+                    "amount": fmt(
+                        sum(
+                            (
+                                a["amount"]
+                                for line in [
+                                    *order["lineItems"],
+                                    *order["shippingLines"],
+                                ]
+                                for a in line.get("allocations") or ()
+                                if a["index"] == app["index"]
+                            ),
+                            Decimal(0),
+                        )
+                    ),
+                    "type": "percentage"
+                    if "percentage" in app["value"]
+                    else "fixed_amount",
+                }
+                for app in order.get("discountApplications") or []
+                if app["type"] == "code"
+            ],
             "tax_lines": self._rest_tax_lines(self._order_tax_lines(order)),
             "line_items": [self._rest_line(line) for line in order["lineItems"]],
             "shipping_lines": [
@@ -2834,6 +2894,7 @@ class ShopifySandbox(BaseSandbox):
             self.fulfillment_orders[f] for f in order["fulfillmentOrders"]
         ]
         transactions = {t["id"]: t for t in order["transactions"]}
+        applications = order.get("discountApplications") or []
         return {
             "__typename": "Order",
             "id": order["id"],
@@ -2856,6 +2917,24 @@ class ShopifySandbox(BaseSandbox):
             "totalShippingPriceSet": self._bag(totals["shipping"], order),
             "totalTaxSet": self._bag(totals["tax"], order),
             "totalDiscountsSet": self._bag(totals["discounts"], order),
+            "cartDiscountAmountSet": self._bag(
+                sum(
+                    (
+                        disc.total(line, applications, "ORDER")
+                        for line in order["lineItems"]
+                    ),
+                    Decimal(0),
+                ),
+                order,
+            ),
+            "discountCodes": disc.codes(applications),
+            "discountApplications": lambda info, **a: self._page(
+                info,
+                applications,
+                a,
+                self._v_discount_application,
+                keyfn=lambda app: (app["index"],),
+            ),
             "totalRefundedSet": self._bag(totals["refunded"], order),
             "taxLines": [self._v_tax(t, order) for t in self._order_tax_lines(order)],
             "customer": lambda info: self._v_customer(
@@ -2900,15 +2979,56 @@ class ShopifySandbox(BaseSandbox):
             "code": line["code"],
             "source": line["source"],
             "originalPriceSet": self._bag(line["price"], order),
-            "discountedPriceSet": self._bag(line["price"], order),
+            # free shipping and other shipping discounts included (2024-07+)
+            "discountedPriceSet": self._bag(disc.net(line), order),
+            "discountAllocations": self._v_allocations(line, order),
             "taxLines": [self._v_tax(t, order) for t in line["taxLines"]],
         }
 
+    def _v_allocations(self, line: dict, order: dict | None) -> list[dict]:
+        applications = (order or {}).get("discountApplications") or []
+        return [
+            {
+                "allocatedAmountSet": self._bag(a["amount"], order),
+                "discountApplication": self._v_discount_application(
+                    applications[a["index"]]
+                ),
+            }
+            for a in line.get("allocations") or ()
+        ]
+
+    def _v_discount_application(self, app: dict) -> dict:
+        value = app["value"]
+        if "amount" in value:
+            value = {
+                "__typename": "MoneyV2",
+                "amount": fmt(value["amount"]),
+                "currencyCode": self.currency,
+            }
+        else:
+            value = {"__typename": "PricingPercentageValue", **value}
+        view = {
+            "__typename": disc.TYPES[app["type"]],
+            "index": app["index"],
+            "allocationMethod": app["allocationMethod"],
+            "targetSelection": app["targetSelection"],
+            "targetType": app["targetType"],
+            "value": value,
+            "code": app["code"],
+            "title": app["title"],
+            "description": app["description"],
+        }
+        return view
+
     def _v_line(self, line: dict) -> dict:
         quantity, current = line["quantity"], line["quantity"] - line["refunded"]
-        unit_discount = line["discount"] / quantity
-        title = line["title"]
         order = self._order_of_line(line["id"])
+        # order-level discounts are only in discountAllocations
+        line_level = disc.total(
+            line, (order or {}).get("discountApplications") or [], "LINE"
+        )
+        unit_discount = line_level / quantity
+        title = line["title"]
         return {
             "__typename": "LineItem",
             "id": line["id"],
@@ -2926,7 +3046,8 @@ class ShopifySandbox(BaseSandbox):
             "discountedUnitPriceSet": self._bag(
                 money(line["price"] - unit_discount), order
             ),
-            "totalDiscountSet": self._bag(line["discount"], order),
+            "totalDiscountSet": self._bag(line_level, order),
+            "discountAllocations": self._v_allocations(line, order),
             "taxLines": lambda info, first=None: [
                 self._v_tax(t, order) for t in line["taxLines"][:first]
             ],
