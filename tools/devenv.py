@@ -333,7 +333,10 @@ def write_config(pg, name, *, with_tests, extra=None):
     for key, value in (extra or {}).items():
         lines.append(f"{key} = {value}")
     lines += ["", "[queue_job]", "channels = root:2"]
-    path = CACHE / f"{name}.conf"
+    # one file per clone: runs of other clones (worktrees) write theirs at the
+    # same time, each with its own addons path
+    tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+    path = CACHE / f"{name}-{tag}.conf"
     path.write_text("\n".join(lines) + "\n")
     return path
 
