@@ -23,10 +23,13 @@ ORDER = f"""
   billingAddress {{ {ADDRESS} }}
   shippingLines(first: 5) {{ nodes {{
     title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
+  # every discount is in the lines' discountAllocations: totalDiscountSet
+  # leaves out order-level ones (a code off the whole order)
   lineItems(first: 50) {{ pageInfo {{ hasNextPage }} nodes {{
     id sku title quantity currentQuantity
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
+    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }}
 """
@@ -159,6 +162,7 @@ BULK_ORDER_FIELDS = f"""
     id sku title quantity currentQuantity
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
+    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }} }}
 """

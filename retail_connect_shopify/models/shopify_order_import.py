@@ -1,7 +1,7 @@
 import json
 
-from odoo import models
-from odoo.tools import float_compare
+from odoo import fields, models
+from odoo.tools import float_compare, float_round
 
 from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
@@ -19,6 +19,14 @@ from .retail_backend import IMPORT_CONTEXT
 
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+
+    shopify_discount_product_id = fields.Many2one(
+        "product.product",
+        "Discount product",
+        domain=[("type", "=", "service")],
+        help="Service product of the discount lines of imported orders: a "
+        "discount no percentage gives back to the cent (large lines).",
+    )
 
     def _poll(self, policy, since, until):
         if self.platform != "shopify":
@@ -110,9 +118,12 @@ class RetailBackend(models.Model):
             )
         partner, invoice, delivery = self._shopify_partners(order)
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
-        lines = []
+        currency = pricelist.currency_id or self.company_id.currency_id
+        lines, discount_lines = [], []
         for line in mappers.order_lines(order):
             product = self._shopify_product(line, order, subject)
+            taxes = self._shopify_taxes(line, order, subject)
+            percent = self._shopify_discount_percent(line, currency)
             lines.append(
                 (
                     0,
@@ -122,11 +133,29 @@ class RetailBackend(models.Model):
                         "name": line["title"],
                         "product_uom_qty": line["quantity"],
                         "price_unit": line["price_unit"],
-                        "discount": line["discount"],
-                        "tax_id": [(6, 0, self._shopify_taxes(line, order, subject))],
+                        "discount": percent or 0.0,
+                        "tax_id": [(6, 0, taxes)],
                     },
                 )
             )
+            if percent is None:
+                # after every product line: the bindings below pair the
+                # first lines of the order with Shopify's line items
+                discount_lines.append(
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": self._shopify_discount_product().id,
+                            "name": self.env._(
+                                "Discount on %(line)s", line=line["title"]
+                            ),
+                            "product_uom_qty": 1,
+                            "price_unit": -line["discount_amount"],
+                            "tax_id": [(6, 0, taxes)],
+                        },
+                    )
+                )
         for ship in mappers.shipping_lines(order):
             lines.append(
                 (
@@ -141,6 +170,7 @@ class RetailBackend(models.Model):
                     },
                 )
             )
+        lines += discount_lines
         values = {
             "partner_id": partner.id,
             "partner_invoice_id": invoice.id,
@@ -327,15 +357,31 @@ class RetailBackend(models.Model):
             ids.append(match.id)
         return ids
 
-    def _shopify_shipping_product(self):
-        if not self.shopify_shipping_product_id:
-            self.sudo().shopify_shipping_product_id = self.env[
-                "product.product"
-            ].create(
+    def _shopify_discount_percent(self, line, currency):
+        """The line's discount as Odoo's percentage (``Discount`` digits), if
+        it gives Shopify's discounted amount back to the cent; else None and a
+        discount line carries the amount (a 2-decimal percentage of a large
+        line is off by more than cents)."""
+        amount = line["discount_amount"]
+        gross = line["price_unit"] * line["quantity"]
+        if not amount or not gross:
+            return 0.0
+        digits = self.env["decimal.precision"].precision_get("Discount")
+        percent = float_round(amount / gross * 100, precision_digits=digits)
+        net = currency.round(gross * (1 - percent / 100))
+        if currency.compare_amounts(net, gross - amount) == 0:
+            return percent
+        return None
+
+    def _shopify_service_product(self, field, name, code):
+        """The backend's service product of ``field``, created on first use
+        (no taxes of its own: each line gets Shopify's)."""
+        if not self[field]:
+            self.sudo()[field] = self.env["product.product"].create(
                 {
-                    "name": self.env._("Shipping (Shopify)"),
+                    "name": name,
                     "type": "service",
-                    "default_code": f"SHOPIFY-SHIPPING-{self.id}",
+                    "default_code": f"SHOPIFY-{code}-{self.id}",
                     "invoice_policy": "order",
                     "taxes_id": [(5,)],
                     "sale_ok": False,
@@ -343,4 +389,14 @@ class RetailBackend(models.Model):
                     "company_id": self.company_id.id,
                 }
             )
-        return self.shopify_shipping_product_id
+        return self[field]
+
+    def _shopify_shipping_product(self):
+        return self._shopify_service_product(
+            "shopify_shipping_product_id", self.env._("Shipping (Shopify)"), "SHIPPING"
+        )
+
+    def _shopify_discount_product(self):
+        return self._shopify_service_product(
+            "shopify_discount_product_id", self.env._("Discount (Shopify)"), "DISCOUNT"
+        )
