@@ -1190,6 +1190,9 @@ class ShopifySandbox(BaseSandbox):
         taxes: list[dict] | None = None,
         discounts: Any = None,
         discount_applications: list[dict] | tuple = (),
+        tip: Any = None,
+        duties: dict | None = None,
+        gift_card_payment: Any = None,
         email: str | None = None,
         phone: str | None = None,
         shipping_address: dict | None = None,
@@ -1210,7 +1213,21 @@ class ShopifySandbox(BaseSandbox):
         custom line). ``shipping``: ``{"title", "price", "code"}``. ``taxes``:
         ``[{"title", "rate"}]`` applied to every line and to shipping.
         A line's ``discount`` is an amount the merchant took off that line (a
-        line-level manual discount, EXPLICIT); ``discounts`` an amount off the
+        line-level manual discount, EXPLICIT); ``"gift_card": True`` sells a
+        gift card (LineItem.isGiftCard "whether the line item represents the
+        purchase of a gift card"), untaxed (LineItem.taxable false: a gift
+        card is a means of payment, taxed on what it later buys) and out of
+        order-wide discounts (shopify_discounts).
+        ``tip``: an amount the customer added as a tip, a line item without
+        product that can't be fulfilled (LineItem.nonFulfillableQuantity:
+        "the item is not something that can be fulfilled, like a tip") and
+        ``Order.totalTipReceivedSet``. ``duties``: ``{sku: amount}`` import
+        duties charged at checkout (LineItem.duties, Duty.price;
+        Order.currentTotalDutiesSet), part of the order's total.
+        ``gift_card_payment``: that much of a paid order was paid with a gift
+        card (a SALE transaction of the ``gift_card`` gateway): a payment, not
+        a discount, so the order's total is unchanged.
+        ``discounts`` an amount off the
         whole order (an order-level manual discount); ``discount_applications``
         any discounts, applied in their order after the lines' own (see
         ``shopify_discounts.application``: codes, automatic discounts, order,
@@ -1298,6 +1315,19 @@ class ShopifySandbox(BaseSandbox):
             taxes = taxes or []
             for spec in lines:
                 order["lineItems"].append(self._new_line(spec, taxes, taxes_included))
+            if tip:
+                order["lineItems"].append(
+                    self._new_line(
+                        {"title": "Tip", "price": tip, "tip": True},
+                        taxes,
+                        taxes_included,
+                    )
+                )
+            for sku, amount in (duties or {}).items():
+                line = next(x for x in order["lineItems"] if x["sku"] == sku)
+                line["duties"].append(
+                    {"id": self._next("Duty"), "price": money(amount), "taxLines": []}
+                )
             if shipping:
                 price = money(shipping.get("price", "0"))
                 order["shippingLines"].append(
@@ -1319,7 +1349,9 @@ class ShopifySandbox(BaseSandbox):
                     "amount": spec["discount"],
                     "target": {"lines": [line["id"]]},
                 }
-                for spec, line in zip(lines, order["lineItems"], strict=True)
+                for spec, line in zip(
+                    lines, order["lineItems"][: len(lines)], strict=True
+                )
                 if money(spec.get("discount", 0))
             ]
             if discounts:
@@ -1331,7 +1363,13 @@ class ShopifySandbox(BaseSandbox):
             )
             self._open_fulfillment_orders(order, location, ms)
             total = self._totals(order)["total"]
-            if financial_status in ("PAID", "AUTHORIZED"):
+            if gift_card_payment is not None:
+                part = money(gift_card_payment)
+                if financial_status != "PAID" or not 0 < part <= total:
+                    raise ValueError("a gift card pays part of a paid order")
+                self._transaction(order, "SALE", part, ms, gateway="gift_card")
+                total -= part
+            if financial_status in ("PAID", "AUTHORIZED") and total:
                 kind = "SALE" if financial_status == "PAID" else "AUTHORIZATION"
                 self._transaction(order, kind, total, ms)
             elif financial_status == "PARTIALLY_PAID":
@@ -1388,7 +1426,13 @@ class ShopifySandbox(BaseSandbox):
             "price": price,
             "discount": money(0),  # all its allocations (line and order level)
             "allocations": [],
-            "taxLines": self._tax_lines(price * quantity, taxes, included),
+            "giftCard": bool(spec.get("gift_card")),
+            "tip": bool(spec.get("tip")),
+            "taxable": not (spec.get("gift_card") or spec.get("tip")),
+            "duties": [],
+            "taxLines": []
+            if spec.get("gift_card") or spec.get("tip")
+            else self._tax_lines(price * quantity, taxes, included),
             "locationId": spec.get("location"),
         }
         return line
@@ -1414,11 +1458,16 @@ class ShopifySandbox(BaseSandbox):
             order["discountApplications"].append(app)
         for line in [*order["lineItems"], *order["shippingLines"]]:
             line["discount"] = disc.total(line, order["discountApplications"])
-            line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
+            if line.get("taxable", True):
+                line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
+            else:
+                line["taxLines"] = []
 
     def _open_fulfillment_orders(self, order, location, ms) -> None:
         by_location: dict[str, list[dict]] = {}
         for line in order["lineItems"]:
+            if line.get("tip"):
+                continue  # nothing to fulfil
             variant = self.variants.get(line["variantId"])
             item_id = variant["inventoryItemId"] if variant else None
             where = (
@@ -1466,12 +1515,14 @@ class ShopifySandbox(BaseSandbox):
             return self.add_location("Shop location")["id"]
         return next(iter(self.locations))
 
-    def _transaction(self, order, kind, amount, ms=None, parent=None) -> dict:
+    def _transaction(
+        self, order, kind, amount, ms=None, parent=None, gateway=None
+    ) -> dict:
         transaction = {
             "id": self._next("OrderTransaction"),
             "kind": kind,
             "status": "SUCCESS",
-            "gateway": order["gateway"],
+            "gateway": gateway or order["gateway"],
             "amount": amount,
             "createdAt": self._now_ms() if ms is None else ms,
             "parentId": parent,
@@ -1482,8 +1533,10 @@ class ShopifySandbox(BaseSandbox):
     def _totals(self, order: dict) -> dict[str, Decimal]:
         zero = Decimal("0.00")
         subtotal = current_subtotal = line_tax = current_tax = discounts = zero
-        gross = zero
+        gross = tips = duties = zero
         for line in order["lineItems"]:
+            tips += line["price"] if line.get("tip") else zero
+            duties += sum((d["price"] for d in line.get("duties") or ()), zero)
             quantity, current = line["quantity"], line["quantity"] - line["refunded"]
             net = line["price"] * quantity - line["discount"]
             tax = sum((t["price"] for t in line["taxLines"]), zero)
@@ -1510,9 +1563,12 @@ class ShopifySandbox(BaseSandbox):
             "tax": tax,
             "current_tax": current_tax,
             "discounts": discounts,
-            "total": subtotal + shipping + (zero if included else tax),
+            "tips": tips,
+            "duties": duties,
+            "total": subtotal + shipping + duties + (zero if included else tax),
             "current_total": current_subtotal
             + shipping
+            + duties
             + (zero if included else current_tax),
             "paid": sum((t["amount"] for t in done if t["kind"] in kinds), zero),
             "refunded": sum((t["amount"] for t in done if t["kind"] == "REFUND"), zero),
@@ -1923,7 +1979,7 @@ class ShopifySandbox(BaseSandbox):
             "fulfillment_service": "manual",
             "requires_shipping": True,
             "taxable": bool(line["taxLines"]),
-            "gift_card": False,
+            "gift_card": line.get("giftCard", False),
             "grams": 0,
             "properties": [],
             "product_exists": variant is not None,
@@ -2967,7 +3023,16 @@ class ShopifySandbox(BaseSandbox):
                 self._v_transaction(t, transactions, order)
                 for t in order["transactions"][:first]
             ],
-            "paymentGatewayNames": [order["gateway"]] if order["transactions"] else [],
+            "paymentGatewayNames": list(
+                dict.fromkeys(t["gateway"] for t in order["transactions"])
+            ),
+            "totalTipReceivedSet": self._bag(totals["tips"], order),
+            "currentTotalDutiesSet": self._bag(totals["duties"], order)
+            if totals["duties"]
+            else None,
+            "originalTotalDutiesSet": self._bag(totals["duties"], order)
+            if totals["duties"]
+            else None,
             "tags": list(order["tags"]),
             "note": order["note"],
         }
@@ -3047,6 +3112,18 @@ class ShopifySandbox(BaseSandbox):
                 money(line["price"] - unit_discount), order
             ),
             "totalDiscountSet": self._bag(line_level, order),
+            "isGiftCard": line.get("giftCard", False),
+            # "refunded, or not something that can be fulfilled, like a tip"
+            "nonFulfillableQuantity": (current if line.get("tip") else 0)
+            + line["refunded"],
+            "duties": [
+                {
+                    "id": duty["id"],
+                    "price": self._bag(duty["price"], order),
+                    "taxLines": [],
+                }
+                for duty in line.get("duties") or ()
+            ],
             "discountAllocations": self._v_allocations(line, order),
             "taxLines": lambda info, first=None: [
                 self._v_tax(t, order) for t in line["taxLines"][:first]

@@ -72,7 +72,14 @@ def application(spec: dict, index: int, order: dict) -> tuple[dict, list[dict]]:
         raise ValueError("a discount code application needs its code")
     target = spec.get("target", "order")
     lines = order["lineItems"]
+    # a tip is no product: nothing discounts it
+    lines = [x for x in lines if not x.get("tip")]
     if target == "order":
+        # "Discounts that apply to collections don't apply to gift cards
+        # within the collection"; a discount naming the gift card does
+        # (https://help.shopify.com/en/manual/products/gift-card-products/discounted-gift-cards).
+        # Assumed the same for discounts off the whole order.
+        lines = [x for x in lines if not x.get("giftCard")]
         selection, target_type, level, entitled = "ALL", "LINE_ITEM", "ORDER", lines
     elif target == "shipping":
         selection, target_type, level = "ALL", "SHIPPING_LINE", "ORDER"

@@ -436,6 +436,71 @@ def test_discount_values_are_checked(shop, stock):
         )
 
 
+def test_custom_items_gift_cards_tips_and_duties(shop, stock):
+    """What a real shop sells besides its catalog: a custom item (no variant,
+    no SKU), a gift card (untaxed, never discounted), a tip (not fulfillable)
+    and duties, paid partly with a gift card."""
+    order = shop.add_order(
+        None,
+        [
+            {"sku": "TS-1", "quantity": 1},
+            {"title": "Engraving", "price": "5.00"},
+            {"title": "Gift card", "price": "25.00", "gift_card": True},
+        ],
+        taxes=[{"title": "VAT", "rate": 0.19}],
+        tip="3.00",
+        duties={"TS-1": "2.40"},
+        gift_card_payment="20.00",
+        discount_applications=[{"type": "code", "code": "TEN", "percentage": 10}],
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      currentTotalPriceSet { shopMoney { amount } }
+      totalTipReceivedSet { shopMoney { amount } }
+      currentTotalDutiesSet { shopMoney { amount } }
+      paymentGatewayNames
+      transactions { gateway kind amountSet { shopMoney { amount } } }
+      fulfillmentOrders(first: 5) { nodes { lineItems(first: 10) { nodes {
+        lineItem { title } } } } }
+      lineItems(first: 10) { nodes {
+        title sku variant { id } isGiftCard nonFulfillableQuantity
+        originalUnitPriceSet { shopMoney { amount } }
+        discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+        duties { price { shopMoney { amount } } }
+        taxLines { priceSet { shopMoney { amount } } } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+
+    def amount(bag):
+        return bag["shopMoney"]["amount"]
+
+    shirt, engraving, card, tip = result["lineItems"]["nodes"]
+    assert (engraving["sku"], engraving["variant"]) == (None, None)
+    assert card["isGiftCard"] and card["taxLines"] == []
+    assert card["discountAllocations"] == [], "gift cards are never discounted"
+    assert (tip["title"], tip["variant"], tip["nonFulfillableQuantity"]) == (
+        "Tip",
+        None,
+        1,
+    )
+    assert tip["taxLines"] == [] and tip["discountAllocations"] == []
+    assert [amount(d["price"]) for d in shirt["duties"]] == ["2.40"]
+    assert amount(result["totalTipReceivedSet"]) == "3.00"
+    assert amount(result["currentTotalDutiesSet"]) == "2.40"
+    # 10% of 34.95 is 3.50, spread 3.00 + 0.50: 26.95 and 4.50, 19% VAT
+    # 5.12 and 0.86; gift card 25.00, tip 3.00, duties 2.40
+    assert amount(result["currentTotalPriceSet"]) == "67.83"
+    titles = [
+        line["lineItem"]["title"]
+        for fo in result["fulfillmentOrders"]["nodes"]
+        for line in fo["lineItems"]["nodes"]
+    ]
+    assert "Tip" not in titles and "Gift card" in titles
+    assert result["paymentGatewayNames"] == ["gift_card", "shopify_payments"]
+    assert [(t["gateway"], amount(t["amountSet"])) for t in result["transactions"]] == [
+        ("gift_card", "20.00"),
+        ("shopify_payments", "47.83"),
+    ]
+
+
 # -------------------------------------------------------------- throttling
 def test_throttled_when_the_bucket_is_drained_then_restored(shop):
     shop.bucket.drain()
