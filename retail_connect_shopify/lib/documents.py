@@ -22,7 +22,8 @@ ORDER = f"""
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines(first: 5) {{ nodes {{
-    title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
+    title code originalPriceSet {{ {MONEY} }}
+    discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
   # every discount is in the lines' discountAllocations: totalDiscountSet
   # leaves out order-level ones (a code off the whole order)
   lineItems(first: 50) {{ pageInfo {{ hasNextPage }} nodes {{
@@ -30,6 +31,7 @@ ORDER = f"""
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }}
 """
@@ -157,12 +159,14 @@ BULK_ORDER_FIELDS = f"""
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines {{ edges {{ node {{
-    id title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }} }}
+    id title code originalPriceSet {{ {MONEY} }}
+    discountedPriceSet {{ {MONEY} }} {TAXES} }} }} }}
   lineItems {{ edges {{ node {{
     id sku title quantity currentQuantity
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }} }}
 """

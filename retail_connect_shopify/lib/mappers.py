@@ -91,6 +91,19 @@ def order_lines(order):
                 "price_unit": price,
                 # of the quantity left: allocations cover removed units too
                 "discount_amount": round(line_discount(node) * quantity / ordered, 2),
+                "duties": round(
+                    sum(money(d.get("price")) for d in node.get("duties") or ())
+                    * quantity
+                    / ordered,
+                    2,
+                ),
+                "gift_card": bool(node.get("isGiftCard")),
+                # a tip is a line item without product that can't be fulfilled
+                # (LineItem.nonFulfillableQuantity: "the item is not something
+                # that can be fulfilled, like a tip"; refunded units count too)
+                "tip": not node.get("variant")
+                and not node.get("isGiftCard")
+                and (node.get("nonFulfillableQuantity") or 0) >= ordered,
                 "tax_rates": tax_rates(node.get("taxLines")),
                 "variant_id": (node.get("variant") or {}).get("id"),
                 "inventory_item_id": (
@@ -107,7 +120,15 @@ def shipping_lines(order):
         result.append(
             {
                 "title": node.get("title") or "Shipping",
+                # after its discounts (free shipping included, 2024-07+)
                 "price_unit": money(node.get("discountedPriceSet")),
+                "discount": round(
+                    money(node.get("originalPriceSet"))
+                    - money(node.get("discountedPriceSet")),
+                    2,
+                )
+                if node.get("originalPriceSet")
+                else 0.0,
                 "tax_rates": tax_rates(node.get("taxLines")),
             }
         )

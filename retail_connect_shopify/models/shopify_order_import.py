@@ -20,6 +20,28 @@ from .retail_backend import IMPORT_CONTEXT
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
 
+    shopify_custom_product_id = fields.Many2one(
+        "product.product",
+        "Custom item product",
+        domain=[("type", "=", "service")],
+        help="Service product of custom line items (no product, no SKU).",
+    )
+    shopify_tip_product_id = fields.Many2one(
+        "product.product", "Tip product", domain=[("type", "=", "service")]
+    )
+    shopify_gift_card_product_id = fields.Many2one(
+        "product.product",
+        "Gift card product",
+        domain=[("type", "=", "service")],
+        help="Service product of the gift cards sold (paying with a gift card "
+        "is a payment: the order's lines do not change).",
+    )
+    shopify_duties_product_id = fields.Many2one(
+        "product.product",
+        "Duties product",
+        domain=[("type", "=", "service")],
+        help="Service product of the import duties charged at checkout.",
+    )
     shopify_discount_product_id = fields.Many2one(
         "product.product",
         "Discount product",
@@ -82,7 +104,7 @@ class RetailBackend(models.Model):
         if order is None:
             order = (
                 self._shopify_client()
-                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=550)
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=860)
                 .get("order")
             )
         if not order:
@@ -157,16 +179,38 @@ class RetailBackend(models.Model):
                     )
                 )
         for ship in mappers.shipping_lines(order):
+            name = ship["title"]
+            if ship["discount"]:
+                name = self.env._(
+                    "%(title)s (discount %(amount)s)",
+                    title=name,
+                    amount=f"{ship['discount']:.2f}",
+                )
             lines.append(
                 (
                     0,
                     0,
                     {
                         "product_id": self._shopify_shipping_product().id,
-                        "name": ship["title"],
+                        "name": name,
                         "product_uom_qty": 1,
                         "price_unit": ship["price_unit"],
                         "tax_id": [(6, 0, self._shopify_taxes(ship, order, subject))],
+                    },
+                )
+            )
+        duties = round(sum(line["duties"] for line in mappers.order_lines(order)), 2)
+        if duties:
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": self._shopify_duties_product().id,
+                        "name": self.env._("Duties (Shopify)"),
+                        "product_uom_qty": 1,
+                        "price_unit": duties,
+                        "tax_id": [(5,)],
                     },
                 )
             )
@@ -296,6 +340,13 @@ class RetailBackend(models.Model):
         )
 
     def _shopify_product(self, line, order, subject):
+        if line["gift_card"]:
+            return self._shopify_gift_card_product()
+        if line["tip"]:
+            return self._shopify_tip_product()
+        if not line["variant_id"] and not line["sku"]:
+            # a custom item: nothing to map it to, ever
+            return self._shopify_custom_product()
         bindings = self.env["retail.binding"]
         if line["variant_id"]:
             binding = bindings._lookup(self, "product.product", line["variant_id"])
@@ -394,6 +445,28 @@ class RetailBackend(models.Model):
     def _shopify_shipping_product(self):
         return self._shopify_service_product(
             "shopify_shipping_product_id", self.env._("Shipping (Shopify)"), "SHIPPING"
+        )
+
+    def _shopify_custom_product(self):
+        return self._shopify_service_product(
+            "shopify_custom_product_id", self.env._("Custom item (Shopify)"), "CUSTOM"
+        )
+
+    def _shopify_tip_product(self):
+        return self._shopify_service_product(
+            "shopify_tip_product_id", self.env._("Tip (Shopify)"), "TIP"
+        )
+
+    def _shopify_gift_card_product(self):
+        return self._shopify_service_product(
+            "shopify_gift_card_product_id",
+            self.env._("Gift card (Shopify)"),
+            "GIFTCARD",
+        )
+
+    def _shopify_duties_product(self):
+        return self._shopify_service_product(
+            "shopify_duties_product_id", self.env._("Duties (Shopify)"), "DUTIES"
         )
 
     def _shopify_discount_product(self):
