@@ -1201,6 +1201,8 @@ class ShopifySandbox(BaseSandbox):
         tags: list[str] | tuple = (),
         note: str | None = None,
         gateway: str = "shopify_payments",
+        test: bool = False,
+        source_name: str = "web",
         taxes_included: bool = False,
         created_at: str | None = None,
         emit: bool = False,
@@ -1227,6 +1229,10 @@ class ShopifySandbox(BaseSandbox):
         ``gift_card_payment``: that much of a paid order was paid with a gift
         card (a SALE transaction of the ``gift_card`` gateway): a payment, not
         a discount, so the order's total is unchanged.
+        ``test``: a test order (Order.test: "made using the Shopify Bogus
+        Gateway or a payment provider with test mode enabled"); ``source_name``
+        where it was placed (Order.sourceName: "such as web, mobile_app, or
+        pos"; https://shopify.dev/docs/api/admin-graphql/latest/objects/Order).
         ``discounts`` an amount off the
         whole order (an order-level manual discount); ``discount_applications``
         any discounts, applied in their order after the lines' own (see
@@ -1311,6 +1317,8 @@ class ShopifySandbox(BaseSandbox):
                 "tags": list(tags),
                 "note": note,
                 "gateway": gateway,
+                "test": bool(test),
+                "sourceName": source_name,
             }
             taxes = taxes or []
             for spec in lines:
@@ -2116,7 +2124,7 @@ class ShopifySandbox(BaseSandbox):
             "financial_status": order["financialStatus"].lower(),
             "fulfillment_status": status,
             "confirmed": True,
-            "test": False,
+            "test": order.get("test", False),
             "taxes_included": order["taxesIncluded"],
             "total_line_items_price": fmt(totals["line_items"]),
             "subtotal_price": fmt(totals["subtotal"]),
@@ -2129,7 +2137,7 @@ class ShopifySandbox(BaseSandbox):
             "payment_gateway_names": [order["gateway"]]
             if order["transactions"]
             else [],
-            "source_name": "web",
+            "source_name": order.get("sourceName", "web"),
             "tags": ", ".join(order["tags"]),
             "note": order["note"],
             "note_attributes": [],
@@ -3027,6 +3035,8 @@ class ShopifySandbox(BaseSandbox):
                 dict.fromkeys(t["gateway"] for t in order["transactions"])
             ),
             "totalTipReceivedSet": self._bag(totals["tips"], order),
+            "test": order.get("test", False),
+            "sourceName": order.get("sourceName", "web"),
             "currentTotalDutiesSet": self._bag(totals["duties"], order)
             if totals["duties"]
             else None,

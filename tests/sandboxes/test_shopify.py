@@ -501,6 +501,24 @@ def test_custom_items_gift_cards_tips_and_duties(shop, stock):
     ]
 
 
+def test_test_orders_and_pos_orders_say_so(shop, stock):
+    web = shop.add_order(None, [{"sku": "TS-1"}])
+    test = shop.add_order(None, [{"sku": "TS-1"}], test=True)
+    pos = shop.add_order(None, [{"sku": "MUG-1"}], source_name="pos")
+    query = "query($id: ID!) { order(id: $id) { test sourceName } }"
+    answers = [
+        data(gql(shop, query, {"id": order["id"]}))["order"]
+        for order in (web, test, pos)
+    ]
+    assert answers == [
+        {"test": False, "sourceName": "web"},
+        {"test": True, "sourceName": "web"},
+        {"test": False, "sourceName": "pos"},
+    ]
+    assert shop.payload("orders/create", test["id"])["test"] is True
+    assert shop.payload("orders/create", pos["id"])["source_name"] == "pos"
+
+
 # -------------------------------------------------------------- throttling
 def test_throttled_when_the_bucket_is_drained_then_restored(shop):
     shop.bucket.drain()
