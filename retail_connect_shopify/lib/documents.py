@@ -15,7 +15,7 @@ TAXES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
 ORDER = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
-  email phone note tags paymentGatewayNames
+  email phone note tags paymentGatewayNames test sourceName
   currentTotalPriceSet {{ {MONEY} }}
   totalShippingPriceSet {{ {MONEY} }}
   customer {{ id email firstName lastName phone }}
@@ -153,7 +153,7 @@ query BulkStatus($id: ID!) {
 BULK_ORDER_FIELDS = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
-  email phone note tags
+  email phone note tags test sourceName
   currentTotalPriceSet {{ {MONEY} }}
   customer {{ id email firstName lastName phone }}
   shippingAddress {{ {ADDRESS} }}

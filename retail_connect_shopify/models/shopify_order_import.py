@@ -20,6 +20,21 @@ from .retail_backend import IMPORT_CONTEXT
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
 
+    shopify_import_test_orders = fields.Boolean(
+        "Import test orders",
+        help="Orders paid with the Bogus Gateway or a payment provider in test "
+        "mode (Shopify's test: true) are skipped unless this is set.",
+    )
+    shopify_pos_orders = fields.Selection(
+        [("skip", "Skip"), ("import", "Import")],
+        "Point of sale orders",
+        default="skip",
+        required=True,
+        help="Orders of Shopify POS (source pos): sold and handed over at the "
+        "store. Imported, they get the POS sales team and warehouse below.",
+    )
+    shopify_pos_team_id = fields.Many2one("crm.team", "POS sales team")
+    shopify_pos_warehouse_id = fields.Many2one("stock.warehouse", "POS warehouse")
     shopify_custom_product_id = fields.Many2one(
         "product.product",
         "Custom item product",
@@ -120,6 +135,7 @@ class RetailBackend(models.Model):
                 raise EventSkipped(
                     "skipped_policy", f"{order['name']} was cancelled before import"
                 )
+            self._shopify_check_source(order)
             sale = self._shopify_create_order(order)
         bindings._bind(
             self,
@@ -139,6 +155,7 @@ class RetailBackend(models.Model):
                 subject_key=subject,
             )
         partner, invoice, delivery = self._shopify_partners(order)
+        pos = order.get("sourceName") == "pos"
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
         currency = pricelist.currency_id or self.company_id.currency_id
         lines, discount_lines = [], []
@@ -224,11 +241,14 @@ class RetailBackend(models.Model):
             "origin": f"Shopify {order['name']}",
             "date_order": mappers.naive_utc(order["createdAt"]),
             "pricelist_id": pricelist.id if pricelist else False,
-            "team_id": self.shopify_team_id.id or False,
+            "team_id": (pos and self.shopify_pos_team_id or self.shopify_team_id).id
+            or False,
             "note": order.get("note") or False,
             "order_line": lines,
         }
         warehouse = self.shopify_location_ids.filtered("warehouse_id")[:1].warehouse_id
+        if pos and self.shopify_pos_warehouse_id:
+            warehouse = self.shopify_pos_warehouse_id
         if warehouse:
             values["warehouse_id"] = warehouse.id
         sale = self.env["sale.order"].with_context(**IMPORT_CONTEXT).create(values)
@@ -252,6 +272,20 @@ class RetailBackend(models.Model):
         ):
             sale.with_context(**IMPORT_CONTEXT).action_confirm()
         return sale
+
+    def _shopify_check_source(self, order):
+        """Skip a test order or a POS order the backend does not import."""
+        if order.get("test") and not self.shopify_import_test_orders:
+            raise EventSkipped(
+                "skipped_policy",
+                f"{order['name']} is a test order (Import test orders is off)",
+            )
+        if order.get("sourceName") == "pos" and self.shopify_pos_orders == "skip":
+            raise EventSkipped(
+                "skipped_policy",
+                f"{order['name']} is a point of sale order (set Point of sale "
+                "orders to Import to import it)",
+            )
 
     def _shopify_update_order(self, sale, order):
         if order.get("cancelledAt") and sale.state != "cancel":
