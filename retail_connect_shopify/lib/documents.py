@@ -20,18 +20,23 @@ CUSTOMER_CONTACT = (
 ORDER = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
-  email phone note tags paymentGatewayNames
+  email phone note tags paymentGatewayNames test sourceName
   currentTotalPriceSet {{ {MONEY} }}
   totalShippingPriceSet {{ {MONEY} }}
   customer {{ id firstName lastName {CUSTOMER_CONTACT} }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines(first: 5) {{ nodes {{
-    title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
+    title code originalPriceSet {{ {MONEY} }}
+    discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
+  # every discount is in the lines' discountAllocations: totalDiscountSet
+  # leaves out order-level ones (a code off the whole order)
   lineItems(first: 50) {{ pageInfo {{ hasNextPage }} nodes {{
     id sku title quantity currentQuantity
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
+    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }}
 """
@@ -166,17 +171,20 @@ query BulkStatus($id: ID!) {
 BULK_ORDER_FIELDS = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
-  email phone note tags
+  email phone note tags test sourceName
   currentTotalPriceSet {{ {MONEY} }}
   customer {{ id firstName lastName {CUSTOMER_CONTACT} }}
   shippingAddress {{ {ADDRESS} }}
   billingAddress {{ {ADDRESS} }}
   shippingLines {{ edges {{ node {{
-    id title code discountedPriceSet {{ {MONEY} }} {TAXES} }} }} }}
+    id title code originalPriceSet {{ {MONEY} }}
+    discountedPriceSet {{ {MONEY} }} {TAXES} }} }} }}
   lineItems {{ edges {{ node {{
     id sku title quantity currentQuantity
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
+    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }} }}
 """

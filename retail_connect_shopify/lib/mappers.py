@@ -57,6 +57,22 @@ def tax_rates(tax_lines):
     return rates
 
 
+def line_discount(node):
+    """Everything discounted on a line item, order-level discounts included.
+
+    ``discountAllocations`` holds every discount application's share of the
+    line; ``totalDiscountSet`` "doesn't include order-level discounts"
+    (LineItem, Admin GraphQL), so a code off the whole order is only in the
+    allocations. A payload read before they were queried falls back to it.
+    """
+    if node.get("discountAllocations") is None:
+        return money(node.get("totalDiscountSet"))
+    return round(
+        sum(money(a.get("allocatedAmountSet")) for a in node["discountAllocations"]),
+        2,
+    )
+
+
 def order_lines(order):
     """Product lines of an order as plain dicts (removed quantities excluded)."""
     lines = []
@@ -65,8 +81,7 @@ def order_lines(order):
         if quantity <= 0:
             continue
         price = money(node.get("originalUnitPriceSet"))
-        discount_total = money(node.get("totalDiscountSet"))
-        gross = price * (node.get("quantity") or quantity)
+        ordered = node.get("quantity") or quantity
         lines.append(
             {
                 "line_id": node["id"],
@@ -74,7 +89,21 @@ def order_lines(order):
                 "title": node.get("title") or node.get("sku") or "",
                 "quantity": quantity,
                 "price_unit": price,
-                "discount": round(discount_total / gross * 100, 4) if gross else 0.0,
+                # of the quantity left: allocations cover removed units too
+                "discount_amount": round(line_discount(node) * quantity / ordered, 2),
+                "duties": round(
+                    sum(money(d.get("price")) for d in node.get("duties") or ())
+                    * quantity
+                    / ordered,
+                    2,
+                ),
+                "gift_card": bool(node.get("isGiftCard")),
+                # a tip is a line item without product that can't be fulfilled
+                # (LineItem.nonFulfillableQuantity: "the item is not something
+                # that can be fulfilled, like a tip"; refunded units count too)
+                "tip": not node.get("variant")
+                and not node.get("isGiftCard")
+                and (node.get("nonFulfillableQuantity") or 0) >= ordered,
                 "tax_rates": tax_rates(node.get("taxLines")),
                 "variant_id": (node.get("variant") or {}).get("id"),
                 "inventory_item_id": (
@@ -91,7 +120,15 @@ def shipping_lines(order):
         result.append(
             {
                 "title": node.get("title") or "Shipping",
+                # after its discounts (free shipping included, 2024-07+)
                 "price_unit": money(node.get("discountedPriceSet")),
+                "discount": round(
+                    money(node.get("originalPriceSet"))
+                    - money(node.get("discountedPriceSet")),
+                    2,
+                )
+                if node.get("originalPriceSet")
+                else 0.0,
                 "tax_rates": tax_rates(node.get("taxLines")),
             }
         )

@@ -1,7 +1,7 @@
 import json
 
-from odoo import models
-from odoo.tools import float_compare
+from odoo import fields, models
+from odoo.tools import float_compare, float_round
 
 from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
@@ -18,6 +18,51 @@ from .retail_backend import IMPORT_CONTEXT
 
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+
+    shopify_import_test_orders = fields.Boolean(
+        "Import test orders",
+        help="Orders paid with the Bogus Gateway or a payment provider in test "
+        "mode (Shopify's test: true) are skipped unless this is set.",
+    )
+    shopify_pos_orders = fields.Selection(
+        [("skip", "Skip"), ("import", "Import")],
+        "Point of sale orders",
+        default="skip",
+        required=True,
+        help="Orders of Shopify POS (source pos): sold and handed over at the "
+        "store. Imported, they get the POS sales team and warehouse below.",
+    )
+    shopify_pos_team_id = fields.Many2one("crm.team", "POS sales team")
+    shopify_pos_warehouse_id = fields.Many2one("stock.warehouse", "POS warehouse")
+    shopify_custom_product_id = fields.Many2one(
+        "product.product",
+        "Custom item product",
+        domain=[("type", "=", "service")],
+        help="Service product of custom line items (no product, no SKU).",
+    )
+    shopify_tip_product_id = fields.Many2one(
+        "product.product", "Tip product", domain=[("type", "=", "service")]
+    )
+    shopify_gift_card_product_id = fields.Many2one(
+        "product.product",
+        "Gift card product",
+        domain=[("type", "=", "service")],
+        help="Service product of the gift cards sold (paying with a gift card "
+        "is a payment: the order's lines do not change).",
+    )
+    shopify_duties_product_id = fields.Many2one(
+        "product.product",
+        "Duties product",
+        domain=[("type", "=", "service")],
+        help="Service product of the import duties charged at checkout.",
+    )
+    shopify_discount_product_id = fields.Many2one(
+        "product.product",
+        "Discount product",
+        domain=[("type", "=", "service")],
+        help="Service product of the discount lines of imported orders: a "
+        "discount no percentage gives back to the cent (large lines).",
+    )
 
     def _poll(self, policy, since, until):
         if self.platform != "shopify":
@@ -73,7 +118,7 @@ class RetailBackend(models.Model):
         if order is None:
             order = (
                 self._shopify_client()
-                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=550)
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=860)
                 .get("order")
             )
         if not order:
@@ -89,6 +134,7 @@ class RetailBackend(models.Model):
                 raise EventSkipped(
                     "skipped_policy", f"{order['name']} was cancelled before import"
                 )
+            self._shopify_check_source(order)
             sale = self._shopify_create_order(order)
         bindings._bind(
             self,
@@ -112,10 +158,14 @@ class RetailBackend(models.Model):
                 subject_key=subject,
             )
         partner, invoice, delivery = self._shopify_partners(order)
+        pos = order.get("sourceName") == "pos"
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
-        lines = []
+        currency = pricelist.currency_id or self.company_id.currency_id
+        lines, discount_lines = [], []
         for line in mappers.order_lines(order):
             product = self._shopify_product(line, order, subject)
+            taxes = self._shopify_taxes(line, order, subject)
+            percent = self._shopify_discount_percent(line, currency)
             lines.append(
                 (
                     0,
@@ -125,25 +175,66 @@ class RetailBackend(models.Model):
                         "name": line["title"],
                         "product_uom_qty": line["quantity"],
                         "price_unit": line["price_unit"],
-                        "discount": line["discount"],
-                        "tax_id": [(6, 0, self._shopify_taxes(line, order, subject))],
+                        "discount": percent or 0.0,
+                        "tax_id": [(6, 0, taxes)],
                     },
                 )
             )
+            if percent is None:
+                # after every product line: the bindings below pair the
+                # first lines of the order with Shopify's line items
+                discount_lines.append(
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": self._shopify_discount_product().id,
+                            "name": self.env._(
+                                "Discount on %(line)s", line=line["title"]
+                            ),
+                            "product_uom_qty": 1,
+                            "price_unit": -line["discount_amount"],
+                            "tax_id": [(6, 0, taxes)],
+                        },
+                    )
+                )
         for ship in mappers.shipping_lines(order):
+            name = ship["title"]
+            if ship["discount"]:
+                name = self.env._(
+                    "%(title)s (discount %(amount)s)",
+                    title=name,
+                    amount=f"{ship['discount']:.2f}",
+                )
             lines.append(
                 (
                     0,
                     0,
                     {
                         "product_id": self._shopify_shipping_product().id,
-                        "name": ship["title"],
+                        "name": name,
                         "product_uom_qty": 1,
                         "price_unit": ship["price_unit"],
                         "tax_id": [(6, 0, self._shopify_taxes(ship, order, subject))],
                     },
                 )
             )
+        duties = round(sum(line["duties"] for line in mappers.order_lines(order)), 2)
+        if duties:
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": self._shopify_duties_product().id,
+                        "name": self.env._("Duties (Shopify)"),
+                        "product_uom_qty": 1,
+                        "price_unit": duties,
+                        "tax_id": [(5,)],
+                    },
+                )
+            )
+        lines += discount_lines
         values = {
             "partner_id": partner.id,
             "partner_invoice_id": invoice.id,
@@ -153,11 +244,14 @@ class RetailBackend(models.Model):
             "origin": f"Shopify {order['name']}",
             "date_order": mappers.naive_utc(order["createdAt"]),
             "pricelist_id": pricelist.id if pricelist else False,
-            "team_id": self.shopify_team_id.id or False,
+            "team_id": (pos and self.shopify_pos_team_id or self.shopify_team_id).id
+            or False,
             "note": order.get("note") or False,
             "order_line": lines,
         }
         warehouse = self.shopify_location_ids.filtered("warehouse_id")[:1].warehouse_id
+        if pos and self.shopify_pos_warehouse_id:
+            warehouse = self.shopify_pos_warehouse_id
         if warehouse:
             values["warehouse_id"] = warehouse.id
         sale = self.env["sale.order"].with_context(**IMPORT_CONTEXT).create(values)
@@ -181,6 +275,20 @@ class RetailBackend(models.Model):
         ):
             sale.with_context(**IMPORT_CONTEXT).action_confirm()
         return sale
+
+    def _shopify_check_source(self, order):
+        """Skip a test order or a POS order the backend does not import."""
+        if order.get("test") and not self.shopify_import_test_orders:
+            raise EventSkipped(
+                "skipped_policy",
+                f"{order['name']} is a test order (Import test orders is off)",
+            )
+        if order.get("sourceName") == "pos" and self.shopify_pos_orders == "skip":
+            raise EventSkipped(
+                "skipped_policy",
+                f"{order['name']} is a point of sale order (set Point of sale "
+                "orders to Import to import it)",
+            )
 
     def _shopify_update_order(self, sale, order):
         if order.get("cancelledAt") and sale.state != "cancel":
@@ -269,6 +377,13 @@ class RetailBackend(models.Model):
         )
 
     def _shopify_product(self, line, order, subject):
+        if line["gift_card"]:
+            return self._shopify_gift_card_product()
+        if line["tip"]:
+            return self._shopify_tip_product()
+        if not line["variant_id"] and not line["sku"]:
+            # a custom item: nothing to map it to, ever
+            return self._shopify_custom_product()
         bindings = self.env["retail.binding"]
         if line["variant_id"]:
             binding = bindings._lookup(self, "product.product", line["variant_id"])
@@ -330,15 +445,31 @@ class RetailBackend(models.Model):
             ids.append(match.id)
         return ids
 
-    def _shopify_shipping_product(self):
-        if not self.shopify_shipping_product_id:
-            self.sudo().shopify_shipping_product_id = self.env[
-                "product.product"
-            ].create(
+    def _shopify_discount_percent(self, line, currency):
+        """The line's discount as Odoo's percentage (``Discount`` digits), if
+        it gives Shopify's discounted amount back to the cent; else None and a
+        discount line carries the amount (a 2-decimal percentage of a large
+        line is off by more than cents)."""
+        amount = line["discount_amount"]
+        gross = line["price_unit"] * line["quantity"]
+        if not amount or not gross:
+            return 0.0
+        digits = self.env["decimal.precision"].precision_get("Discount")
+        percent = float_round(amount / gross * 100, precision_digits=digits)
+        net = currency.round(gross * (1 - percent / 100))
+        if currency.compare_amounts(net, gross - amount) == 0:
+            return percent
+        return None
+
+    def _shopify_service_product(self, field, name, code):
+        """The backend's service product of ``field``, created on first use
+        (no taxes of its own: each line gets Shopify's)."""
+        if not self[field]:
+            self.sudo()[field] = self.env["product.product"].create(
                 {
-                    "name": self.env._("Shipping (Shopify)"),
+                    "name": name,
                     "type": "service",
-                    "default_code": f"SHOPIFY-SHIPPING-{self.id}",
+                    "default_code": f"SHOPIFY-{code}-{self.id}",
                     "invoice_policy": "order",
                     "taxes_id": [(5,)],
                     "sale_ok": False,
@@ -346,4 +477,36 @@ class RetailBackend(models.Model):
                     "company_id": self.company_id.id,
                 }
             )
-        return self.shopify_shipping_product_id
+        return self[field]
+
+    def _shopify_shipping_product(self):
+        return self._shopify_service_product(
+            "shopify_shipping_product_id", self.env._("Shipping (Shopify)"), "SHIPPING"
+        )
+
+    def _shopify_custom_product(self):
+        return self._shopify_service_product(
+            "shopify_custom_product_id", self.env._("Custom item (Shopify)"), "CUSTOM"
+        )
+
+    def _shopify_tip_product(self):
+        return self._shopify_service_product(
+            "shopify_tip_product_id", self.env._("Tip (Shopify)"), "TIP"
+        )
+
+    def _shopify_gift_card_product(self):
+        return self._shopify_service_product(
+            "shopify_gift_card_product_id",
+            self.env._("Gift card (Shopify)"),
+            "GIFTCARD",
+        )
+
+    def _shopify_duties_product(self):
+        return self._shopify_service_product(
+            "shopify_duties_product_id", self.env._("Duties (Shopify)"), "DUTIES"
+        )
+
+    def _shopify_discount_product(self):
+        return self._shopify_service_product(
+            "shopify_discount_product_id", self.env._("Discount (Shopify)"), "DISCOUNT"
+        )

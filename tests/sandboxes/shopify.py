@@ -250,6 +250,7 @@ from graphql.pyutils import Undefined
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import shopify_discounts as disc
 from .signed_storage import SignedUrlStorage
 from .toolkit import (
     ApiError,
@@ -1385,6 +1386,10 @@ class ShopifySandbox(BaseSandbox):
         shipping: dict | None = None,
         taxes: list[dict] | None = None,
         discounts: Any = None,
+        discount_applications: list[dict] | tuple = (),
+        tip: Any = None,
+        duties: dict | None = None,
+        gift_card_payment: Any = None,
         email: str | None = None,
         phone: str | None = None,
         shipping_address: dict | None = None,
@@ -1393,6 +1398,8 @@ class ShopifySandbox(BaseSandbox):
         tags: list[str] | tuple = (),
         note: str | None = None,
         gateway: str = "shopify_payments",
+        test: bool = False,
+        source_name: str = "web",
         taxes_included: bool = False,
         created_at: str | None = None,
         emit: bool = False,
@@ -1404,7 +1411,31 @@ class ShopifySandbox(BaseSandbox):
         "location"}]`` (price defaults to the variant's; an unknown SKU makes a
         custom line). ``shipping``: ``{"title", "price", "code"}``. ``taxes``:
         ``[{"title", "rate"}]`` applied to every line and to shipping.
-        ``discounts``: an order amount spread over the lines. A line goes to
+        A line's ``discount`` is an amount the merchant took off that line (a
+        line-level manual discount, EXPLICIT); ``"gift_card": True`` sells a
+        gift card (LineItem.isGiftCard "whether the line item represents the
+        purchase of a gift card"), untaxed (LineItem.taxable false: a gift
+        card is a means of payment, taxed on what it later buys) and out of
+        order-wide discounts (shopify_discounts).
+        ``tip``: an amount the customer added as a tip, a line item without
+        product that can't be fulfilled (LineItem.nonFulfillableQuantity:
+        "the item is not something that can be fulfilled, like a tip") and
+        ``Order.totalTipReceivedSet``. ``duties``: ``{sku: amount}`` import
+        duties charged at checkout (LineItem.duties, Duty.price;
+        Order.currentTotalDutiesSet), part of the order's total.
+        ``gift_card_payment``: that much of a paid order was paid with a gift
+        card (a SALE transaction of the ``gift_card`` gateway): a payment, not
+        a discount, so the order's total is unchanged.
+        ``test``: a test order (Order.test: "made using the Shopify Bogus
+        Gateway or a payment provider with test mode enabled"); ``source_name``
+        where it was placed (Order.sourceName: "such as web, mobile_app, or
+        pos"; https://shopify.dev/docs/api/admin-graphql/latest/objects/Order).
+        ``discounts`` an amount off the
+        whole order (an order-level manual discount); ``discount_applications``
+        any discounts, applied in their order after the lines' own (see
+        ``shopify_discounts.application``: codes, automatic discounts, order,
+        product or shipping targets, amounts or percentages; allocations on
+        line items and shipping lines, taxes on what is left). A line goes to
         ``location``, else the first location with enough stock, and commits
         that stock. ``created_at`` (ISO) back-dates the order.
 
@@ -1483,12 +1514,25 @@ class ShopifySandbox(BaseSandbox):
                 "tags": list(tags),
                 "note": note,
                 "gateway": gateway,
+                "test": bool(test),
+                "sourceName": source_name,
             }
             taxes = taxes or []
             for spec in lines:
                 order["lineItems"].append(self._new_line(spec, taxes, taxes_included))
-            if discounts:
-                self._spread_discount(order, money(discounts), taxes, taxes_included)
+            if tip:
+                order["lineItems"].append(
+                    self._new_line(
+                        {"title": "Tip", "price": tip, "tip": True},
+                        taxes,
+                        taxes_included,
+                    )
+                )
+            for sku, amount in (duties or {}).items():
+                line = next(x for x in order["lineItems"] if x["sku"] == sku)
+                line["duties"].append(
+                    {"id": self._next("Duty"), "price": money(amount), "taxLines": []}
+                )
             if shipping:
                 price = money(shipping.get("price", "0"))
                 order["shippingLines"].append(
@@ -1498,12 +1542,39 @@ class ShopifySandbox(BaseSandbox):
                         "code": shipping.get("code", shipping.get("title", "Shipping")),
                         "source": "shopify",
                         "price": price,
+                        "discount": money(0),
+                        "allocations": [],
                         "taxLines": self._tax_lines(price, taxes, taxes_included),
                     }
                 )
+            specs = [
+                {
+                    "type": "manual",
+                    "title": "Line discount",
+                    "amount": spec["discount"],
+                    "target": {"lines": [line["id"]]},
+                }
+                for spec, line in zip(
+                    lines, order["lineItems"][: len(lines)], strict=True
+                )
+                if money(spec.get("discount", 0))
+            ]
+            if discounts:
+                specs.append(
+                    {"type": "manual", "title": "Order discount", "amount": discounts}
+                )
+            self._apply_discounts(
+                order, [*specs, *discount_applications], taxes, taxes_included
+            )
             self._open_fulfillment_orders(order, location, ms)
             total = self._totals(order)["total"]
-            if financial_status in ("PAID", "AUTHORIZED"):
+            if gift_card_payment is not None:
+                part = money(gift_card_payment)
+                if financial_status != "PAID" or not 0 < part <= total:
+                    raise ValueError("a gift card pays part of a paid order")
+                self._transaction(order, "SALE", part, ms, gateway="gift_card")
+                total -= part
+            if financial_status in ("PAID", "AUTHORIZED") and total:
                 kind = "SALE" if financial_status == "PAID" else "AUTHORIZATION"
                 self._transaction(order, kind, total, ms)
             elif financial_status == "PARTIALLY_PAID":
@@ -1548,7 +1619,6 @@ class ShopifySandbox(BaseSandbox):
         variant_title = None
         if variant and variant["options"] != [("Title", "Default Title")]:
             variant_title = " / ".join(value for _, value in variant["options"])
-        discount = money(spec.get("discount", 0))
         line = {
             "id": self._next("LineItem"),
             "variantId": variant["id"] if variant else None,
@@ -1559,8 +1629,15 @@ class ShopifySandbox(BaseSandbox):
             "quantity": quantity,
             "refunded": 0,
             "price": price,
-            "discount": discount,
-            "taxLines": self._tax_lines(price * quantity - discount, taxes, included),
+            "discount": money(0),  # all its allocations (line and order level)
+            "allocations": [],
+            "giftCard": bool(spec.get("gift_card")),
+            "tip": bool(spec.get("tip")),
+            "taxable": not (spec.get("gift_card") or spec.get("tip")),
+            "duties": [],
+            "taxLines": []
+            if spec.get("gift_card") or spec.get("tip")
+            else self._tax_lines(price * quantity, taxes, included),
             "locationId": spec.get("location"),
         }
         return line
@@ -1576,21 +1653,26 @@ class ShopifySandbox(BaseSandbox):
             )
         return result
 
-    def _spread_discount(self, order, amount: Decimal, taxes, included) -> None:
-        lines = order["lineItems"]
-        bases = [line["price"] * line["quantity"] - line["discount"] for line in lines]
-        whole = sum(bases) or Decimal(1)
-        left = amount
-        for index, (line, base) in enumerate(zip(lines, bases, strict=True)):
-            share = left if index == len(lines) - 1 else money(amount * base / whole)
-            left -= share
-            line["discount"] += share
-            net = line["price"] * line["quantity"] - line["discount"]
-            line["taxLines"] = self._tax_lines(net, taxes, included)
+    def _apply_discounts(self, order, specs, taxes, included) -> None:
+        """Discount applications of ``specs`` with their allocations; taxes
+        of every line on what is left (shopify_discounts)."""
+        order["discountApplications"] = []
+        for index, spec in enumerate(specs):
+            app, entitled = disc.application(spec, index, order)
+            disc.allocate(app, entitled)
+            order["discountApplications"].append(app)
+        for line in [*order["lineItems"], *order["shippingLines"]]:
+            line["discount"] = disc.total(line, order["discountApplications"])
+            if line.get("taxable", True):
+                line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
+            else:
+                line["taxLines"] = []
 
     def _open_fulfillment_orders(self, order, location, ms) -> None:
         by_location: dict[str, list[dict]] = {}
         for line in order["lineItems"]:
+            if line.get("tip"):
+                continue  # nothing to fulfil
             variant = self.variants.get(line["variantId"])
             item_id = variant["inventoryItemId"] if variant else None
             where = (
@@ -1638,12 +1720,14 @@ class ShopifySandbox(BaseSandbox):
             return self.add_location("Shop location")["id"]
         return next(iter(self.locations))
 
-    def _transaction(self, order, kind, amount, ms=None, parent=None) -> dict:
+    def _transaction(
+        self, order, kind, amount, ms=None, parent=None, gateway=None
+    ) -> dict:
         transaction = {
             "id": self._next("OrderTransaction"),
             "kind": kind,
             "status": "SUCCESS",
-            "gateway": order["gateway"],
+            "gateway": gateway or order["gateway"],
             "amount": amount,
             "createdAt": self._now_ms() if ms is None else ms,
             "parentId": parent,
@@ -1654,8 +1738,10 @@ class ShopifySandbox(BaseSandbox):
     def _totals(self, order: dict) -> dict[str, Decimal]:
         zero = Decimal("0.00")
         subtotal = current_subtotal = line_tax = current_tax = discounts = zero
-        gross = zero
+        gross = tips = duties = zero
         for line in order["lineItems"]:
+            tips += line["price"] if line.get("tip") else zero
+            duties += sum((d["price"] for d in line.get("duties") or ()), zero)
             quantity, current = line["quantity"], line["quantity"] - line["refunded"]
             net = line["price"] * quantity - line["discount"]
             tax = sum((t["price"] for t in line["taxLines"]), zero)
@@ -1665,7 +1751,8 @@ class ShopifySandbox(BaseSandbox):
             line_tax += tax
             current_subtotal += money(net * current / quantity)
             current_tax += money(tax * current / quantity)
-        shipping = sum((s["price"] for s in order["shippingLines"]), zero)
+        shipping = sum((disc.net(s) for s in order["shippingLines"]), zero)
+        discounts += sum((s["discount"] for s in order["shippingLines"]), zero)
         shipping_tax = sum(
             (t["price"] for s in order["shippingLines"] for t in s["taxLines"]), zero
         )
@@ -1681,9 +1768,12 @@ class ShopifySandbox(BaseSandbox):
             "tax": tax,
             "current_tax": current_tax,
             "discounts": discounts,
-            "total": subtotal + shipping + (zero if included else tax),
+            "tips": tips,
+            "duties": duties,
+            "total": subtotal + shipping + duties + (zero if included else tax),
             "current_total": current_subtotal
             + shipping
+            + duties
             + (zero if included else current_tax),
             "paid": sum((t["amount"] for t in done if t["kind"] in kinds), zero),
             "refunded": sum((t["amount"] for t in done if t["kind"] == "REFUND"), zero),
@@ -2115,13 +2205,24 @@ class ShopifySandbox(BaseSandbox):
             "quantity": line["quantity"],
             "current_quantity": line["quantity"] - line["refunded"],
             "price": fmt(line["price"]),
-            "total_discount": fmt(line["discount"]),
+            # REST Order resource (line_items): total_discount is the line's
+            # own discount, like GraphQL's totalDiscountSet
+            "total_discount": fmt(
+                disc.total(
+                    line,
+                    self.orders[self._line_items[line["id"]][0]].get(
+                        "discountApplications"
+                    )
+                    or [],
+                    "LINE",
+                )
+            ),
             "fulfillable_quantity": remaining,
             "fulfillment_status": status,
             "fulfillment_service": "manual",
             "requires_shipping": True,
             "taxable": bool(line["taxLines"]),
-            "gift_card": False,
+            "gift_card": line.get("giftCard", False),
             "grams": 0,
             "properties": [],
             "product_exists": variant is not None,
@@ -2258,7 +2359,7 @@ class ShopifySandbox(BaseSandbox):
             "financial_status": order["financialStatus"].lower(),
             "fulfillment_status": status,
             "confirmed": True,
-            "test": False,
+            "test": order.get("test", False),
             "taxes_included": order["taxesIncluded"],
             "total_line_items_price": fmt(totals["line_items"]),
             "subtotal_price": fmt(totals["subtotal"]),
@@ -2271,11 +2372,34 @@ class ShopifySandbox(BaseSandbox):
             "payment_gateway_names": [order["gateway"]]
             if order["transactions"]
             else [],
-            "source_name": "web",
+            "source_name": order.get("sourceName", "web"),
             "tags": ", ".join(order["tags"]),
             "note": order["note"],
             "note_attributes": [],
-            "discount_codes": [],
+            "discount_codes": [
+                {
+                    "code": app["code"],
+                    "amount": fmt(
+                        sum(
+                            (
+                                a["amount"]
+                                for line in [
+                                    *order["lineItems"],
+                                    *order["shippingLines"],
+                                ]
+                                for a in line.get("allocations") or ()
+                                if a["index"] == app["index"]
+                            ),
+                            Decimal(0),
+                        )
+                    ),
+                    "type": "percentage"
+                    if "percentage" in app["value"]
+                    else "fixed_amount",
+                }
+                for app in order.get("discountApplications") or []
+                if app["type"] == "code"
+            ],
             "tax_lines": self._rest_tax_lines(self._order_tax_lines(order)),
             "line_items": [self._rest_line(line) for line in order["lineItems"]],
             "shipping_lines": [
@@ -3151,6 +3275,7 @@ class ShopifySandbox(BaseSandbox):
             self.fulfillment_orders[f] for f in order["fulfillmentOrders"]
         ]
         transactions = {t["id"]: t for t in order["transactions"]}
+        applications = order.get("discountApplications") or []
         return {
             "__typename": "Order",
             "id": order["id"],
@@ -3173,6 +3298,24 @@ class ShopifySandbox(BaseSandbox):
             "totalShippingPriceSet": self._bag(totals["shipping"], order),
             "totalTaxSet": self._bag(totals["tax"], order),
             "totalDiscountsSet": self._bag(totals["discounts"], order),
+            "cartDiscountAmountSet": self._bag(
+                sum(
+                    (
+                        disc.total(line, applications, "ORDER")
+                        for line in order["lineItems"]
+                    ),
+                    Decimal(0),
+                ),
+                order,
+            ),
+            "discountCodes": disc.codes(applications),
+            "discountApplications": lambda info, **a: self._page(
+                info,
+                applications,
+                a,
+                self._v_discount_application,
+                keyfn=lambda app: (app["index"],),
+            ),
             "totalRefundedSet": self._bag(totals["refunded"], order),
             "taxLines": [self._v_tax(t, order) for t in self._order_tax_lines(order)],
             "customer": lambda info: self._v_customer(
@@ -3205,7 +3348,18 @@ class ShopifySandbox(BaseSandbox):
                 self._v_transaction(t, transactions, order)
                 for t in order["transactions"][:first]
             ],
-            "paymentGatewayNames": [order["gateway"]] if order["transactions"] else [],
+            "paymentGatewayNames": list(
+                dict.fromkeys(t["gateway"] for t in order["transactions"])
+            ),
+            "totalTipReceivedSet": self._bag(totals["tips"], order),
+            "test": order.get("test", False),
+            "sourceName": order.get("sourceName", "web"),
+            "currentTotalDutiesSet": self._bag(totals["duties"], order)
+            if totals["duties"]
+            else None,
+            "originalTotalDutiesSet": self._bag(totals["duties"], order)
+            if totals["duties"]
+            else None,
             "tags": list(order["tags"]),
             "note": order["note"],
         }
@@ -3217,15 +3371,56 @@ class ShopifySandbox(BaseSandbox):
             "code": line["code"],
             "source": line["source"],
             "originalPriceSet": self._bag(line["price"], order),
-            "discountedPriceSet": self._bag(line["price"], order),
+            # free shipping and other shipping discounts included (2024-07+)
+            "discountedPriceSet": self._bag(disc.net(line), order),
+            "discountAllocations": self._v_allocations(line, order),
             "taxLines": [self._v_tax(t, order) for t in line["taxLines"]],
         }
 
+    def _v_allocations(self, line: dict, order: dict | None) -> list[dict]:
+        applications = (order or {}).get("discountApplications") or []
+        return [
+            {
+                "allocatedAmountSet": self._bag(a["amount"], order),
+                "discountApplication": self._v_discount_application(
+                    applications[a["index"]]
+                ),
+            }
+            for a in line.get("allocations") or ()
+        ]
+
+    def _v_discount_application(self, app: dict) -> dict:
+        value = app["value"]
+        if "amount" in value:
+            value = {
+                "__typename": "MoneyV2",
+                "amount": fmt(value["amount"]),
+                "currencyCode": self.currency,
+            }
+        else:
+            value = {"__typename": "PricingPercentageValue", **value}
+        view = {
+            "__typename": disc.TYPES[app["type"]],
+            "index": app["index"],
+            "allocationMethod": app["allocationMethod"],
+            "targetSelection": app["targetSelection"],
+            "targetType": app["targetType"],
+            "value": value,
+            "code": app["code"],
+            "title": app["title"],
+            "description": app["description"],
+        }
+        return view
+
     def _v_line(self, line: dict) -> dict:
         quantity, current = line["quantity"], line["quantity"] - line["refunded"]
-        unit_discount = line["discount"] / quantity
-        title = line["title"]
         order = self._order_of_line(line["id"])
+        # order-level discounts are only in discountAllocations
+        line_level = disc.total(
+            line, (order or {}).get("discountApplications") or [], "LINE"
+        )
+        unit_discount = line_level / quantity
+        title = line["title"]
         return {
             "__typename": "LineItem",
             "id": line["id"],
@@ -3243,7 +3438,20 @@ class ShopifySandbox(BaseSandbox):
             "discountedUnitPriceSet": self._bag(
                 money(line["price"] - unit_discount), order
             ),
-            "totalDiscountSet": self._bag(line["discount"], order),
+            "totalDiscountSet": self._bag(line_level, order),
+            "isGiftCard": line.get("giftCard", False),
+            # "refunded, or not something that can be fulfilled, like a tip"
+            "nonFulfillableQuantity": (current if line.get("tip") else 0)
+            + line["refunded"],
+            "duties": [
+                {
+                    "id": duty["id"],
+                    "price": self._bag(duty["price"], order),
+                    "taxLines": [],
+                }
+                for duty in line.get("duties") or ()
+            ],
+            "discountAllocations": self._v_allocations(line, order),
             "taxLines": lambda info, first=None: [
                 self._v_tax(t, order) for t in line["taxLines"][:first]
             ],

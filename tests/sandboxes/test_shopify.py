@@ -350,6 +350,209 @@ def test_order_shape(shop, stock):
     assert shop.inventory(stock["shirt"], stock["location"], "committed") == 2
 
 
+def test_discounts_order_level_only_in_allocations(shop, stock):
+    """A product discount is line level (in totalDiscountSet), an order-wide
+    code is order level (only in discountAllocations), free shipping lowers
+    the shipping line's discountedPriceSet; taxes on what is left."""
+    order = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 2}, {"sku": "MUG-1", "quantity": 1}],
+        shipping={"title": "DHL", "price": "4.90"},
+        taxes=[{"title": "VAT", "rate": 0.19}],
+        discount_applications=[
+            {
+                "type": "automatic",
+                "title": "Mugs -10%",
+                "percentage": 10,
+                "target": {"skus": ["MUG-1"]},
+            },
+            {"type": "code", "code": "SAVE5", "amount": "5.00"},
+            {
+                "type": "code",
+                "code": "FREESHIP",
+                "percentage": 100,
+                "target": "shipping",
+            },
+        ],
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      currentTotalPriceSet { shopMoney { amount } }
+      totalDiscountsSet { shopMoney { amount } }
+      cartDiscountAmountSet { shopMoney { amount } }
+      totalTaxSet { shopMoney { amount } }
+      discountCodes
+      discountApplications(first: 10) { nodes {
+        __typename index allocationMethod targetSelection targetType
+        value { ... on MoneyV2 { amount } ... on PricingPercentageValue { percentage } }
+        ... on DiscountCodeApplication { code }
+        ... on AutomaticDiscountApplication { title } } }
+      shippingLines(first: 5) { nodes {
+        originalPriceSet { shopMoney { amount } }
+        discountedPriceSet { shopMoney { amount } }
+        discountAllocations { allocatedAmountSet { shopMoney { amount } }
+          discountApplication { index } }
+        taxLines { priceSet { shopMoney { amount } } } } }
+      lineItems(first: 5) { nodes {
+        sku quantity
+        originalUnitPriceSet { shopMoney { amount } }
+        discountedUnitPriceSet { shopMoney { amount } }
+        totalDiscountSet { shopMoney { amount } }
+        discountAllocations { allocatedAmountSet { shopMoney { amount } }
+          discountApplication { index targetSelection } }
+        taxLines { priceSet { shopMoney { amount } } } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+
+    def amount(bag):
+        return bag["shopMoney"]["amount"]
+
+    assert result["discountCodes"] == ["SAVE5", "FREESHIP"]
+    assert [
+        (n["__typename"], n["targetSelection"], n["targetType"], n["allocationMethod"])
+        for n in result["discountApplications"]["nodes"]
+    ] == [
+        ("AutomaticDiscountApplication", "ENTITLED", "LINE_ITEM", "ACROSS"),
+        ("DiscountCodeApplication", "ALL", "LINE_ITEM", "ACROSS"),
+        ("DiscountCodeApplication", "ALL", "SHIPPING_LINE", "EACH"),
+    ]
+    assert result["discountApplications"]["nodes"][1]["value"] == {"amount": "5.00"}
+    shirt, mug = result["lineItems"]["nodes"]
+    # line level only: the shirt has no discount of its own, the mug 10%
+    assert amount(shirt["totalDiscountSet"]) == "0.00"
+    assert amount(mug["totalDiscountSet"]) == "1.25"
+    assert amount(mug["discountedUnitPriceSet"]) == "11.25"
+    # the 5.00 code spread over 59.90 and 11.25: 4.21 + 0.79
+    assert [
+        (amount(a["allocatedAmountSet"]), a["discountApplication"]["index"])
+        for a in shirt["discountAllocations"]
+    ] == [("4.21", 1)]
+    assert [
+        (amount(a["allocatedAmountSet"]), a["discountApplication"]["index"])
+        for a in mug["discountAllocations"]
+    ] == [("1.25", 0), ("0.79", 1)]
+    assert amount(result["cartDiscountAmountSet"]) == "5.00"
+    (ship,) = result["shippingLines"]["nodes"]
+    assert amount(ship["originalPriceSet"]) == "4.90"
+    assert amount(ship["discountedPriceSet"]) == "0.00"
+    assert [amount(a["allocatedAmountSet"]) for a in ship["discountAllocations"]] == [
+        "4.90"
+    ]
+    # 19% VAT on 55.69 and 10.46, none on free shipping
+    assert [amount(t["priceSet"]) for t in shirt["taxLines"]] == ["10.58"]
+    assert [amount(t["priceSet"]) for t in mug["taxLines"]] == ["1.99"]
+    assert [amount(t["priceSet"]) for t in ship["taxLines"]] == ["0.00"]
+    assert amount(result["totalTaxSet"]) == "12.57"
+    assert amount(result["totalDiscountsSet"]) == "11.15"
+    assert amount(result["currentTotalPriceSet"]) == "78.72"
+    # the order's total is its lines at their original prices less every
+    # allocation, plus taxes: what an importer must reproduce
+    lines = [*result["lineItems"]["nodes"]]
+    rebuilt = (
+        sum(
+            float(amount(n["originalUnitPriceSet"])) * n["quantity"]
+            - sum(
+                float(amount(a["allocatedAmountSet"])) for a in n["discountAllocations"]
+            )
+            for n in lines
+        )
+        + 12.57
+    )
+    assert round(rebuilt, 2) == 78.72
+
+
+def test_discount_values_are_checked(shop, stock):
+    with pytest.raises(ValueError, match="amount or a percentage"):
+        shop.add_order(None, [{"sku": "TS-1"}], discount_applications=[{"code": "X"}])
+    with pytest.raises(ValueError, match="applies to no line"):
+        shop.add_order(
+            None,
+            [{"sku": "TS-1"}],
+            discount_applications=[{"code": "X", "amount": "1", "target": "shipping"}],
+        )
+
+
+def test_custom_items_gift_cards_tips_and_duties(shop, stock):
+    """What a real shop sells besides its catalog: a custom item (no variant,
+    no SKU), a gift card (untaxed, never discounted), a tip (not fulfillable)
+    and duties, paid partly with a gift card."""
+    order = shop.add_order(
+        None,
+        [
+            {"sku": "TS-1", "quantity": 1},
+            {"title": "Engraving", "price": "5.00"},
+            {"title": "Gift card", "price": "25.00", "gift_card": True},
+        ],
+        taxes=[{"title": "VAT", "rate": 0.19}],
+        tip="3.00",
+        duties={"TS-1": "2.40"},
+        gift_card_payment="20.00",
+        discount_applications=[{"type": "code", "code": "TEN", "percentage": 10}],
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      currentTotalPriceSet { shopMoney { amount } }
+      totalTipReceivedSet { shopMoney { amount } }
+      currentTotalDutiesSet { shopMoney { amount } }
+      paymentGatewayNames
+      transactions { gateway kind amountSet { shopMoney { amount } } }
+      fulfillmentOrders(first: 5) { nodes { lineItems(first: 10) { nodes {
+        lineItem { title } } } } }
+      lineItems(first: 10) { nodes {
+        title sku variant { id } isGiftCard nonFulfillableQuantity
+        originalUnitPriceSet { shopMoney { amount } }
+        discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+        duties { price { shopMoney { amount } } }
+        taxLines { priceSet { shopMoney { amount } } } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+
+    def amount(bag):
+        return bag["shopMoney"]["amount"]
+
+    shirt, engraving, card, tip = result["lineItems"]["nodes"]
+    assert (engraving["sku"], engraving["variant"]) == (None, None)
+    assert card["isGiftCard"] and card["taxLines"] == []
+    assert card["discountAllocations"] == [], "gift cards are never discounted"
+    assert (tip["title"], tip["variant"], tip["nonFulfillableQuantity"]) == (
+        "Tip",
+        None,
+        1,
+    )
+    assert tip["taxLines"] == [] and tip["discountAllocations"] == []
+    assert [amount(d["price"]) for d in shirt["duties"]] == ["2.40"]
+    assert amount(result["totalTipReceivedSet"]) == "3.00"
+    assert amount(result["currentTotalDutiesSet"]) == "2.40"
+    # 10% of 34.95 is 3.50, spread 3.00 + 0.50: 26.95 and 4.50, 19% VAT
+    # 5.12 and 0.86; gift card 25.00, tip 3.00, duties 2.40
+    assert amount(result["currentTotalPriceSet"]) == "67.83"
+    titles = [
+        line["lineItem"]["title"]
+        for fo in result["fulfillmentOrders"]["nodes"]
+        for line in fo["lineItems"]["nodes"]
+    ]
+    assert "Tip" not in titles and "Gift card" in titles
+    assert result["paymentGatewayNames"] == ["gift_card", "shopify_payments"]
+    assert [(t["gateway"], amount(t["amountSet"])) for t in result["transactions"]] == [
+        ("gift_card", "20.00"),
+        ("shopify_payments", "47.83"),
+    ]
+
+
+def test_test_orders_and_pos_orders_say_so(shop, stock):
+    web = shop.add_order(None, [{"sku": "TS-1"}])
+    test = shop.add_order(None, [{"sku": "TS-1"}], test=True)
+    pos = shop.add_order(None, [{"sku": "MUG-1"}], source_name="pos")
+    query = "query($id: ID!) { order(id: $id) { test sourceName } }"
+    answers = [
+        data(gql(shop, query, {"id": order["id"]}))["order"]
+        for order in (web, test, pos)
+    ]
+    assert answers == [
+        {"test": False, "sourceName": "web"},
+        {"test": True, "sourceName": "web"},
+        {"test": False, "sourceName": "pos"},
+    ]
+    assert shop.payload("orders/create", test["id"])["test"] is True
+    assert shop.payload("orders/create", pos["id"])["source_name"] == "pos"
+
+
 # -------------------------------------------------------------- throttling
 def test_throttled_when_the_bucket_is_drained_then_restored(shop):
     shop.bucket.drain()
