@@ -14,3 +14,4 @@ from . import shopify_product_export
 from . import shopify_product_import
 from . import shopify_api_notice
 from . import shopify_channel
+from . import shopify_setup
