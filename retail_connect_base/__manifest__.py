@@ -24,5 +24,10 @@
         "wizards/retail_exception_ignore_views.xml",
         "views/retail_connect_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "retail_connect_base/static/src/setup_checklist/*",
+        ],
+    },
     "application": True,
 }

@@ -17,5 +17,10 @@
         "data/retail_connect_shopify_data.xml",
         "data/shopify_catalog_data.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "retail_connect_shopify/static/tests/tours/*.js",
+        ],
+    },
     "demo": ["demo/retail_connect_shopify_demo.xml"],
 }

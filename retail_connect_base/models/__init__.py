@@ -1,5 +1,6 @@
 from . import retail_backend
 from . import retail_backend_health
+from . import retail_backend_setup
 from . import retail_secret
 from . import retail_sync_policy
 from . import retail_binding

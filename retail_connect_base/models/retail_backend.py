@@ -465,10 +465,18 @@ class RetailBackend(models.Model):
         return action
 
     def _notify(self, message, kind):
+        """A notification, then the form reloads its record (its "last
+        check" and setup checklist show the result without reloading the
+        page). A failure stays until the user closes it."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"message": str(message), "type": kind, "sticky": False},
+            "params": {
+                "message": str(message),
+                "type": kind,
+                "sticky": kind == "danger",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
         }
 
     # ------------------------------------------------------------- secrets

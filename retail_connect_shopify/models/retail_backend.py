@@ -243,12 +243,11 @@ class RetailBackend(models.Model):
         check_group(self.env)
         for backend in self:
             created = backend._shopify_ensure_webhooks()
-            backend._message_log(
-                body=self.env._(
-                    "Webhooks checked: %(n)s subscription(s) created.", n=len(created)
-                )
+            message = self.env._(
+                "Webhooks checked: %(n)s subscription(s) created.", n=len(created)
             )
-        return True
+            backend._message_log(body=message)
+        return self._notify(message, "success") if len(self) == 1 else True
 
     def _shopify_ensure_webhooks(self):
         self.ensure_one()
@@ -354,4 +353,15 @@ class RetailBackend(models.Model):
         check_group(self.env)
         for backend in self:
             self.env["shopify.location"]._fetch(backend)
-        return True
+        if len(self) != 1:
+            return True
+        locations = self.shopify_location_ids.filtered("active")
+        return self._notify(
+            self.env._(
+                "%(count)s location(s) fetched, %(mapped)s mapped to a warehouse: "
+                "pick a warehouse for each on the Shopify tab.",
+                count=len(locations),
+                mapped=len(locations.filtered("warehouse_id")),
+            ),
+            "success" if locations else "warning",
+        )

@@ -76,6 +76,8 @@ class RetailBackend(models.Model):
     shopify_bulk_id = fields.Char("Bulk operation", readonly=True)
     shopify_bulk_kind = fields.Char(readonly=True)
     shopify_bulk_status = fields.Char(readonly=True)
+    shopify_backfill_done_at = fields.Datetime("Backfill done", readonly=True)
+    shopify_backfill_result = fields.Char("Backfill result", readonly=True)
 
     def action_shopify_backfill(self):
         """First import: bind the catalog by SKU, then recent orders (bulk)."""
@@ -86,7 +88,15 @@ class RetailBackend(models.Model):
                 identity_key=f"shopify_backfill_{backend.id}",
                 description=f"{backend.name}: backfill",
             )._job_shopify_bulk_start("variants")
-        return True
+        if len(self) != 1:
+            return True
+        return self._notify(
+            self.env._(
+                "Backfill started: it runs in the background; a notification "
+                "says when it is finished."
+            ),
+            "info",
+        )
 
     def _job_shopify_bulk_start(self, kind):
         """Start one bulk query; its completion is checked by later jobs."""
@@ -182,12 +192,31 @@ class RetailBackend(models.Model):
             )
         summary = self._shopify_bulk_ingest(client, node.get("url"), kind)
         self.shopify_bulk_status = "INGESTED"
+        if kind == "orders":
+            self._shopify_backfill_finished(summary)
         if kind == "variants":
             self.with_delay(
                 channel=self._channel("bulk"),
                 description=f"{self.name}: backfill orders",
             )._job_shopify_bulk_start("orders")
         return summary
+
+    def _shopify_backfill_finished(self, summary):
+        """Say that the backfill is over where it stays until read: on the
+        backend's chatter, and as a notification the user closes."""
+        self.write(
+            {
+                "shopify_backfill_done_at": fields.Datetime.now(),
+                "shopify_backfill_result": summary,
+            }
+        )
+        message = self.env._(
+            "Backfill finished: %(summary)s. The orders are imported in the "
+            "background; their exceptions, if any, are in Exceptions.",
+            summary=summary,
+        )
+        self._message_log(body=message)
+        self._notify_sticky(self.name, message, "success")
 
     def _shopify_bulk_ingest(self, client, url, kind):
         if not url:  # nothing matched

@@ -36,6 +36,7 @@ EXPECTED = {
     ("retail.backend", "action_activate"): MANAGERS,
     ("retail.backend", "action_resume"): MANAGERS,
     ("retail.backend", "action_pause"): MANAGERS,
+    ("retail.backend", "action_setup_policies_reviewed"): MANAGERS,
     ("retail.backend", "action_shopify_register_webhooks"): MANAGERS,
     ("retail.backend", "action_shopify_fetch_locations"): MANAGERS,
     ("retail.backend", "action_shopify_backfill"): MANAGERS,
