@@ -8,4 +8,7 @@
     "category": "Connector",
     "depends": ["retail_connect_base", "account", "payment", "sale"],
     "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "views/retail_backend_views.xml",
+    ],
 }
