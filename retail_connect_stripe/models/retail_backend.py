@@ -1,6 +1,6 @@
 """The Stripe backend: settings, client, connection check, webhooks, polling.
 
-The flows live in their own files (one per flow).
+The flows live in their own files: ``stripe_payment.py`` (payments in).
 """
 
 import json
@@ -46,6 +46,7 @@ PROBES = {
     "refund": "/v1/refunds",
     "webhook": "/v1/webhook_endpoints",
 }
+PAYMENT_TOPICS = ("payment_intent.succeeded", "charge.succeeded")
 REFUND_TOPICS = ("charge.refunded",)
 
 
@@ -237,6 +238,14 @@ class RetailBackend(models.Model):
     def _process_event(self, event):
         if self.platform != "stripe":
             return super()._process_event(event)
+        data = event._data()
+        obj = (data.get("data") or {}).get("object") or {}
+        if event.topic in PAYMENT_TOPICS:
+            intent = obj["id"] if obj.get("object") == "payment_intent" else None
+            intent = intent or obj.get("payment_intent")
+            if not intent:
+                raise EventSkipped("skipped_policy", "a charge without PaymentIntent")
+            return self._stripe_import_payment(intent, event)
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")
 
     def _poll(self, policy, since, until):

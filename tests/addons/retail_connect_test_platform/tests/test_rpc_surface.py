@@ -62,6 +62,7 @@ EXPECTED = {
     ("retail.sync.exception", "action_view_events"): RETAIL,
     ("retail.exception.ignore", "action_confirm"): RETAIL,
     ("shopify.map.sku", "action_map_and_retry"): RETAIL,
+    ("stripe.assign.payment", "action_assign_and_retry"): RETAIL,
 }
 
 
