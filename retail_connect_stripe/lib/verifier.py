@@ -31,6 +31,7 @@ TOPICS = frozenset(
     {
         "payment_intent.succeeded",
         "charge.succeeded",
+        "charge.refunded",
     }
 )
 

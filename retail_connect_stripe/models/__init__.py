@@ -1,2 +1,3 @@
 from . import retail_backend
 from . import stripe_payment
+from . import stripe_refund

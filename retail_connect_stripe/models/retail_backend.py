@@ -1,6 +1,7 @@
 """The Stripe backend: settings, client, connection check, webhooks, polling.
 
-The flows live in their own files: ``stripe_payment.py`` (payments in).
+The flows live in their own files: ``stripe_payment.py`` (payments in),
+``stripe_refund.py`` (refunds from Stripe).
 """
 
 import json
@@ -246,6 +247,8 @@ class RetailBackend(models.Model):
             if not intent:
                 raise EventSkipped("skipped_policy", "a charge without PaymentIntent")
             return self._stripe_import_payment(intent, event)
+        if event.topic in REFUND_TOPICS:
+            return self._stripe_import_refunds(obj["id"], event)
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")
 
     def _poll(self, policy, since, until):
