@@ -19,7 +19,7 @@ the invoice is posted, as any outstanding payment). No match: a mapping
 exception whose fix assigns the payment.
 """
 
-from odoo import models
+from odoo import api, models
 from odoo.tools import float_compare
 
 from odoo.addons.retail_connect_base.lib.errors import (
@@ -91,7 +91,7 @@ class RetailBackend(models.Model):
                     "currency": currency.name,
                 },
             )
-        invoices, partner = target
+        invoices, partner, sale = target
         payment = self._stripe_register(invoices, partner, intent, currency, amount)
         charge = intent.get("latest_charge")
         bindings._bind(
@@ -100,7 +100,11 @@ class RetailBackend(models.Model):
             intent_id,
             external_ref=intent_id,
             remote_updated_at=self._stripe_datetime(intent["created"]),
-            extra={"charge": charge.get("id") if isinstance(charge, dict) else charge},
+            extra={
+                "charge": charge.get("id") if isinstance(charge, dict) else charge,
+                # an outstanding payment settles this order's invoice once posted
+                "sale_order": sale.id or None,
+            },
         )
         return payment
 
@@ -125,12 +129,13 @@ class RetailBackend(models.Model):
         return currency
 
     def _stripe_match(self, intent, currency, amount):
-        """``(open invoices, partner)`` the payment settles, or None."""
+        """``(open invoices, partner, order)`` the payment settles, or None."""
         assigned = self._stripe_assignment(intent["id"])
         if assigned is not None:
             return assigned
         metadata = intent.get("metadata") or {}
         company = [("company_id", "=", self.company_id.id)]
+        no_sale = self.env["sale.order"]
         for value in (metadata.get("odoo_order"), metadata.get("odoo_invoice")):
             if not value:
                 continue
@@ -149,7 +154,7 @@ class RetailBackend(models.Model):
                 limit=1,
             )
             if invoice:
-                return invoice, invoice.partner_id.commercial_partner_id
+                return invoice, invoice.partner_id.commercial_partner_id, no_sale
         partner = self._stripe_partner(intent.get("customer"))
         if not partner:
             return None
@@ -170,7 +175,7 @@ class RetailBackend(models.Model):
             )
         )
         if len(invoices) == 1:
-            return invoices, partner.commercial_partner_id
+            return invoices, partner.commercial_partner_id, no_sale
         if invoices:
             return None  # several candidates: a person decides
         sales = (
@@ -192,7 +197,7 @@ class RetailBackend(models.Model):
 
     def _stripe_target_of_sale(self, sale):
         invoices = sale.invoice_ids.filtered_domain(OPEN_INVOICE)
-        return invoices, sale.partner_invoice_id.commercial_partner_id
+        return invoices, sale.partner_invoice_id.commercial_partner_id, sale
 
     def _stripe_partner(self, customer):
         """The partner of a Stripe customer (expanded), matched by e-mail or
@@ -228,10 +233,11 @@ class RetailBackend(models.Model):
                 continue
             if record._name == "sale.order":
                 return self._stripe_target_of_sale(record)
+            no_sale = self.env["sale.order"]
             if record._name == "account.move":
                 invoices = record.filtered_domain(OPEN_INVOICE)
-                return invoices, record.partner_id.commercial_partner_id
-            return self.env["account.move"], record.commercial_partner_id
+                return invoices, record.partner_id.commercial_partner_id, no_sale
+            return self.env["account.move"], record.commercial_partner_id, no_sale
         return None
 
     # --------------------------------------------------------- registering
@@ -289,3 +295,52 @@ class RetailBackend(models.Model):
         )
         payment.action_post()
         return payment
+
+    # ---------------------------------------------------- outstanding payments
+    @api.model
+    def _stripe_settle_outstanding(self, invoices):
+        """Reconcile each posted invoice with the outstanding Stripe payments
+        registered for its order before it existed."""
+        if not self.sudo().search_count([("platform", "=", "stripe")], limit=1):
+            return
+        for invoice in invoices.filtered(lambda m: m.move_type == "out_invoice"):
+            sales = invoice.invoice_line_ids.sale_line_ids.order_id
+            if not sales or invoice.payment_state not in ("not_paid", "partial"):
+                continue
+            payments = (
+                self.env["account.payment"]
+                .sudo()
+                .search(
+                    [
+                        ("memo", "=like", "Stripe pi\\_%"),
+                        ("payment_type", "=", "inbound"),
+                        ("is_reconciled", "=", False),
+                        ("state", "in", ("in_process", "paid")),
+                        ("partner_id", "child_of", invoice.commercial_partner_id.id),
+                    ]
+                )
+            )
+            bindings = (
+                self.env["retail.binding"]
+                .sudo()
+                .search(
+                    [
+                        ("res_model", "=", "account.payment"),
+                        ("res_id", "in", payments.ids),
+                        ("backend_id.platform", "=", "stripe"),
+                    ]
+                )
+                .filtered(lambda b, s=sales: (b.extra or {}).get("sale_order") in s.ids)
+            )
+            for payment in payments.browse(bindings.mapped("res_id")).sudo():
+                lines = payment.move_id.line_ids.filtered(
+                    lambda line, inv=invoice: (
+                        not line.reconciled
+                        and line.account_id
+                        in inv.line_ids.filtered(
+                            lambda i: i.display_type == "payment_term"
+                        ).account_id
+                    )
+                )
+                for line in lines:
+                    invoice.js_assign_outstanding_line(line.id)

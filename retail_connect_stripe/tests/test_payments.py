@@ -53,12 +53,15 @@ class TestStripePayments(StripeCase):
         self.assertEqual(payment.move_id.state, "posted")
         self.assertEqual(payment.partner_id, self.partner)
         self.assertFalse(payment.is_reconciled)
-        # the invoice, once posted, offers it as an outstanding credit
+        # another order of the same customer and amount is not settled by it
+        other = self.order()
+        self.assertFalse(self.paid(other.invoice_ids))
+        self.assertFalse(payment.is_reconciled)
+        # the order's invoice, once posted, is
         invoice = sale._create_invoices()
         invoice.action_post()
-        widget = invoice.invoice_outstanding_credits_debits_widget or {}
-        offered = [line["move_id"] for line in widget.get("content", [])]
-        self.assertEqual(offered, [payment.move_id.id])
+        self.assertTrue(self.paid(invoice), invoice.payment_state)
+        self.assertTrue(payment.is_reconciled)
 
     def test_without_metadata_amount_currency_and_customer_match(self):
         self.order(price=80.0)
