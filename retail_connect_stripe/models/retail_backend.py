@@ -103,6 +103,47 @@ class RetailBackend(models.Model):
             return super()._remote_account()
         return (self.client_id or "").strip() or False
 
+    def _health_checks(self, stats):
+        checks = super()._health_checks(stats)
+        if self.platform != "stripe":
+            return checks
+        _ = self.env._
+        journal = self.stripe_journal_id
+        if not journal:
+            checks.append(
+                (
+                    "error",
+                    _(
+                        "No Stripe clearing journal: payments cannot be "
+                        "registered. Set it on the Stripe tab."
+                    ),
+                )
+            )
+        elif not journal.inbound_payment_method_line_ids.payment_account_id:
+            checks.append(
+                (
+                    "warning",
+                    _(
+                        "The journal %(journal)s has no outstanding receipts "
+                        "account: Stripe payments are registered without a "
+                        "journal entry until a payout is reconciled. Set one on "
+                        "its incoming payment method.",
+                        journal=journal.name,
+                    ),
+                )
+            )
+        if self.state in ("active", "error") and not self.stripe_webhook_endpoint:
+            checks.append(
+                (
+                    "warning",
+                    _(
+                        "No webhook endpoint: payments arrive only by polling, "
+                        "minutes late. Press Register webhook."
+                    ),
+                )
+            )
+        return checks
+
     def _default_base_url(self):
         if self.platform == "stripe":
             return DEFAULT_URL

@@ -111,3 +111,14 @@ class TestStripeBackend(StripeCase):
             [("backend_id", "=", self.backend.id), ("subject_key", "=", "poll:payment")]
         )
         self.assertEqual(len(exception), 1)
+
+    def test_health_says_what_stripe_setup_is_missing(self):
+        self.backend.invalidate_recordset(["health", "health_message"])
+        self.assertNotIn("webhook", (self.backend.health_message or "").lower())
+        self.backend.stripe_webhook_endpoint = False
+        lines = self.journal.inbound_payment_method_line_ids
+        lines.payment_account_id = False
+        self.backend.invalidate_recordset(["health", "health_message"])
+        self.assertEqual(self.backend.health, "warning")
+        self.assertIn("Register webhook", self.backend.health_message)
+        self.assertIn("outstanding receipts account", self.backend.health_message)
