@@ -7,8 +7,9 @@ however many times and in whatever order its events arrive, it is registered
 once. It is matched to what it pays:
 
 1. an assignment made by a person on its exception (``stripe.assign.payment``);
-2. its metadata: ``odoo_order`` (a sale order name, else an invoice number),
-   then ``odoo_invoice`` (an invoice number);
+2. its metadata: ``odoo_order`` (a sale order name, a channel's order name
+   such as Shopify's ``#1001`` when one order carries it, else an invoice
+   number), then ``shopify_order`` and ``odoo_invoice`` alike;
 3. its amount, currency and customer (the Stripe customer's e-mail or phone
    matched to a partner): the one open invoice of that amount, else the one
    confirmed, uninvoiced order of that total.
@@ -136,12 +137,23 @@ class RetailBackend(models.Model):
         metadata = intent.get("metadata") or {}
         company = [("company_id", "=", self.company_id.id)]
         no_sale = self.env["sale.order"]
-        for value in (metadata.get("odoo_order"), metadata.get("odoo_invoice")):
-            if not value:
-                continue
+        keys = ("odoo_order", "shopify_order", "odoo_invoice")
+        for value in filter(None, (metadata.get(key) for key in keys)):
             sale = self.env["sale.order"].search(
                 [("name", "=", value), *company], limit=1
             )
+            if not sale:
+                # a channel's order name (Shopify's #1001), when only one
+                # order of the company carries it
+                sale = self.env["sale.order"].search(
+                    [
+                        ("client_order_ref", "=", value),
+                        ("state", "!=", "cancel"),
+                        *company,
+                    ],
+                    limit=2,
+                )
+                sale = sale if len(sale) == 1 else sale.browse()
             if sale:
                 return self._stripe_target_of_sale(sale)
             invoice = self.env["account.move"].search(

@@ -43,6 +43,22 @@ class TestStripePayments(StripeCase):
         run_jobs(self.env)
         self.assertTrue(self.paid(invoice), invoice.payment_state)
 
+    def test_metadata_may_name_the_channel_order(self):
+        shopify = self.order()
+        shopify.client_order_ref = "#1001"
+        twice = self.order() | self.order()
+        twice.client_order_ref = "#1002"
+        self.pay(12000, metadata={"shopify_order": "#1001"})
+        self.pay(12000, metadata={"odoo_order": "#1002"})
+        self.flush()
+        run_jobs(self.env)
+        self.assertTrue(self.paid(shopify.invoice_ids))
+        self.assertFalse(
+            any(self.paid(m) for m in twice.invoice_ids),
+            "a name two orders carry names neither",
+        )
+        self.assertEqual(len(self.payments()), 1)
+
     def test_an_order_not_invoiced_gets_an_outstanding_payment(self):
         sale = self.order(invoice=False)
         self.pay(12000, metadata={"odoo_order": sale.name})
