@@ -8,4 +8,9 @@
     "category": "Connector",
     "depends": ["retail_connect_base", "account", "payment", "sale"],
     "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "views/retail_backend_views.xml",
+        "wizards/stripe_assign_payment_views.xml",
+    ],
 }

@@ -1,0 +1,4 @@
+from . import retail_backend
+from . import stripe_payment
+from . import stripe_refund
+from . import account_move

@@ -1,1 +1,5 @@
 from . import test_install
+from . import test_backend
+from . import test_webhooks
+from . import test_payments
+from . import test_refunds

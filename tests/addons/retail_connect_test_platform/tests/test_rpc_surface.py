@@ -43,6 +43,7 @@ EXPECTED = {
     ("retail.backend", "action_shopify_export_catalog"): MANAGERS,
     ("retail.backend", "action_shopify_import_catalog"): MANAGERS,
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
+    ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
@@ -62,6 +63,7 @@ EXPECTED = {
     ("retail.sync.exception", "action_view_events"): RETAIL,
     ("retail.exception.ignore", "action_confirm"): RETAIL,
     ("shopify.map.sku", "action_map_and_retry"): RETAIL,
+    ("stripe.assign.payment", "action_assign_and_retry"): RETAIL,
 }
 
 

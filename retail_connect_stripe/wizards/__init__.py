@@ -1,0 +1,1 @@
+from . import stripe_assign_payment
