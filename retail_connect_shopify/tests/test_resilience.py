@@ -8,11 +8,64 @@ from .common import ShopifyCase, run_jobs
 
 @tagged("post_install", "-at_install")
 class TestResilience(ShopifyCase):
+    def chaos_orders(self):
+        """Twelve orders of the kinds a real shop sends (issue 7): plain,
+        order-level and automatic discounts, custom lines, gift cards sold and
+        used as payment, a tip, lines shipped from two locations."""
+        store = self.sandbox.add_location("Store")["id"]
+        for sku in ("TSHIRT-001", "MUG-002"):
+            item = self.sandbox.variant_by_sku(sku)["inventoryItemId"]
+            self.sandbox.set_inventory(item, self.location["id"], 40)
+            self.sandbox.set_inventory(item, store, 40)
+        shirt = {"sku": "TSHIRT-001", "quantity": 2}
+        kinds = [
+            {},
+            {
+                "lines": [shirt, {"sku": "MUG-002", "quantity": 3}],
+                "discount_applications": [
+                    {"type": "code", "code": "SAVE5", "amount": "5.00"},
+                    {
+                        "type": "automatic",
+                        "title": "Mugs -10%",
+                        "percentage": 10,
+                        "target": {"skus": ["MUG-002"]},
+                    },
+                ],
+            },
+            {"lines": [shirt, {"title": "Engraving", "price": "7.35"}]},
+            {
+                "lines": [
+                    shirt,
+                    {"title": "Gift card", "price": "25.00", "gift_card": True},
+                ],
+                "discount_applications": [
+                    {"type": "code", "code": "TENOFF", "percentage": 10}
+                ],
+                "gift_card_payment": "15.00",
+            },
+            {"tip": "2.50", "shipping": {"title": "DHL", "price": "4.90"}},
+            {
+                "lines": [
+                    {"sku": "TSHIRT-001", "quantity": 1, "location": store},
+                    {
+                        "sku": "MUG-002",
+                        "quantity": 2,
+                        "location": self.location["id"],
+                    },
+                    {"title": "Gift wrap", "price": "1.99"},
+                ],
+                "discounts": "3.33",
+            },
+        ]
+        return [self.new_order(**kinds[n % len(kinds)]) for n in range(12)]
+
     def test_chaos_imports_n_orders_as_exactly_n_sale_orders(self):
-        """Duplicates, reorders, 5xx, a timeout and throttling: N in, N out."""
+        """Duplicates, reorders, 5xx, a timeout and throttling, over orders
+        with discounts, custom lines, gift cards, tips and several locations:
+        N in, N exact sale orders out."""
         self.backend.job_max_retries = 20
         self.sandbox.webhook_mode = "queue"
-        orders = [self.new_order() for _ in range(12)]
+        orders = self.chaos_orders()
         for order in orders:
             self.sandbox.emit("orders/create", order["id"], deliver=False)
         for order in orders[::2]:
@@ -34,6 +87,14 @@ class TestResilience(ShopifyCase):
             sorted(sales.mapped("client_order_ref")), sorted(o["name"] for o in orders)
         )
         self.assertEqual(set(sales.mapped("state")), {"sale"})
+        for order in orders:
+            sale = sales.filtered(lambda s, o=order: s.client_order_ref == o["name"])
+            totals = self.sandbox.order(order["id"])["totals"]
+            self.assertEqual(
+                round(sale.amount_total, 2),
+                float(totals["current_total"]),
+                f"{order['name']}: Shopify's total to the cent",
+            )
         events = self.Event.search([("backend_id", "=", self.backend.id)])
         self.assertEqual(
             len(events), 18, "12 creations + 6 updates, duplicates dropped"
