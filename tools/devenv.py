@@ -775,9 +775,14 @@ def cmd_test(args):
 def seed_demo(url, db, sandbox_port_base):
     """Give the demo shop a catalog and orders, and send their webhooks to Odoo.
 
-    The sandboxes keep state in memory: each `make demo` seeds them again. The
-    orders are the same each time, so Odoo updates rather than duplicates them;
-    one sells a SKU Odoo does not know, to show a sync exception and its fix.
+    The sandboxes keep state in memory: each `make demo` seeds them again, as a
+    shop that starts over. Their ids are never reused across runs (``--state-dir``
+    under ``$RC_CACHE``), so the orders of each run are new sale orders in Odoo
+    and never update an order an earlier run imported; products bound by an
+    earlier run are gone from the new shop, as if deleted on Shopify, which the
+    connector reports as it would on a real shop (a mapping exception on the
+    next stock push). One order sells a SKU Odoo does not know, to show a sync
+    exception and its fix.
     """
     import requests  # noqa: PLC0415
 
@@ -907,6 +912,10 @@ def cmd_demo(args):
                 "--all",
                 "--port-base",
                 str(args.sandbox_port),
+                # ids never reused across restarts: the demo database keeps
+                # its bindings to the ids of earlier runs
+                "--state-dir",
+                str(CACHE / "sandboxes"),
             ],
             env=env,
             start_new_session=True,
