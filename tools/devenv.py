@@ -513,7 +513,10 @@ def write_config(pg, name, *, with_tests, extra=None):
     for key, value in (extra or {}).items():
         lines.append(f"{key} = {value}")
     lines += ["", "[queue_job]", "channels = root:2"]
-    path = CACHE / f"{name}.conf"
+    # one file per clone: runs of other clones (worktrees) write theirs at the
+    # same time, each with its own addons path
+    tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+    path = CACHE / f"{name}-{tag}.conf"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -622,6 +625,33 @@ def _template_db(pg, *, demo, with_tests):
         pg.drop(name)
         fail(f"installing the suite failed (exit {proc.returncode}); see above.")
     log(f"installed in {time.time() - t0:.0f}s")
+    return name
+
+
+def deps_template_db(pg):
+    """A database with only the Odoo addons the suite depends on (no suite addon).
+
+    The per-addon install checks copy it, then install one platform alone.
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    modules = suite_odoo_dependencies()
+    digest = hashlib.sha256(f"{modules}{check_odoo()}".encode()).hexdigest()[:12]
+    name = f"rc_tmpl_deps_{digest}"
+    with open(CACHE / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = pg.databases()
+        _mark_used(name)
+        if name in existing:
+            return name
+        _prune_templates(pg, "deps", existing, keep=name)
+        config = write_config(pg, "install-deps", with_tests=False)
+        log(f"installing {', '.join(modules)} into {name} (once per Odoo build)")
+        args = ["-d", name, "-i", ",".join(modules), "--stop-after-init"]
+        args += ["--log-level=warn", "--without-demo=all"]
+        proc = subprocess.run(odoo_cmd(config, *args), check=False)
+        if proc.returncode:
+            pg.drop(name)
+            raise RuntimeError(f"installing {modules} failed (exit {proc.returncode})")
     return name
 
 
