@@ -76,6 +76,21 @@ def test_check_command_fails_only_on_needed_pieces(bare_path, monkeypatch):
     assert devenv.cmd_check(parser_args) == 0  # no wrk, no chromium: fine
     parser_args.bench = True
     assert devenv.cmd_check(parser_args) == 1  # make bench needs wrk
+    put(bare_path, "wrk")
+    assert devenv.cmd_check(parser_args) == 0
+
+
+def test_check_before_make_deps_does_not_fail_on_queue_job(bare_path, monkeypatch):
+    """CI runs `devenv.py check` on a fresh machine before `make test` installs
+    the suite's dependencies (queue_job among them)."""
+
+    def no_queue_job():
+        raise devenv.Missing("OCA's queue_job addon is not installed.", 5)
+
+    monkeypatch.setattr(devenv, "probe_odoo", lambda: {"version": "18.0", "odoo": "x"})
+    monkeypatch.setattr(devenv, "check_queue_job", no_queue_job)
+    put(bare_path, *devenv.PG_SERVER_BINARIES)
+    assert devenv.cmd_check(type("Args", (), {"bench": False})) == 0
 
 
 # ------------------------------------------------------------------- odoo
