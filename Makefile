@@ -34,4 +34,5 @@ lint:
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory retail_connect_* tests/addons/*
 
 bench:
+	$(PYTHON) tools/devenv.py check --bench
 	$(PYTHON) bench/run.py

@@ -15,6 +15,7 @@ says where it is.
 import argparse
 import fcntl
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -38,14 +39,30 @@ SUITE_ADDONS = [
 ]
 TEST_ADDONS = ["retail_connect_test_platform"]
 TEST_ADDONS_DIR = ROOT / "tests" / "addons"
+# tests/ folders that are no addon: the sandboxes, the suite as a whole (make
+# test runs them; `make test ADDONS=suite` runs one alone)
+SUITE_TEST_DIRS = ["sandboxes", "suite"]
 
-PREREQUISITE = """\
-retail_connect needs Odoo 18.0 importable by this python3 ({python}).
-  {problem}
-Install Odoo 18.0 Community (its source tree, with its requirements.txt installed)
-and make `python3 -c "import odoo"` work from any folder, for example with
-`pip install -e <odoo-source>` or a .pth file naming the folder that holds `odoo/`.
-See README.md, "Prerequisites"."""
+
+def tests_folder(target):
+    if target in SUITE_TEST_DIRS:
+        return str(ROOT / "tests" / target)
+    if target in SUITE_ADDONS:
+        return str(ROOT / target / "tests")
+    return str(TEST_ADDONS_DIR / target / "tests")
+
+
+TESTED_ODOO = "18.0-20250506"  # the nightly build the suite is tested with
+README_STEPS = {
+    1: 'README.md, Prerequisites, "Step 1 — system packages"',
+    3: 'README.md, Prerequisites, "Step 3 — Odoo 18.0 Community"',
+    4: 'README.md, Prerequisites, "Step 4 — Odoo\'s Python requirements"',
+    5: 'README.md, Prerequisites, "Step 5" (`make deps`)',
+}
+PG_DEBIAN_DIR = Path("/usr/lib/postgresql")  # Debian's versioned server binaries
+PG_SERVER_BINARIES = ("initdb", "pg_ctl", "pg_isready", "psql", "createdb", "dropdb")
+PG_CLIENT_BINARIES = ("pg_isready", "psql", "createdb", "dropdb")
+CHROME_BINARIES = ("google-chrome", "chromium", "chromium-browser")  # Odoo's lookup
 
 
 def log(msg):
@@ -57,44 +74,207 @@ def fail(msg, code=2):
     sys.exit(code)
 
 
+class Missing(Exception):  # noqa: N818 - a prerequisite, not an error of ours
+    """A prerequisite is missing; the message says which README step fixes it."""
+
+    def __init__(self, what, step, hint=""):
+        self.step = step
+        text = f"{what}\n  Fix: {README_STEPS[step]}."
+        if hint:
+            text += f"\n  {hint}"
+        super().__init__(text)
+
+
+def require(check, *args, **kwargs):
+    """Run a check; on a missing prerequisite stop with its message."""
+    try:
+        return check(*args, **kwargs)
+    except Missing as missing:
+        fail(str(missing))
+
+
 # --------------------------------------------------------------------- checks
-def check_odoo():
-    """Fail fast, saying exactly what is missing, when Odoo 18.0 is not there."""
-    probe = (
-        "import odoo, odoo.release as r; "
-        "print(r.version_info[0], r.version_info[1], r.version)"
-    )
+# Run by another interpreter (the one that runs Odoo): where is Odoo, which
+# addons can its addons path see. Odoo's own addons are in odoo/addons of the
+# nightly package, in the top-level addons/ of a git checkout.
+ODOO_PROBE = """
+import json, os, odoo, odoo.release as r
+import odoo.addons
+here = os.path.dirname(os.path.abspath(odoo.__file__))
+dirs = list(dict.fromkeys(
+    [os.path.abspath(p) for p in odoo.addons.__path__]
+    + [os.path.join(os.path.dirname(here), 'addons')]))
+found = {}
+for d in dirs:
+    if os.path.isdir(d):
+        found[d] = sorted(n for n in os.listdir(d)
+            if os.path.isfile(os.path.join(d, n, '__manifest__.py')))
+print(json.dumps({'serie': r.serie, 'version': r.version, 'odoo': here,
+                  'addons': found}))
+"""
+
+
+def suite_odoo_dependencies():
+    """The addons outside the suite that the suite's manifests depend on."""
+    import ast  # noqa: PLC0415
+
+    depends = set()
+    for addon in SUITE_ADDONS:
+        manifest = ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
+        depends.update(manifest.get("depends", []))
+    return sorted(depends - set(SUITE_ADDONS))
+
+
+def probe_odoo(python=None, env=None):
+    """Find Odoo 18.0 and its addons with ``python`` (default: this interpreter).
+
+    Returns ``{"version", "odoo", "addons": {dir: [module, ...]}}``; raises
+    :class:`Missing` naming the README step when Odoo is not importable from any
+    folder, is not 18.0, or its own addons are not found.
+    """
+    python = python or [sys.executable]
     proc = subprocess.run(
-        [sys.executable, "-c", probe],
+        [*python, "-c", ODOO_PROBE],
         cwd="/",
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if proc.returncode:
         last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        fail(PREREQUISITE.format(python=sys.executable, problem=last))
-    major, minor, version = proc.stdout.split()
-    if (major, minor) != ("18", "0"):
-        fail(
-            PREREQUISITE.format(
-                python=sys.executable, problem=f"found Odoo {version}, not 18.0"
-            )
+        # odoo itself not found: step 3; one of its requirements missing: step 4
+        step = 3 if "No module named 'odoo'" in last else 4
+        raise Missing(
+            f"Odoo 18.0 is not importable by {python[0]} from any folder ({last}).",
+            step,
+            "Check: cd / && python3 -c 'import odoo.release as r; print(r.version)'",
         )
-    return version
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    if info["serie"] != "18.0":
+        raise Missing(f"found Odoo {info['version']} in {info['odoo']}, not 18.0.", 3)
+    available = {m for modules in info["addons"].values() for m in modules}
+    wanted = [m for m in suite_odoo_dependencies() if m != "queue_job"]
+    absent = [m for m in wanted if m not in available]
+    if absent:
+        raise Missing(
+            f"Odoo {info['version']} is importable from {info['odoo']}, but Odoo's "
+            f"own addons ({', '.join(absent)}) are in none of "
+            f"{', '.join(info['addons']) or 'its addons folders'}: use the nightly "
+            "package (all addons in odoo/addons) or a full checkout of the 18.0 "
+            "branch (addons/ beside odoo/).",
+            3,
+        )
+    return info
 
 
-def pg_bin(name):
-    """Locate a PostgreSQL server binary (PATH first, then Debian's layout)."""
+def odoo_addons_dirs(info):
+    """Folders of Odoo's addons that Odoo does not add by itself (git layout)."""
+    own = os.path.join(info["odoo"], "addons")
+    return [d for d in info["addons"] if d != own and "site-packages" not in d]
+
+
+_ODOO_INFO = {}
+
+
+def check_odoo():
+    """Fail fast, saying exactly what is missing, when Odoo 18.0 is not there."""
+    if "info" not in _ODOO_INFO:
+        info = require(probe_odoo)
+        if info["version"] != TESTED_ODOO:
+            log(
+                f"note: Odoo {info['version']} is not the tested build "
+                f"({TESTED_ODOO}); see README.md, Prerequisites, Step 3"
+            )
+        _ODOO_INFO["info"] = info
+    return _ODOO_INFO["info"]["version"]
+
+
+def check_queue_job():
+    """queue_job (OCA) is importable as an Odoo addon (installed by make deps)."""
+    info = probe_odoo()
+    if not any("queue_job" in modules for modules in info["addons"].values()):
+        raise Missing("OCA's queue_job addon is not installed.", 5)
+
+
+def find_pg_bin(name):
+    """A PostgreSQL binary from PATH, else Debian's layout; None if absent."""
     found = shutil.which(name)
     if found:
         return found
-    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")):
+    for candidate in sorted(PG_DEBIAN_DIR.glob(f"*/bin/{name}"), reverse=True):
         return str(candidate)
-    fail(
-        f"PostgreSQL's `{name}` was not found: install the PostgreSQL server "
-        "binaries (Debian: postgresql-15) or set RC_DB_HOST to a running server."
-    )
+    return None
+
+
+def check_postgres(external=None):
+    """The PostgreSQL binaries a run needs: the server's unless RC_DB_HOST is set."""
+    if external is None:
+        external = bool(os.environ.get("RC_DB_HOST"))
+    names = PG_CLIENT_BINARIES if external else PG_SERVER_BINARIES
+    absent = [name for name in names if not find_pg_bin(name)]
+    if absent:
+        raise Missing(
+            f"PostgreSQL's {', '.join(absent)} not found (in PATH or "
+            f"{PG_DEBIAN_DIR}/*/bin).",
+            1,
+            "Or set RC_DB_HOST to a running server (the client binaries are still "
+            "needed)."
+            if not external
+            else "",
+        )
+
+
+def check_wrk():
+    if not shutil.which("wrk"):
+        raise Missing("`wrk` (the HTTP load generator of make bench) not found.", 1)
+
+
+def check_chromium():
+    """Chromium for Odoo's browser tests; without it they are skipped."""
+    if not any(shutil.which(name) for name in CHROME_BINARIES):
+        raise Missing(
+            "Chromium not found: the browser tests will be skipped "
+            "(Odoo: 'Chrome not found').",
+            1,
+        )
+
+
+def note_chromium():
+    try:
+        check_chromium()
+    except Missing as missing:
+        log(f"note: {missing}")
+
+
+def cmd_check(args):
+    """Every prerequisite, one line each; non-zero when a needed one is missing."""
+    checks = [("Odoo 18.0 and its addons", probe_odoo, True)]
+    # installed by make deps / make test themselves: reported, never fatal here
+    checks += [("queue_job (make deps installs it)", check_queue_job, False)]
+    checks += [("PostgreSQL", check_postgres, True)]
+    checks += [("wrk (make bench)", check_wrk, args.bench)]
+    checks += [("Chromium (browser tests)", check_chromium, False)]
+    rc = 0
+    for label, check, needed in checks:
+        try:
+            result = check()
+        except Missing as missing:
+            log(f"{'MISSING' if needed else 'note'}: {label}: {missing}")
+            rc = rc or int(needed)
+            continue
+        extra = f" ({result['version']} in {result['odoo']})" if result else ""
+        log(f"ok: {label}{extra}")
+    return rc
+
+
+def pg_bin(name):
+    """Locate a PostgreSQL binary (PATH first, then Debian's layout)."""
+    found = find_pg_bin(name)
+    if not found:
+        require(check_postgres)
+        fail(f"PostgreSQL's `{name}` was not found (README.md, Prerequisites, Step 1).")
+    return found
 
 
 # ----------------------------------------------------------------- postgresql
@@ -309,7 +489,8 @@ class Postgres:
 
 # --------------------------------------------------------------- odoo config
 def addons_path(with_tests):
-    paths = [str(ROOT)]
+    check_odoo()
+    paths = [str(ROOT), *odoo_addons_dirs(_ODOO_INFO["info"])]
     if with_tests:
         paths.append(str(TEST_ADDONS_DIR))
     return ",".join(paths)
@@ -448,6 +629,33 @@ def _template_db(pg, *, demo, with_tests):
     return name
 
 
+def deps_template_db(pg):
+    """A database with only the Odoo addons the suite depends on (no suite addon).
+
+    The per-addon install checks copy it, then install one platform alone.
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    modules = suite_odoo_dependencies()
+    digest = hashlib.sha256(f"{modules}{check_odoo()}".encode()).hexdigest()[:12]
+    name = f"rc_tmpl_deps_{digest}"
+    with open(CACHE / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = pg.databases()
+        _mark_used(name)
+        if name in existing:
+            return name
+        _prune_templates(pg, "deps", existing, keep=name)
+        config = write_config(pg, "install-deps", with_tests=False)
+        log(f"installing {', '.join(modules)} into {name} (once per Odoo build)")
+        args = ["-d", name, "-i", ",".join(modules), "--stop-after-init"]
+        args += ["--log-level=warn", "--without-demo=all"]
+        proc = subprocess.run(odoo_cmd(config, *args), check=False)
+        if proc.returncode:
+            pg.drop(name)
+            raise RuntimeError(f"installing {modules} failed (exit {proc.returncode})")
+    return name
+
+
 TEMPLATES_KEPT = 4  # per kind: worktrees of one clone each keep their own
 TEMPLATE_GRACE = 3600  # seconds: a template used this recently is never dropped
 
@@ -508,10 +716,20 @@ def install_deps():
 
 
 # --------------------------------------------------------------------- test
-def cmd_test(args):
+def prerequisites(args, *, bench=False):
+    """Check what a command needs before it starts anything."""
     check_odoo()
+    require(check_postgres)
+    if bench:
+        require(check_wrk)
     if not args.no_deps:
         install_deps()
+    require(check_queue_job)
+
+
+def cmd_test(args):
+    prerequisites(args)
+    note_chromium()
     pg = Postgres().start()
     rc = 1
     dbs = []
@@ -523,17 +741,18 @@ def cmd_test(args):
                 filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")])
             ),
         )
-        targets = args.addons or SUITE_ADDONS + TEST_ADDONS
+        targets = args.addons or SUITE_ADDONS + TEST_ADDONS + SUITE_TEST_DIRS
         if "retail_connect_base" in targets:
             # the base's integration tests run through the test-only platform
             targets = list(dict.fromkeys([*targets, *TEST_ADDONS]))
         rc = 0
-        if args.odoo_runner:
+        addons = [a for a in targets if a not in SUITE_TEST_DIRS]
+        if args.odoo_runner and addons:
             db = f"rc_test_odoo_{os.getpid()}"  # concurrent runs never share one
             dbs.append(db)
             fresh_db(pg, template, db)
             config = write_config(pg, "test-odoo", with_tests=True)
-            tags = ",".join(f"/{a}" for a in targets)
+            tags = ",".join(f"/{a}" for a in addons)
             log(f"Odoo's own runner: --test-tags {tags}")
             proc = subprocess.run(
                 odoo_cmd(
@@ -556,12 +775,7 @@ def cmd_test(args):
         dbs.append(db)
         fresh_db(pg, template, db)
         config = write_config(pg, "test", with_tests=True)
-        paths = [
-            str((ROOT / a if a in SUITE_ADDONS else TEST_ADDONS_DIR / a) / "tests")
-            for a in targets
-        ]
-        if not args.addons:
-            paths.append(str(ROOT / "tests" / "sandboxes"))
+        paths = [tests_folder(a) for a in targets]
         pytest = [
             sys.executable,
             "-m",
@@ -592,9 +806,14 @@ def cmd_test(args):
 def seed_demo(url, db, sandbox_port_base):
     """Give the demo shop a catalog and orders, and send their webhooks to Odoo.
 
-    The sandboxes keep state in memory: each `make demo` seeds them again. The
-    orders are the same each time, so Odoo updates rather than duplicates them;
-    one sells a SKU Odoo does not know, to show a sync exception and its fix.
+    The sandboxes keep state in memory: each `make demo` seeds them again, as a
+    shop that starts over. Their ids are never reused across runs (``--state-dir``
+    under ``$RC_CACHE``), so the orders of each run are new sale orders in Odoo
+    and never update an order an earlier run imported; products bound by an
+    earlier run are gone from the new shop, as if deleted on Shopify, which the
+    connector reports as it would on a real shop (a mapping exception on the
+    next stock push). One order sells a SKU Odoo does not know, to show a sync
+    exception and its fix.
     """
     import requests  # noqa: PLC0415
 
@@ -677,9 +896,7 @@ def seed_demo(url, db, sandbox_port_base):
 
 
 def cmd_demo(args):
-    check_odoo()
-    if not args.no_deps:
-        install_deps()
+    prerequisites(args)
     pg = Postgres().start()
     procs = []
 
@@ -726,6 +943,10 @@ def cmd_demo(args):
                 "--all",
                 "--port-base",
                 str(args.sandbox_port),
+                # ids never reused across restarts: the demo database keeps
+                # its bindings to the ids of earlier runs
+                "--state-dir",
+                str(CACHE / "sandboxes"),
             ],
             env=env,
             start_new_session=True,
@@ -800,8 +1021,11 @@ def main(argv=None):
         "--check", action="store_true", help="start, wait until it answers, stop"
     )
     demo.set_defaults(func=cmd_demo)
-    check = sub.add_parser("check", help="fail unless Odoo 18.0 is importable")
-    check.set_defaults(func=lambda _args: log(f"Odoo {check_odoo()} found") or 0)
+    check = sub.add_parser(
+        "check", help="check every prerequisite, say which README step fixes it"
+    )
+    check.add_argument("--bench", action="store_true", help="wrk is needed too")
+    check.set_defaults(func=cmd_check)
     args = parser.parse_args(argv)
     return args.func(args)
 

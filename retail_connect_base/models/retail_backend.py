@@ -375,6 +375,14 @@ class RetailBackend(models.Model):
             backend._ensure_channels()
         return backends
 
+    def unlink(self):
+        # the queue_job channels made for these backends go with them (an
+        # uninstalled platform addon deletes its backends: nothing of it is left)
+        channels = self._own_channels()
+        result = super().unlink()
+        channels.unlink()
+        return result
+
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
         for vals in vals_list:
@@ -672,6 +680,23 @@ class RetailBackend(models.Model):
                 [("name", "=", name), ("parent_id", "=", parent.id)], limit=1
             ):
                 channels.create({"name": name, "parent_id": parent.id})
+
+    def _own_channels(self):
+        """The queue_job channels :meth:`_ensure_channels` made for these backends."""
+        parents = [
+            self.env.ref(f"retail_connect_base.channel_{kind}").id
+            for kind in ("realtime", "bulk")
+        ]
+        return (
+            self.env["queue.job.channel"]
+            .sudo()
+            .search(
+                [
+                    ("name", "in", [f"{b.platform}_{b.id}" for b in self]),
+                    ("parent_id", "in", parents),
+                ]
+            )
+        )
 
     def _job_attempt(self):
         """1-based attempt number of the running job (1 outside jobs)."""

@@ -3,13 +3,15 @@
 ``python -m sandboxes --all --port-base 8070`` (``tests/`` on ``PYTHONPATH``)
 prints one ``name url`` line per sandbox; ``--only NAME`` (repeatable) serves
 only those, on consecutive ports from ``--port-base`` too; port base 0 gives
-each sandbox a free port.
+each sandbox a free port. ``--state-dir DIR`` (``make demo``: ``$RC_CACHE/sandboxes``)
+keeps the ids handed out in DIR: a restarted sandbox never hands out an old one.
 """
 
 import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from . import available
 from .toolkit import SandboxServer
@@ -32,6 +34,10 @@ def main(argv=None) -> int:
     parser.add_argument("--port-base", type=int, default=8070)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--state-dir",
+        help="keep the ids handed out here: a restarted sandbox never reuses one",
+    )
     args = parser.parse_args(argv)
 
     names = [name for name in factories if not args.only or name in args.only]
@@ -43,9 +49,10 @@ def main(argv=None) -> int:
     try:
         for index, name in enumerate(names):
             port = args.port_base + index if args.port_base else 0
-            server = SandboxServer(
-                factories[name](), port, args.host, quiet=not args.verbose
-            )
+            sandbox = factories[name]()
+            if args.state_dir:
+                sandbox.persist_ids(Path(args.state_dir) / f"{name}.ids")
+            server = SandboxServer(sandbox, port, args.host, quiet=not args.verbose)
             try:
                 server.start()
             except OSError as exc:

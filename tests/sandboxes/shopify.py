@@ -988,8 +988,14 @@ class ShopifySandbox(BaseSandbox):
     # --------------------------------------------------------------- state
     def reset_state(self) -> None:
         with self.lock:
-            self._last = 1000
-            self._order_number = 1000
+            # Shopify ids are global and never reused
+            # (https://shopify.dev/docs/api/usage/gids); order numbers only
+            # grow (https://help.shopify.com/en/manual/orders/order-number-format).
+            # A restarted sandbox with persist_ids starts above every id it
+            # handed out before.
+            base = self._id_base()
+            self._last = base + 1000
+            self._order_number = base + 1000
             self.locations: dict[str, dict] = {}
             self.customers: dict[str, dict] = {}
             self.products: dict[str, dict] = {}

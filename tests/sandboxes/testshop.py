@@ -255,7 +255,7 @@ class TestShopSandbox(BaseSandbox):
         with self.lock:
             self._customers: dict[str, dict] = {}
             self._updated_ms: dict[str, int] = {}
-            self._last_number = 0
+            self._last_number = self._id_base()  # never reused with persist_ids
             self._idempotency: dict[str, _StoredAnswer] = {}
             self.bucket = TokenBucket(self.capacity, self.rate, self.clock)
             self.webhooks.clear()

@@ -15,11 +15,17 @@ a :class:`FaultPlan`, a :class:`Recorder` and JSON admin routes under
 - ``GET|DELETE /__sandbox__/requests[?path=prefix]``: list or clear the
   recorded API requests.
 
+State lives in memory; with :meth:`BaseSandbox.persist_ids` (``python -m
+sandboxes --state-dir``, as ``make demo`` does) the ids a sandbox hands out are
+never handed out again by a later run or a reset, so a database that outlives
+the sandbox never sees an old id come back for a new record.
+
 Admin requests are neither recorded nor subject to faults.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -32,6 +38,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -491,6 +498,32 @@ class SandboxRequest(Request):
     max_content_length = 10 * 1024 * 1024
 
 
+class IdBlocks:
+    """Blocks of ids reserved in a file, so no two runs hand out the same id.
+
+    Each :meth:`reserve` returns the start of a block of ``size`` ids nobody
+    got before (the file keeps the next free start, under an exclusive lock,
+    so concurrent sandboxes on one file get distinct blocks too).
+    """
+
+    def __init__(self, path: str | Path, size: int = 1_000_000):
+        self.path = Path(path)
+        self.size = size
+
+    def reserve(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            text = handle.read().strip()
+            start = int(text) if text else 0
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{start + self.size}\n")
+            handle.flush()
+        return start
+
+
 class BaseSandbox:
     """WSGI app with a clock, faults, a recorder, a state lock and admin routes.
 
@@ -509,6 +542,7 @@ class BaseSandbox:
     admin_rules: tuple[Rule, ...] = ()
 
     def __init__(self, *, clock: Clock | None = None):
+        self.id_blocks: IdBlocks | None = None
         self.clock = clock or Clock()
         self.faults = FaultPlan()
         self.recorder = Recorder()
@@ -554,6 +588,21 @@ class BaseSandbox:
 
     def reset_state(self) -> None:
         """Forget the platform state (subclasses)."""
+
+    def persist_ids(self, path: str | Path) -> None:
+        """Never hand out an id again that a run on ``path`` handed out before.
+
+        The platform state starts over (it lives in memory), its id counters
+        from a block of ids reserved in ``path``; a reset reserves a new one.
+        """
+        with self.lock:
+            self.id_blocks = IdBlocks(path)
+            self.reset_state()
+
+    def _id_base(self) -> int:
+        """Where a fresh state's id counters start above their usual values:
+        0 in memory only, a new reserved block with :meth:`persist_ids`."""
+        return self.id_blocks.reserve() if self.id_blocks else 0
 
     def reset(self, *, clock: bool = True) -> None:
         """Forget state, faults, recorded requests and (``clock``) clock moves."""
