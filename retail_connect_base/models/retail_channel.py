@@ -37,6 +37,18 @@ class RetailBackend(models.Model):
         help="Sales team of the orders imported from this channel.",
     )
 
+    def _sale_order_defaults(self):
+        """Salesperson and team of a sale order this backend imports: values a
+        platform starts its new orders from (it may still decide otherwise,
+        e.g. a point-of-sale team for the shop's POS orders)."""
+        self.ensure_one()
+        values = {}
+        if self.sale_user_id:
+            values["user_id"] = self.sale_user_id.id
+        if self.sale_team_id:
+            values["team_id"] = self.sale_team_id.id
+        return values
+
     def _channel_record_url(self, binding):
         """Address of the bound record in the channel's admin (platform hook)."""
         return False
@@ -104,19 +116,14 @@ class SaleOrder(models.Model):
             order.retail_channel_url = url or False
 
     def _retail_bound(self, binding, created):
-        """Show the channel on the order; a new order gets the backend's
-        salesperson and team (later changes by people are kept)."""
+        """Show the channel on the order (its salesperson and team come from
+        the values the platform created it with: ``_sale_order_defaults``)."""
         self.ensure_one()
         backend = binding.backend_id.sudo()
         values = {
             "retail_backend_id": backend.id,
             "retail_channel_ref": binding.external_ref or binding.external_id,
         }
-        if created:
-            if backend.sale_user_id:
-                values["user_id"] = backend.sale_user_id.id
-            if backend.sale_team_id:
-                values["team_id"] = backend.sale_team_id.id
         values = {
             name: value
             for name, value in values.items()

@@ -236,6 +236,7 @@ class RetailBackend(models.Model):
             )
         lines += discount_lines
         values = {
+            **self._sale_order_defaults(),
             "partner_id": partner.id,
             "partner_invoice_id": invoice.id,
             "partner_shipping_id": delivery.id,
@@ -244,11 +245,11 @@ class RetailBackend(models.Model):
             "origin": f"Shopify {order['name']}",
             "date_order": mappers.naive_utc(order["createdAt"]),
             "pricelist_id": pricelist.id if pricelist else False,
-            "team_id": (pos and self.shopify_pos_team_id or self.shopify_team_id).id
-            or False,
             "note": order.get("note") or False,
             "order_line": lines,
         }
+        if pos and self.shopify_pos_team_id:
+            values["team_id"] = self.shopify_pos_team_id.id
         warehouse = self.shopify_location_ids.filtered("warehouse_id")[:1].warehouse_id
         if pos and self.shopify_pos_warehouse_id:
             warehouse = self.shopify_pos_warehouse_id
