@@ -16,3 +16,4 @@ from . import test_order_currency
 from . import test_setup_truth
 from . import test_health
 from . import test_fulfilment_retry
+from . import test_returns
