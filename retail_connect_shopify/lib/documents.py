@@ -63,6 +63,7 @@ query RefundById($id: ID!) {{
   node(id: $id) {{
     ... on Refund {{
       id
+      return {{ id }}
       totalRefundedSet {{ {MONEY} }}
       refundLineItems(first: 50) {{ nodes {{
         quantity lineItem {{ id }} subtotalSet {{ {MONEY} }} }} }}
@@ -87,6 +88,34 @@ query FulfillmentOrders($id: ID!) {
       assignedLocation { location { id } }
       lineItems(first: 50) { nodes { id remainingQuantity lineItem { id sku } } }
     } }
+    fulfillments(first: 50) {
+      id fulfillmentLineItems(first: 50) { nodes { quantity lineItem { id } } }
+    }
+  }
+}"""
+
+# a return with what came back: the dispositions of its reverse fulfillment
+# orders (https://shopify.dev/docs/apps/build/orders-fulfillment/returns-apps/
+# manage-reverse-fulfillment-orders)
+RETURN_BY_ID = """
+query ReturnById($id: ID!) {
+  return(id: $id) {
+    id name status
+    order { id }
+    reverseFulfillmentOrders(first: 4) { nodes { lineItems(first: 50) { nodes {
+      id
+      fulfillmentLineItem { lineItem { id } }
+      dispositions { id type quantity }
+    } } } }
+  }
+}"""
+
+REVERSE_FULFILLMENT_ORDER_RETURNS = """
+query ReverseFulfillmentOrderReturns($id: ID!) {
+  reverseFulfillmentOrder(id: $id) {
+    id
+    order { id returns(first: 50) { nodes { id
+      reverseFulfillmentOrders(first: 5) { nodes { id } } } } }
   }
 }"""
 

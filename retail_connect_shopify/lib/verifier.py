@@ -33,6 +33,14 @@ TOPICS = frozenset(
         "orders/paid",
         "orders/cancelled",
         "refunds/create",
+        "returns/request",
+        "returns/approve",
+        "returns/process",
+        "returns/close",
+        "returns/reopen",
+        "returns/decline",
+        "returns/cancel",
+        "reverse_fulfillment_orders/dispose",
         "customers/create",
         "customers/update",
         "bulk_operations/finish",
@@ -54,6 +62,10 @@ def subject_of(topic, data):
         return f"refund:{data.get('id')}"
     if topic.startswith("customers/"):
         return f"customer:{data.get('id')}"
+    if topic.startswith("returns/"):
+        return f"return:{data.get('id')}"
+    if topic.startswith("reverse_fulfillment_orders/"):
+        return f"reverse_fulfillment_order:{data.get('id')}"
     if topic.startswith("inventory_levels/"):
         return f"inventory:{data.get('inventory_item_id')}:{data.get('location_id')}"
     if topic.startswith("fulfillments/"):

@@ -2,6 +2,7 @@ from . import retail_backend
 from . import shopify_order_import
 from . import shopify_customer
 from . import shopify_refund
+from . import shopify_return
 from . import shopify_location
 from . import shopify_stock_level
 from . import stock_quant

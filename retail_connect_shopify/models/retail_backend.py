@@ -22,6 +22,12 @@ WEBHOOK_TOPICS = (
     "ORDERS_UPDATED",
     "ORDERS_CANCELLED",
     "REFUNDS_CREATE",
+    # a return's units come back through its reverse fulfillment orders'
+    # dispositions (reverseFulfillmentOrderDispose, or returnProcess)
+    "RETURNS_APPROVE",
+    "RETURNS_PROCESS",
+    "RETURNS_CLOSE",
+    "REVERSE_FULFILLMENT_ORDERS_DISPOSE",
     "CUSTOMERS_CREATE",
     "CUSTOMERS_UPDATE",
     "BULK_OPERATIONS_FINISH",
@@ -167,6 +173,8 @@ class RetailBackend(models.Model):
         return {
             "orders": "order",
             "refunds": "refund",
+            "returns": "return",
+            "reverse_fulfillment_orders": "return",
             "customers": "customer",
             "inventory_levels": "inventory",
             "fulfillments": "shipment",
@@ -347,6 +355,10 @@ class RetailBackend(models.Model):
             return self._shopify_customer(mappers.customer(data))
         if event.topic == "refunds/create":
             return self._shopify_import_refund(data)
+        if event.topic.startswith("returns/") or event.topic.startswith(
+            "reverse_fulfillment_orders/"
+        ):
+            return self._shopify_return_event(event, data)
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")
 
     def action_shopify_fetch_locations(self):

@@ -17,7 +17,8 @@ class RetailBackend(models.Model):
         partial delivery makes a partial fulfilment and its backorder the rest.
         Shopify fulfils only fulfillment orders of one assigned location per
         call: a delivery spread over several locations makes one fulfilment
-        per location.
+        per location. A retry after some of them succeeded (another location
+        failed) finds those fulfilments on the order and sends only the rest.
         """
         self.ensure_one()
         return self._run_outbound(
@@ -77,13 +78,17 @@ class RetailBackend(models.Model):
             gql.FULFILLMENT_ORDERS,
             {"id": order_binding.external_id},
             operation="FulfillmentOrders",
-            cost=530,
+            cost=640,
         )
+        order = data.get("order") or {}
+        # units Shopify shows fulfilled by no picking of ours: an earlier try
+        # of this job that fulfilled some locations before another failed
+        # (fulfillmentCreate has no idempotency key, a rollback forgets them)
+        adoptable = self._shopify_unclaimed_fulfilments(picking, order)
+        adopted = []
         remaining = {}  # line item gid -> [(fo id, fo line id, remaining)]
         location_of = {}  # fo id -> its assigned location
-        for fo in ((data.get("order") or {}).get("fulfillmentOrders") or {}).get(
-            "nodes"
-        ) or []:
+        for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []:
             if fo["status"] not in OPEN:
                 continue
             location_of[fo["id"]] = (
@@ -100,6 +105,14 @@ class RetailBackend(models.Model):
             if not line_binding:
                 continue
             quantity = int(move.quantity)
+            for slot in adoptable.get(line_binding.external_id, []):
+                take = min(quantity, slot[1])
+                if take <= 0:
+                    continue
+                slot[1] -= take
+                quantity -= take
+                if slot[0] not in adopted:
+                    adopted.append(slot[0])
             for slot in remaining.get(line_binding.external_id, []):
                 take = min(quantity, slot[2])
                 if take <= 0:
@@ -114,7 +127,7 @@ class RetailBackend(models.Model):
                     f"({quantity} too many): was the order edited on Shopify?",
                     subject_key=f"order:{order_binding.external_id.rsplit('/', 1)[-1]}",
                 )
-        if not by_fo:
+        if not by_fo and not adopted:
             return "nothing left to fulfil on Shopify"
         by_location = {}  # location -> {fo id: lines}, in the order met
         for fo_id, lines in by_fo.items():
@@ -122,7 +135,7 @@ class RetailBackend(models.Model):
         tracking = {}
         if picking.carrier_tracking_ref:
             tracking = self._shopify_tracking_info(picking)
-        made = []
+        made = [{"id": fulfillment_id} for fulfillment_id in adopted]
         for fos in by_location.values():
             fulfillment = {
                 "lineItemsByFulfillmentOrder": [
@@ -134,8 +147,8 @@ class RetailBackend(models.Model):
             if tracking:
                 fulfillment["trackingInfo"] = tracking
             # fulfillmentCreate takes no idempotency key (only the inventory
-            # and refund mutations do): a retry after a lost answer finds the
-            # units no longer expected and says so (ConflictError above)
+            # and refund mutations do): a retry after a lost answer or a
+            # failed later location adopts what was made (adoptable above)
             result = self._call_in_job(
                 client.mutate,
                 gql.FULFILLMENT_CREATE,
@@ -154,4 +167,32 @@ class RetailBackend(models.Model):
         # Shopify took the shipped units out of committed, not out of available:
         # a compare-and-set would not notice, so the stock push reads them again
         self.env["shopify.stock.level"]._reread(self, picking.move_ids.product_id)
-        return ", ".join(f"fulfilment {c['id']} ({c['status']})" for c in made)
+        return ", ".join(
+            f"fulfilment {c['id']} ({c.get('status') or 'made by an earlier try'})"
+            for c in made
+        )
+
+    def _shopify_unclaimed_fulfilments(self, picking, order):
+        """``{line item gid: [[fulfillment id, quantity]]}`` of the order's
+        fulfilments that no other delivery's binding claims."""
+        others = picking.sale_id.picking_ids - picking
+        claimed = set()
+        for binding in self.env["retail.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("res_model", "=", "stock.picking"),
+                ("res_id", "in", others.ids),
+            ]
+        ):
+            claimed.add(binding.external_id)
+            claimed.update((binding.extra or {}).get("fulfillments") or [])
+        unclaimed = {}
+        for fulfillment in order.get("fulfillments") or []:
+            if fulfillment["id"] in claimed:
+                continue
+            nodes = (fulfillment.get("fulfillmentLineItems") or {}).get("nodes") or []
+            for node in nodes:
+                unclaimed.setdefault(node["lineItem"]["id"], []).append(
+                    [fulfillment["id"], node.get("quantity") or 0]
+                )
+        return unclaimed

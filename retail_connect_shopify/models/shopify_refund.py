@@ -35,12 +35,19 @@ class RetailBackend(models.Model):
                 subtotal + mappers.money(item.get("subtotalSet")),
                 quantity + (item.get("quantity") or 0),
             )
-        return {"total": mappers.money(node.get("totalRefundedSet")), "lines": lines}
+        return {
+            "total": mappers.money(node.get("totalRefundedSet")),
+            "lines": lines,
+            "return": (node.get("return") or {}).get("id"),
+        }
 
     def _shopify_import_refund(self, refund):
         """A Shopify refund becomes a posted credit note; restocked lines a return.
 
-        Idempotent: the credit note is bound to the refund id.
+        Idempotent: the credit note is bound to the refund id. A refund made
+        for a Shopify return (``Refund.return``) moves money only: the units
+        come back through the return's restocked dispositions, received once
+        by the return flow (shopify_return.py), never by the refund too.
         """
         self.ensure_one()
         bindings = self.env["retail.binding"]
@@ -130,30 +137,12 @@ class RetailBackend(models.Model):
             )
         move.action_post()
         bindings._bind(self, move, refund_gid, external_ref=move.name)
-        if returns:
-            self._shopify_return(sale, returns, refund, subject)
+        if shop_money["return"]:
+            # the return receives what it restocked (now, if its webhooks
+            # are late); the refund's RETURN lines must not receive it again
+            self._shopify_sync_return(shop_money["return"])
+        elif returns:
+            self._shopify_return_picking(
+                sale, returns, f"Shopify refund {refund['id']}"
+            )
         return move
-
-    def _shopify_return(self, sale, quantities, refund, subject):
-        """Return receipt of restocked quantities, from the done deliveries."""
-        done = sale.picking_ids.filtered(
-            lambda p: p.state == "done" and p.picking_type_code == "outgoing"
-        )
-        if not done:
-            return None  # nothing shipped yet: nothing comes back
-        wizard = (
-            self.env["stock.return.picking"]
-            .with_context(active_id=done[0].id, active_model="stock.picking")
-            .create({"picking_id": done[0].id})
-        )
-        left = dict(quantities)
-        for line in wizard.product_return_moves:
-            take = min(left.get(line.product_id, 0.0), line.move_id.quantity)
-            line.quantity = take
-            left[line.product_id] = left.get(line.product_id, 0.0) - take
-        if not any(wizard.product_return_moves.mapped("quantity")):
-            return None
-        action = wizard.action_create_returns()
-        picking = self.env["stock.picking"].browse(action["res_id"])
-        picking.origin = f"Shopify refund {refund['id']}"
-        return picking

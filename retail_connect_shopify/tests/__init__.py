@@ -17,3 +17,5 @@ from . import test_setup_truth
 from . import test_health
 from . import test_setup_checklist
 from . import test_tours
+from . import test_fulfilment_retry
+from . import test_returns

@@ -13,7 +13,11 @@ Python API (state is kept under ``self.lock``; money as 2-decimal strings in,
 ``update_customer``, ``add_product``, ``variant_by_sku``, ``add_order``,
 ``update_order``, ``cancel_order``, ``refund_order``, ``fulfill``,
 ``set_inventory``, ``inventory``, ``order`` (a snapshot); ``emit``, ``payload``,
-``flush_webhooks``; ``finish_bulk``, ``bulk_file``; ``graphql(query,
+``flush_webhooks``; ``finish_bulk``, ``bulk_file``; returns
+(``shopify_returns.py``): ``request_return``, ``create_return``,
+``approve_return``, ``decline_return``, ``cancel_return``, ``close_return``,
+``reopen_return``, ``dispose_return``, ``refund_return``, ``return_``;
+``graphql(query,
 variables)`` runs a request as the route does, without HTTP or token.
 
 Authentication
@@ -146,7 +150,8 @@ Bulk operations
     ``bulk_operations/finish`` to its subscribers.
 
 Webhooks
-    The payload is the REST resource (orders/*, refunds/create,
+    The payload is the REST resource (orders/*, refunds/create, returns/*,
+    reverse_fulfillment_orders/dispose,
     customers/create|update, products/create|update, fulfillments/create|
     update, inventory_levels/update, bulk_operations/finish), POSTed with
     ``X-Shopify-Topic``, ``X-Shopify-Hmac-Sha256`` (:func:`sign` with
@@ -179,10 +184,12 @@ Faults
 Sandbox admin routes (no auth), besides the toolkit's: ``GET|POST config``;
 ``POST locations|products|customers|orders`` (seed; the last three take
 ``"emit": true``);
-``GET|POST orders/<n>``, ``POST orders/<n>/cancel|refund``; ``GET|POST
-inventory``; ``POST emit {"topic", "id"}``; ``POST compliance {"topic",
-"customer_id", "orders"}``; ``GET webhooks``; ``POST webhooks/flush``; ``POST
-bulk/finish``; ``GET bulk/<n>.jsonl``.
+``GET|POST orders/<n>``, ``POST orders/<n>/cancel|refund``; ``POST returns``,
+``GET returns/<n>/show``, ``POST returns/<n>/approve|decline|cancel|close|
+reopen|dispose|refund``; ``GET|POST inventory``; ``POST emit {"topic",
+"id"}``; ``POST compliance {"topic", "customer_id", "orders"}``; ``GET
+webhooks``; ``POST webhooks/flush``; ``POST bulk/finish``; ``GET
+bulk/<n>.jsonl``.
 
 Simplifications: a presentment currency at a fixed rate per order (shop
 amounts are the record, presentment = shop x rate); orders are not
@@ -251,6 +258,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import shopify_discounts as disc
+from .shopify_returns import ShopifyReturnsMixin
 from .signed_storage import SignedUrlStorage
 from .toolkit import (
     ApiError,
@@ -863,7 +871,7 @@ class _ShopifyWebhookSender(WebhookSender):
 
 # ------------------------------------------------------------------ sandbox
 @register("shopify")
-class ShopifySandbox(BaseSandbox):
+class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
     """The Shopify Admin API of one shop; see the module docstring."""
 
     name = "shopify"
@@ -900,6 +908,12 @@ class ShopifySandbox(BaseSandbox):
             "/__sandbox__/orders/<int:number>/refund",
             endpoint="refund",
             methods=["POST"],
+        ),
+        Rule("/__sandbox__/returns", endpoint="returns", methods=["POST"]),
+        Rule(
+            "/__sandbox__/returns/<int:number>/<action>",
+            endpoint="return",
+            methods=["GET", "POST"],
         ),
         Rule("/__sandbox__/inventory", endpoint="inventory", methods=["GET", "POST"]),
         Rule("/__sandbox__/emit", endpoint="emit", methods=["POST"]),
@@ -1010,6 +1024,7 @@ class ShopifySandbox(BaseSandbox):
             self.adjustment_groups: dict[str, dict] = {}
             self._line_items: dict[str, tuple[str, dict]] = {}
             self._fo_lines: dict[str, tuple[str, dict]] = {}
+            self._reset_returns()
             self._tokens: dict[str, float] = {}
             self._idempotency: dict[str, _Stored] = {}
             self._idempotency_running: set[str] = set()
@@ -1932,7 +1947,8 @@ class ShopifySandbox(BaseSandbox):
                 raise ValueError(f"only unfulfilled units of {line['id']} cancel")
             line["refunded"] += quantity
             location_id = spec.get("location_id") or line["locationId"]
-            self._release(order, line, quantity, restock_type, location_id)
+            if not spec.get("moved"):  # a return's refund restocked already
+                self._release(order, line, quantity, restock_type, location_id)
             share = Decimal(quantity) / Decimal(line["quantity"])
             net = line["price"] * line["quantity"] - line["discount"]
             tax = sum((t["price"] for t in line["taxLines"]), Decimal(0))
@@ -2100,6 +2116,7 @@ class ShopifySandbox(BaseSandbox):
         for fulfillment_order, fo_line, quantity in plan:
             fo_line["remaining"] -= quantity
             fulfillment["lines"].append((fo_line["id"], quantity))
+            self._record_fulfillment_line(fulfillment, fo_line, quantity)
             item_id = self._item_of_line(fo_line["lineItemId"])
             if item_id:
                 self._move(
@@ -2557,6 +2574,10 @@ class ShopifySandbox(BaseSandbox):
                 return self.rest_inventory_level(*ref)
             if resource == "bulk_operations":
                 return self.rest_bulk_operation(ref)
+            if resource == "returns":
+                return self.rest_return(ref)
+            if resource == "reverse_fulfillment_orders":
+                return self.rest_reverse_fulfillment_order(ref)
         raise ValueError(f"no payload for topic {topic!r}")
 
     def targets(self, topic: str) -> list[tuple[str, dict | None]]:
@@ -3350,6 +3371,9 @@ class ShopifySandbox(BaseSandbox):
                 self._v_fulfillment(self.fulfillments[f])
                 for f in order["fulfillments"][:first]
             ],
+            "returns": lambda info, **a: self._page(
+                info, self._returns_of(order), a, self._v_return
+            ),
             "transactions": lambda info, first=None: [
                 self._v_transaction(t, transactions, order)
                 for t in order["transactions"][:first]
@@ -3499,6 +3523,9 @@ class ShopifySandbox(BaseSandbox):
             "updatedAt": gql_time(refund["updatedAt"]),
             "note": refund["note"],
             "order": lambda info: self._v_order(order),
+            "return": lambda info: self._v_return(
+                self.returns.get(refund.get("returnId"))
+            ),
             "totalRefundedSet": lambda info, **a: self._bag(refund["amount"], order),
             "refundLineItems": lambda info, **a: self._page(
                 info, refund["lines"], a, self._v_refund_line
@@ -3580,6 +3607,9 @@ class ShopifySandbox(BaseSandbox):
             "trackingInfo": lambda info, first=None: [
                 dict(t) for t in fulfillment["tracking"][:first]
             ],
+            "fulfillmentLineItems": lambda info, **a: self._page(
+                info, fulfillment.get("lineItems", []), a, self._v_fulfillment_line
+            ),
         }
 
     def _v_product(self, product: dict | None) -> dict | None:
@@ -3852,6 +3882,11 @@ class ShopifySandbox(BaseSandbox):
             "WebhookSubscription": (self.subscriptions, self._v_subscription),
             "BulkOperation": (self.bulk_operations, self._v_bulk),
             "InventoryAdjustmentGroup": (self.adjustment_groups, self._v_group),
+            "Return": (self.returns, self._v_return),
+            "ReverseFulfillmentOrder": (
+                self.reverse_fulfillment_orders,
+                self._v_rfo,
+            ),
         }
         if kind == "Order":
             return self.gql_order(info, id)

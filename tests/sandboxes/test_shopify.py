@@ -2005,3 +2005,169 @@ def test_compliance_webhooks_go_to_the_compliance_url_signed(shop, receiver):
     )
     assert sent.status_code == 200, sent.text
     assert json.loads(receiver.deliveries[-1][1])["orders_to_redact"] == []
+
+
+# ---------------------------------------------------------------- returns
+RETURN_QUERY = """query R($id: ID!) { return(id: $id) {
+  id name status order { id }
+  returnLineItems(first: 10) { nodes {
+    quantity fulfillmentLineItem { quantity lineItem { id } } } }
+  reverseFulfillmentOrders(first: 5) { nodes { id status lineItems(first: 10) {
+    nodes { id totalQuantity fulfillmentLineItem { lineItem { id } }
+      dispositions { type quantity location { id } } } } } }
+  refunds(first: 5) { nodes { id return { id } } }
+} }"""
+
+
+def test_return_requested_approved_disposed_refunded_closed(shop, stock):
+    """returnRequest (REQUESTED, no reverse fulfillment order), approve (OPEN,
+    one reverse fulfillment order), dispose (RESTOCKED back to available,
+    NOT_RESTOCKED not), a refund for the return (Refund.return), close."""
+    at, shirt = stock["location"], stock["shirt"]
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 3}])
+    line_id = order["lineItems"][0]["id"]
+    with pytest.raises(ValueError, match="fulfilled"):
+        shop.request_return(order["id"], [{"line_item_id": line_id, "quantity": 1}])
+    shop.fulfill(order["id"])
+    assert shop.inventory(shirt, at) == 7
+    ret = shop.request_return(order["id"], [{"line_item_id": line_id, "quantity": 2}])
+    found = data(gql(shop, RETURN_QUERY, {"id": ret["id"]}))["return"]
+    assert found["status"] == "REQUESTED" and found["order"]["id"] == order["id"]
+    assert found["reverseFulfillmentOrders"]["nodes"] == []
+    assert found["returnLineItems"]["nodes"] == [
+        {
+            "quantity": 2,
+            "fulfillmentLineItem": {"quantity": 3, "lineItem": {"id": line_id}},
+        }
+    ]
+    with pytest.raises(ValueError, match="OPEN"):
+        shop.dispose_return(
+            ret["id"], [{"line_item_id": line_id, "quantity": 1, "location_id": at}]
+        )
+    shop.approve_return(ret["id"])
+    with pytest.raises(ValueError, match="can return"):  # 2 of 3 in this return
+        shop.create_return(order["id"], [{"line_item_id": line_id, "quantity": 2}])
+    shop.dispose_return(
+        ret["id"],
+        [
+            {
+                "line_item_id": line_id,
+                "quantity": 1,
+                "type": "RESTOCKED",
+                "location_id": at,
+            },
+            {"line_item_id": line_id, "quantity": 1, "type": "NOT_RESTOCKED"},
+        ],
+    )
+    assert shop.inventory(shirt, at) == 8, "only the restocked unit is available"
+    with pytest.raises(ValueError, match="more than"):
+        shop.dispose_return(
+            ret["id"], [{"line_item_id": line_id, "quantity": 1, "location_id": at}]
+        )
+    with pytest.raises(ValueError, match="work done"):
+        shop.cancel_return(ret["id"])
+    refund = shop.refund_return(ret["id"])
+    assert shop.inventory(shirt, at) == 8, "the refund restocks nothing more"
+    shop.close_return(ret["id"])
+    found = data(gql(shop, RETURN_QUERY, {"id": ret["id"]}))["return"]
+    assert found["status"] == "CLOSED"
+    (rfo,) = found["reverseFulfillmentOrders"]["nodes"]
+    assert rfo["status"] == "CLOSED"
+    assert rfo["lineItems"]["nodes"][0]["dispositions"] == [
+        {"type": "RESTOCKED", "quantity": 1, "location": {"id": at}},
+        {"type": "NOT_RESTOCKED", "quantity": 1, "location": None},
+    ]
+    assert found["refunds"]["nodes"] == [
+        {"id": refund["id"], "return": {"id": ret["id"]}}
+    ]
+    query = """query($id: ID!) { node(id: $id) { ... on Refund { return { id }
+      refundLineItems(first: 5) { nodes { quantity restockType } } } } }"""
+    node = data(gql(shop, query, {"id": refund["id"]}))["node"]
+    assert node["return"] == {"id": ret["id"]}
+    assert node["refundLineItems"]["nodes"] == [
+        {"quantity": 2, "restockType": "NO_RESTOCK"}
+    ]
+    shop.reopen_return(ret["id"])
+    assert shop.return_(ret["id"])["status"] == "OPEN"
+
+
+def test_declined_return_frees_its_units_and_refund_restocks_once(shop, stock):
+    at, mug = stock["location"], stock["mug"]
+    order = shop.add_order(None, [{"sku": "MUG-1", "quantity": 2}])
+    line_id = order["lineItems"][0]["id"]
+    shop.fulfill(order["id"])
+    first = shop.request_return(order["id"], [{"line_item_id": line_id, "quantity": 2}])
+    shop.decline_return(first["id"])
+    ret = shop.create_return(order["id"], [{"line_item_id": line_id, "quantity": 2}])
+    assert ret["status"] == "OPEN" and ret["name"].endswith("-R2")
+    assert shop.inventory(mug, at) == 3
+    refund = shop.refund_return(
+        ret["id"], [{"line_item_id": line_id, "quantity": 1}], restock=True
+    )
+    assert shop.inventory(mug, at) == 4, "restocked once, by the return"
+    assert refund["lines"][0]["restockType"] == "RETURN"
+    (rfo,) = shop.return_(ret["id"])["reverseFulfillmentOrders"]
+    assert [d["type"] for d in rfo["lines"][0]["dispositions"]] == ["RESTOCKED"]
+    assert (
+        shop.payload("refunds/create", refund["id"])["refund_line_items"][0][
+            "restock_type"
+        ]
+        == "return"
+    )
+
+
+def test_return_webhooks_and_admin_routes(shop, stock, receiver):
+    """returns/* and reverse_fulfillment_orders/dispose are subscribable topics
+    (WebhookSubscriptionTopic) whose payload names the return and its order."""
+    for topic in ("RETURNS_APPROVE", "REVERSE_FULFILLMENT_ORDERS_DISPOSE"):
+        created = data(
+            gql(
+                shop,
+                """mutation($t: WebhookSubscriptionTopic!,
+                  $s: WebhookSubscriptionInput!) {
+                  webhookSubscriptionCreate(topic: $t, webhookSubscription: $s) {
+                    userErrors { message } } }""",
+                {"t": topic, "s": {"uri": receiver.url, "format": "JSON"}},
+            )
+        )
+        assert created["webhookSubscriptionCreate"]["userErrors"] == []
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 1}])
+    shop.fulfill(order["id"])
+    number = order["id"].rsplit("/", 1)[1]
+    answer = requests.post(
+        f"{shop.url}/__sandbox__/returns",
+        json={
+            "order": int(number),
+            "lines": [{"line_item_id": order["lineItems"][0]["id"], "quantity": 1}],
+            "emit": True,
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    ret = answer.json()
+    ret_number = ret["id"].rsplit("/", 1)[1]
+    answer = requests.post(
+        f"{shop.url}/__sandbox__/returns/{ret_number}/dispose",
+        json={
+            "dispositions": [
+                {
+                    "line_item_id": order["lineItems"][0]["id"],
+                    "quantity": 1,
+                    "type": "RESTOCKED",
+                    "location_id": stock["location"],
+                }
+            ],
+            "emit": True,
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    topics = [h["X-Shopify-Topic"] for h, _ in receiver.deliveries]
+    assert topics == ["returns/approve", "reverse_fulfillment_orders/dispose"]
+    approve = json.loads(receiver.deliveries[0][1])
+    assert approve["admin_graphql_api_id"] == ret["id"]
+    assert approve["status"] == "open"
+    assert approve["order"]["admin_graphql_api_id"] == order["id"]
+    dispose = json.loads(receiver.deliveries[1][1])
+    assert dispose["order_id"] == int(number)
+    assert dispose["dispositions"][0]["type"] == "restocked"

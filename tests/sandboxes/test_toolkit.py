@@ -115,6 +115,18 @@ def test_fault_plan_matching_and_counts():
         plan.add("explode")
 
 
+def test_fault_skip_lets_the_first_matching_requests_through():
+    """Fail the second call of an operation once: ``skip=1``."""
+    plan = FaultPlan()
+    plan.add("status", status=500, operation="FulfillmentCreate", skip=1)
+    assert plan.take("/graphql.json", "Other") is None
+    assert plan.take("/graphql.json", "FulfillmentCreate") is None
+    assert plan.take("/graphql.json", "FulfillmentCreate").status == 500
+    assert plan.take("/graphql.json", "FulfillmentCreate") is None
+    with pytest.raises(ValueError):
+        plan.add("status", skip=-1)
+
+
 def test_recorder_is_bounded():
     recorder = Recorder(maxlen=3)
     for index in range(5):

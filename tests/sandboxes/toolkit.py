@@ -11,7 +11,8 @@ a :class:`FaultPlan`, a :class:`Recorder` and JSON admin routes under
 - ``GET|POST /__sandbox__/clock``: ``{"advance": seconds}`` or ``{"set": epoch}``,
   answers ``{"now": epoch, "iso": "...Z"}``;
 - ``GET|POST|DELETE /__sandbox__/faults``: list, add (``{"kind", "status",
-  "times", "path", "operation", "seconds", "body"}``) or clear the faults;
+  "times", "skip", "path", "operation", "seconds", "body"}``) or clear the
+  faults (``skip``: let that many matching requests through first);
 - ``GET|DELETE /__sandbox__/requests[?path=prefix]``: list or clear the
   recorded API requests.
 
@@ -216,11 +217,13 @@ class LeakyBucket(TokenBucket):
 # ------------------------------------------------------------------- faults
 @dataclass
 class Fault:
-    """One injected fault; ``times`` is what is left (``None``: until cleared)."""
+    """One injected fault; ``times`` is what is left (``None``: until cleared);
+    ``skip`` matching requests pass untouched before it strikes."""
 
     kind: str
     status: int | None = None
     times: int | None = 1
+    skip: int = 0
     path: str | None = None
     operation: str | None = None
     seconds: float | None = None
@@ -240,6 +243,7 @@ class Fault:
             "kind": self.kind,
             "status": self.status,
             "times": self.times,
+            "skip": self.skip,
             "path": self.path,
             "operation": self.operation,
             "seconds": self.seconds,
@@ -270,6 +274,7 @@ class FaultPlan:
         *,
         status: int | None = None,
         times: int | None = 1,
+        skip: int = 0,
         path: str | None = None,
         operation: str | None = None,
         seconds: float | None = None,
@@ -280,6 +285,8 @@ class FaultPlan:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, not {kind!r}")
         if times is not None and (not isinstance(times, int) or times < 1):
             raise ValueError("times must be a positive integer or None")
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("skip must be a non-negative integer")
         if kind == "status" and status is None:
             status = 500
         if status is not None and not 100 <= int(status) <= 599:
@@ -295,6 +302,7 @@ class FaultPlan:
             kind=kind,
             status=None if status is None else int(status),
             times=times,
+            skip=skip,
             path=path,
             operation=operation,
             seconds=seconds,
@@ -310,6 +318,9 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(path, operation):
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -776,6 +787,7 @@ class BaseSandbox:
                 "kind",
                 "status",
                 "times",
+                "skip",
                 "path",
                 "operation",
                 "seconds",

@@ -1,0 +1,151 @@
+from odoo import models
+
+from odoo.addons.retail_connect_base.lib.errors import MappingError, RemoteError
+
+from ..lib import documents as gql
+from ..lib import mappers
+
+# the units a reverse fulfillment order put back into stock
+# (ReverseFulfillmentOrderDispositionType: "RESTOCKED: An item that was
+# restocked"; NOT_RESTOCKED, MISSING and PROCESSING_REQUIRED stay out)
+RESTOCKED = "RESTOCKED"
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    def _shopify_return_event(self, event, data):
+        """returns/* and reverse_fulfillment_orders/dispose: whatever the
+        topic, read what the return restocked and receive what Odoo has not
+        received yet (so duplicated or reordered webhooks change nothing)."""
+        if event.topic == "reverse_fulfillment_orders/dispose":
+            rfo = data.get("admin_graphql_api_id") or (
+                f"gid://shopify/ReverseFulfillmentOrder/{data['id']}"
+            )
+            return self._shopify_sync_returns_of_rfo(rfo)
+        gid = data.get("admin_graphql_api_id") or f"gid://shopify/Return/{data['id']}"
+        return self._shopify_sync_return(gid)
+
+    def _shopify_sync_returns_of_rfo(self, rfo_gid):
+        data = self._shopify_client().graphql(
+            gql.REVERSE_FULFILLMENT_ORDER_RETURNS,
+            {"id": rfo_gid},
+            operation="ReverseFulfillmentOrderReturns",
+            cost=410,
+        )
+        rfo = data.get("reverseFulfillmentOrder")
+        if not rfo:
+            raise RemoteError(f"Shopify has no reverse fulfillment order {rfo_gid}")
+        returns = ((rfo.get("order") or {}).get("returns") or {}).get("nodes") or []
+        pickings = self.env["stock.picking"]
+        for ret in returns:
+            nodes = (ret.get("reverseFulfillmentOrders") or {}).get("nodes") or []
+            if any(node["id"] == rfo_gid for node in nodes):
+                pickings |= self._shopify_sync_return(ret["id"]) or pickings
+        return pickings[:1] or None
+
+    def _shopify_sync_return(self, return_gid):
+        """The return picking (or None) for the units of ``return_gid`` restocked on
+        Shopify that no picking received yet. Each RESTOCKED disposition is
+        received once: the picking's binding lists the dispositions it took.
+        A refund of the return moves money only (see _shopify_import_refund).
+        """
+        self.ensure_one()
+        data = self._shopify_client().graphql(
+            gql.RETURN_BY_ID, {"id": return_gid}, operation="ReturnById", cost=820
+        )
+        ret = data.get("return")
+        if not ret:
+            raise RemoteError(f"Shopify has no return {return_gid}")
+        order_gid = ret["order"]["id"]
+        # one receiver per order at a time: two webhooks of one return (or a
+        # return and its refund) never both see a disposition as new
+        self._lock_external("shopify.return", order_gid)
+        bindings = self.env["retail.binding"]
+        order_binding = bindings._lookup(self, "sale.order", order_gid)
+        sale = order_binding._record() if order_binding else None
+        if not sale:
+            sale = self._shopify_import_order(order_gid)
+        taken = self._shopify_received_dispositions(sale)
+        new, quantities = [], {}
+        for rfo in (ret.get("reverseFulfillmentOrders") or {}).get("nodes") or []:
+            for line in (rfo.get("lineItems") or {}).get("nodes") or []:
+                restocked = [
+                    d
+                    for d in line.get("dispositions") or []
+                    if d["type"] == RESTOCKED and d["id"] not in taken
+                ]
+                if not restocked:
+                    continue
+                line_gid = line["fulfillmentLineItem"]["lineItem"]["id"]
+                line_binding = bindings._lookup(self, "sale.order.line", line_gid)
+                sale_line = line_binding._record() if line_binding else None
+                if not sale_line:
+                    raise MappingError(
+                        f"Return {ret['name']} of {sale.name}: line {line_gid} is "
+                        "not in the Odoo order.",
+                        subject_key=f"return:{mappers.numeric_id(return_gid)}",
+                    )
+                product = sale_line.product_id
+                quantities[product] = quantities.get(product, 0.0) + sum(
+                    d["quantity"] for d in restocked
+                )
+                new += [d["id"] for d in restocked]
+        if not new:
+            return None  # nothing restocked that a picking did not receive
+        pickings = self._shopify_return_picking(
+            sale, quantities, f"Shopify return {ret['name']}"
+        )
+        if not pickings:
+            return None  # nothing delivered yet: nothing comes back
+        bindings._bind(
+            self,
+            pickings[0],
+            new[0],
+            external_ref=ret["name"],
+            extra={"return": return_gid, "dispositions": new},
+        )
+        return pickings[:1]
+
+    def _shopify_received_dispositions(self, sale):
+        """The dispositions the sale's return pickings already received."""
+        incoming = sale.picking_ids.filtered(
+            lambda p: p.picking_type_code == "incoming"
+        )
+        found = self.env["retail.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("res_model", "=", "stock.picking"),
+                ("res_id", "in", incoming.ids),
+            ]
+        )
+        return {d for b in found for d in (b.extra or {}).get("dispositions") or []}
+
+    def _shopify_return_picking(self, sale, quantities, origin):
+        """Return receipts of ``{product: quantity}`` from the done deliveries
+        (one per delivery that shipped some of them); empty when nothing was
+        delivered yet."""
+        done = sale.picking_ids.filtered(
+            lambda p: p.state == "done" and p.picking_type_code == "outgoing"
+        )
+        left = dict(quantities)
+        pickings = self.env["stock.picking"]
+        for delivery in done:
+            if not any(quantity > 0 for quantity in left.values()):
+                break
+            wizard = (
+                self.env["stock.return.picking"]
+                .with_context(active_id=delivery.id, active_model="stock.picking")
+                .create({"picking_id": delivery.id})
+            )
+            for line in wizard.product_return_moves:
+                take = min(left.get(line.product_id, 0.0), line.move_id.quantity)
+                line.quantity = max(take, 0.0)
+                left[line.product_id] = left.get(line.product_id, 0.0) - line.quantity
+            if not any(wizard.product_return_moves.mapped("quantity")):
+                continue
+            action = wizard.action_create_returns()
+            picking = self.env["stock.picking"].browse(action["res_id"])
+            picking.origin = origin
+            pickings |= picking
+        return pickings
