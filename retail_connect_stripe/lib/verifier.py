@@ -32,6 +32,8 @@ TOPICS = frozenset(
         "payment_intent.succeeded",
         "charge.succeeded",
         "charge.refunded",
+        "payout.paid",
+        "payout.reconciliation_completed",
     }
 )
 

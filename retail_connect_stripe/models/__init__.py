@@ -1,4 +1,5 @@
 from . import retail_backend
 from . import stripe_payment
 from . import stripe_refund
+from . import stripe_payout
 from . import account_move

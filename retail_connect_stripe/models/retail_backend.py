@@ -1,7 +1,7 @@
 """The Stripe backend: settings, client, connection check, webhooks, polling.
 
 The flows live in their own files: ``stripe_payment.py`` (payments in),
-``stripe_refund.py`` (refunds from Stripe).
+``stripe_refund.py`` (refunds from Stripe), ``stripe_payout.py`` (payouts).
 """
 
 import json
@@ -49,6 +49,7 @@ PROBES = {
 }
 PAYMENT_TOPICS = ("payment_intent.succeeded", "charge.succeeded")
 REFUND_TOPICS = ("charge.refunded",)
+PAYOUT_TOPICS = ("payout.paid", "payout.reconciliation_completed")
 
 
 class RetailBackend(models.Model):
@@ -290,6 +291,8 @@ class RetailBackend(models.Model):
             return self._stripe_import_payment(intent, event)
         if event.topic in REFUND_TOPICS:
             return self._stripe_import_refunds(obj["id"], event)
+        if event.topic in PAYOUT_TOPICS:
+            return self._stripe_payout_event(obj["id"], event)
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")
 
     def _poll(self, policy, since, until):

@@ -3,3 +3,4 @@ from . import test_backend
 from . import test_webhooks
 from . import test_payments
 from . import test_refunds
+from . import test_payouts
