@@ -11,7 +11,7 @@ Python API (state is kept under ``self.lock``; money as 2-decimal strings in,
 ``Decimal`` in records; GIDs ``gid://shopify/<Type>/<n>``; every write bumps
 ``updatedAt`` on the sandbox clock): ``add_location``, ``add_customer``,
 ``update_customer``, ``add_product``, ``variant_by_sku``, ``add_order``,
-``update_order``, ``cancel_order``, ``refund_order``, ``fulfill``,
+``update_order``, ``edit_order``, ``cancel_order``, ``refund_order``, ``fulfill``,
 ``set_inventory``, ``inventory``, ``order`` (a snapshot); ``emit``, ``payload``,
 ``flush_webhooks``; ``finish_bulk``, ``bulk_file``; ``graphql(query,
 variables)`` runs a request as the route does, without HTTP or token.
@@ -146,7 +146,8 @@ Bulk operations
     ``bulk_operations/finish`` to its subscribers.
 
 Webhooks
-    The payload is the REST resource (orders/*, refunds/create,
+    The payload is the REST resource (orders/*, but orders/edited: its
+    ``order_edit``, see ``edit_order``; refunds/create,
     customers/create|update, products/create|update, fulfillments/create|
     update, inventory_levels/update, bulk_operations/finish), POSTed with
     ``X-Shopify-Topic``, ``X-Shopify-Hmac-Sha256`` (:func:`sign` with
@@ -179,7 +180,7 @@ Faults
 Sandbox admin routes (no auth), besides the toolkit's: ``GET|POST config``;
 ``POST locations|products|customers|orders`` (seed; the last three take
 ``"emit": true``);
-``GET|POST orders/<n>``, ``POST orders/<n>/cancel|refund``; ``GET|POST
+``GET|POST orders/<n>``, ``POST orders/<n>/cancel|refund|edit``; ``GET|POST
 inventory``; ``POST emit {"topic", "id"}``; ``POST compliance {"topic",
 "customer_id", "orders"}``; ``GET webhooks``; ``POST webhooks/flush``; ``POST
 bulk/finish``; ``GET bulk/<n>.jsonl``.
@@ -428,6 +429,12 @@ def verify(raw_body: bytes, signature: str, secret: str) -> bool:
     """Whether ``signature`` is :func:`sign`'s for this body and secret."""
     given = (signature or "").encode("utf-8", "replace")
     return hmac.compare_digest(sign(raw_body, secret).encode("ascii"), given)
+
+
+def _current(line: dict) -> int:
+    """LineItem.currentQuantity: "The number of units ordered, excluding
+    refunded and removed units" (``quantity`` includes them; 2026-10 schema)."""
+    return line["quantity"] - line["refunded"] - line.get("removed", 0)
 
 
 def gid(kind: str, number: int) -> str:
@@ -901,6 +908,11 @@ class ShopifySandbox(BaseSandbox):
             endpoint="refund",
             methods=["POST"],
         ),
+        Rule(
+            "/__sandbox__/orders/<int:number>/edit",
+            endpoint="edit",
+            methods=["POST"],
+        ),
         Rule("/__sandbox__/inventory", endpoint="inventory", methods=["GET", "POST"]),
         Rule("/__sandbox__/emit", endpoint="emit", methods=["POST"]),
         Rule("/__sandbox__/compliance", endpoint="compliance", methods=["POST"]),
@@ -990,6 +1002,7 @@ class ShopifySandbox(BaseSandbox):
         with self.lock:
             self._last = 1000
             self._order_number = 1000
+            self._edit_number = 0
             self.locations: dict[str, dict] = {}
             self.customers: dict[str, dict] = {}
             self.products: dict[str, dict] = {}
@@ -1628,6 +1641,7 @@ class ShopifySandbox(BaseSandbox):
             "variantTitle": variant_title,
             "quantity": quantity,
             "refunded": 0,
+            "removed": 0,  # taken off by an order edit (edit_order)
             "price": price,
             "discount": money(0),  # all its allocations (line and order level)
             "allocations": [],
@@ -1742,7 +1756,7 @@ class ShopifySandbox(BaseSandbox):
         for line in order["lineItems"]:
             tips += line["price"] if line.get("tip") else zero
             duties += sum((d["price"] for d in line.get("duties") or ()), zero)
-            quantity, current = line["quantity"], line["quantity"] - line["refunded"]
+            quantity, current = line["quantity"], _current(line)
             net = line["price"] * quantity - line["discount"]
             tax = sum((t["price"] for t in line["taxLines"]), zero)
             gross += line["price"] * quantity
@@ -1827,6 +1841,203 @@ class ShopifySandbox(BaseSandbox):
             if became_paid:
                 self.emit("orders/paid", order_id)
         return self.order(order_id)
+
+    # ------------------------------------------------------------ order edits
+    # Editing an order after it was placed ("Edit existing orders",
+    # https://shopify.dev/docs/apps/build/orders-fulfillment/order-management-apps/edit-orders):
+    # orderEditBegin opens a CalculatedOrder, orderEditAddVariant adds a
+    # variant as a new line item (OrderStagedChangeAddVariant),
+    # orderEditSetQuantity changes a line's quantity (an increment or a
+    # decrement of that line, OrderStagedChangeIncrementItem /
+    # OrderStagedChangeDecrementItem; 0 removes it; ``restock`` "Whether or not
+    # to restock the line item when the updated quantity is less than the
+    # original quantity"), orderEditCommit applies them all at once
+    # (https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderEditBegin,
+    # .../orderEditAddVariant, .../orderEditSetQuantity, .../orderEditCommit).
+    # "You can only edit unfulfilled line items" (orderEditCommit). A removed
+    # unit stays in LineItem.quantity ("including refunded and removed units")
+    # and leaves currentQuantity ("excluding refunded and removed units";
+    # removed line items have a zero currentQuantity, 2026-10 schema). An
+    # increment grows the line's quantity (assumption: the schema documents
+    # the staged change, not how the committed line records it). The commit
+    # sends ``orders/edited`` (changelog "New order/edited webhook and order
+    # editing API capabilities": "describes what's changed during an order
+    # edit", body ``{"order_edit": {id, app_id, created_at, notify_customer,
+    # order_id, staff_note, user_id, line_items: {additions: [{id, delta}],
+    # removals: [{id, delta}]}, discounts, shipping_lines}}``) and, the order
+    # having changed, ``orders/updated``. "If an edit changes the total order
+    # value, then the customer might need to pay a balance or receive a
+    # refund" (orderEditCommit): a paid order that now costs more is
+    # PARTIALLY_PAID (assumption), one that costs less keeps its payment
+    # until the merchant refunds it. The shipping address is not an order
+    # edit: it changes with orderUpdate (``update_order``, orders/updated).
+    def edit_order(
+        self,
+        order_id: str,
+        *,
+        add: list[dict] | tuple = (),
+        quantities: dict[str, int] | None = None,
+        restock: bool = True,
+        staff_note: str | None = None,
+        emit: bool = False,
+    ) -> dict:
+        """Edit and commit: ``add`` variants (``[{"sku", "quantity", "price",
+        "location"}]``, new line items, taxed like the order's lines) and set
+        ``quantities`` (``{line_item_gid: quantity}``, 0 removes the line).
+        Returns the ``order_edit`` of the ``orders/edited`` body."""
+        with self.lock:
+            order = self._get(self.orders, order_id, "order")
+            if order["cancelledAt"] is not None:
+                raise ValueError(f"order {order_id} is cancelled: it can't be edited")
+            by_id = {line["id"]: line for line in order["lineItems"]}
+            taxes = self._order_taxes(order)
+            included = order["taxesIncluded"]
+            additions, removals = [], []
+            for line_id, wanted in (quantities or {}).items():
+                line = by_id.get(line_id)
+                if line is None:
+                    raise ValueError(f"line item {line_id} is not in {order_id}")
+                wanted, current = int(wanted), _current(line)
+                fulfilled = current - self._unfulfilled(line_id)
+                if wanted < 0 or wanted < fulfilled:
+                    raise ValueError(
+                        f"{line_id}: only unfulfilled units can be edited "
+                        f"({fulfilled} fulfilled)"
+                    )
+                delta = wanted - current
+                if delta > 0:
+                    line["quantity"] += delta
+                    self._commit_line(order, line, delta)
+                    additions.append({"id": gid_number(line_id), "delta": delta})
+                elif delta < 0:
+                    line["removed"] = line.get("removed", 0) + -delta
+                    self._uncommit_line(order, line, -delta, restock)
+                    removals.append({"id": gid_number(line_id), "delta": -delta})
+                if delta and line.get("taxable", True):
+                    line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
+            for spec in add:
+                if not spec.get("sku") or not any(
+                    v["sku"] == spec["sku"] for v in self.variants.values()
+                ):
+                    raise ValueError(f"no variant with SKU {spec.get('sku')!r}")
+                if spec.get("location") and spec["location"] not in self.locations:
+                    raise ValueError(f"unknown location {spec['location']!r}")
+                line = self._new_line(spec, taxes, included)
+                order["lineItems"].append(line)
+                self._line_items[line["id"]] = (order["id"], line)
+                self._commit_line(order, line, line["quantity"])
+                additions.append(
+                    {"id": gid_number(line["id"]), "delta": line["quantity"]}
+                )
+            if not additions and not removals:
+                raise ValueError("an order edit needs a change")
+            ms = self._touch(order)
+            totals = self._totals(order)
+            if (
+                order["financialStatus"] == "PAID"
+                and totals["paid"] - totals["refunded"] < totals["current_total"]
+            ):
+                order["financialStatus"] = "PARTIALLY_PAID"
+            self._edit_number += 1
+            order_edit = {
+                "id": self._edit_number,
+                "app_id": None,
+                "created_at": self._rest_time(ms),
+                "notify_customer": False,
+                "order_id": gid_number(order_id),
+                "staff_note": staff_note or "",
+                "user_id": None,
+                "line_items": {"additions": additions, "removals": removals},
+                "discounts": {"additions": [], "removals": []},
+                "shipping_lines": {"additions": [], "removals": []},
+            }
+        if emit:
+            self.emit("orders/edited", order_id, payload={"order_edit": order_edit})
+            self.emit("orders/updated", order_id)
+        return order_edit
+
+    def _order_taxes(self, order: dict) -> list[dict]:
+        """The order's tax rates (``[{"title", "rate"}]``), from its lines."""
+        for line in order["lineItems"]:
+            if line["taxLines"]:
+                return [
+                    {"title": t["title"], "rate": Decimal(str(t["rate"]))}
+                    for t in line["taxLines"]
+                ]
+        return []
+
+    def _commit_line(self, order: dict, line: dict, quantity: int) -> None:
+        """``quantity`` more units of ``line`` to fulfil: its open fulfillment
+        order at its location (or a new one) grows; the stock is committed."""
+        item_id = self._item_of_line(line["id"])
+        where = line["locationId"] or self._pick_location(item_id, quantity)
+        line["locationId"] = where
+        fulfillment_order = next(
+            (
+                self.fulfillment_orders[f]
+                for f in order["fulfillmentOrders"]
+                if self.fulfillment_orders[f]["locationId"] == where
+                and self.fulfillment_orders[f]["status"] != "CLOSED"
+            ),
+            None,
+        )
+        ms = self._now_ms()
+        if fulfillment_order is None:
+            fulfillment_order = {
+                "id": self._next("FulfillmentOrder"),
+                "orderId": order["id"],
+                "locationId": where,
+                "status": "OPEN",
+                "lines": [],
+                "createdAt": ms,
+                "updatedAt": ms,
+            }
+            self.fulfillment_orders[fulfillment_order["id"]] = fulfillment_order
+            order["fulfillmentOrders"].append(fulfillment_order["id"])
+        fo_line = next(
+            (x for x in fulfillment_order["lines"] if x["lineItemId"] == line["id"]),
+            None,
+        )
+        if fo_line is None:
+            fo_line = {
+                "id": self._next("FulfillmentOrderLineItem"),
+                "lineItemId": line["id"],
+                "total": 0,
+                "remaining": 0,
+            }
+            fulfillment_order["lines"].append(fo_line)
+            self._fo_lines[fo_line["id"]] = (fulfillment_order["id"], fo_line)
+        fo_line["total"] += quantity
+        fo_line["remaining"] += quantity
+        fulfillment_order["updatedAt"] = ms
+        if item_id:
+            self._level(item_id, where, create=True)
+            self._move(item_id, where, available=-quantity, committed=quantity)
+
+    def _uncommit_line(self, order, line, quantity: int, restock: bool) -> None:
+        """``quantity`` unfulfilled units of ``line`` removed: they leave its
+        fulfillment orders and their committed stock (back to available when
+        ``restock``)."""
+        item_id = self._item_of_line(line["id"])
+        left = quantity
+        for fo_id in order["fulfillmentOrders"]:
+            fulfillment_order = self.fulfillment_orders[fo_id]
+            for fo_line in fulfillment_order["lines"]:
+                if fo_line["lineItemId"] != line["id"] or not left:
+                    continue
+                taken = min(left, fo_line["remaining"])
+                fo_line["remaining"] -= taken
+                fo_line["total"] -= taken
+                left -= taken
+                if taken and item_id:
+                    self._move(
+                        item_id,
+                        fulfillment_order["locationId"],
+                        available=taken if restock else 0,
+                        committed=-taken,
+                    )
+            if all(not fo_line["remaining"] for fo_line in fulfillment_order["lines"]):
+                fulfillment_order["status"] = "CLOSED"
 
     def cancel_order(
         self,
@@ -1916,7 +2127,7 @@ class ShopifySandbox(BaseSandbox):
             if owner != order["id"]:
                 raise ValueError(f"line item {spec['line_item_id']} not in this order")
             quantity = int(spec["quantity"])
-            if not 0 < quantity <= line["quantity"] - line["refunded"]:
+            if not 0 < quantity <= _current(line):
                 raise ValueError(f"cannot refund {quantity} of {line['id']}")
             unfulfilled = self._unfulfilled(line["id"])
             restock_type = spec.get("restock_type") or (
@@ -2185,7 +2396,7 @@ class ShopifySandbox(BaseSandbox):
     def _rest_line(self, line: dict) -> dict:
         variant = self.variants.get(line["variantId"])
         remaining = self._unfulfilled(line["id"])
-        fulfilled = line["quantity"] - line["refunded"] - remaining
+        fulfilled = _current(line) - remaining
         status = "fulfilled" if fulfilled > 0 and remaining == 0 else None
         if fulfilled > 0 and remaining:
             status = "partial"
@@ -2203,7 +2414,7 @@ class ShopifySandbox(BaseSandbox):
             "variant_title": line["variantTitle"],
             "vendor": self.products[line["productId"]]["vendor"] if variant else None,
             "quantity": line["quantity"],
-            "current_quantity": line["quantity"] - line["refunded"],
+            "current_quantity": _current(line),
             "price": fmt(line["price"]),
             # REST Order resource (line_items): total_discount is the line's
             # own discount, like GraphQL's totalDiscountSet
@@ -3413,7 +3624,7 @@ class ShopifySandbox(BaseSandbox):
         return view
 
     def _v_line(self, line: dict) -> dict:
-        quantity, current = line["quantity"], line["quantity"] - line["refunded"]
+        quantity, current = line["quantity"], _current(line)
         order = self._order_of_line(line["id"])
         # order-level discounts are only in discountAllocations
         line_level = disc.total(
@@ -3442,7 +3653,8 @@ class ShopifySandbox(BaseSandbox):
             "isGiftCard": line.get("giftCard", False),
             # "refunded, or not something that can be fulfilled, like a tip"
             "nonFulfillableQuantity": (current if line.get("tip") else 0)
-            + line["refunded"],
+            + line["refunded"]
+            + line.get("removed", 0),
             "duties": [
                 {
                     "id": duty["id"],
@@ -5161,6 +5373,11 @@ class ShopifySandbox(BaseSandbox):
 
     def admin_cancel(self, request: Request, data: dict, number: int) -> Any:
         return self._jsonable(self.cancel_order(gid("Order", number), **data))
+
+    def admin_edit(self, request: Request, data: dict, number: int) -> Any:
+        """``{"add", "quantities", "restock", "staff_note", "emit"}``: edit
+        and commit (``edit_order``); answers the ``order_edit``."""
+        return self._jsonable(self.edit_order(gid("Order", number), **data))
 
     def admin_refund(self, request: Request, data: dict, number: int) -> Any:
         return json_response(

@@ -2005,3 +2005,63 @@ def test_compliance_webhooks_go_to_the_compliance_url_signed(shop, receiver):
     )
     assert sent.status_code == 200, sent.text
     assert json.loads(receiver.deliveries[-1][1])["orders_to_redact"] == []
+
+
+# ------------------------------------------------------------ order edits
+def test_order_edit_adds_removes_and_changes_quantities(shop, stock, receiver):
+    shop.webhook_url = receiver.url
+    order = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 2}, {"sku": "MUG-1", "quantity": 1}],
+        shipping={"title": "Standard", "price": "5.00"},
+    )
+    shirt_line, mug_line = (line["id"] for line in order["lineItems"])
+    assert shop.inventory(stock["shirt"], stock["location"]) == 8
+    edit = requests.post(
+        f"{shop.url}/__sandbox__/orders/{gid_number(order['id'])}/edit",
+        json={
+            "quantities": {shirt_line: 3, mug_line: 0},
+            "add": [{"sku": "MUG-1", "quantity": 2, "price": "11.00"}],
+            "emit": True,
+        },
+        timeout=10,
+    ).json()
+    topics = [h["X-Shopify-Topic"] for h, _ in receiver.deliveries]
+    assert topics == ["orders/edited", "orders/updated"]
+    body = json.loads(receiver.deliveries[0][1])["order_edit"]
+    assert body == edit and body["order_id"] == gid_number(order["id"])
+    assert body["line_items"]["removals"] == [{"id": gid_number(mug_line), "delta": 1}]
+    assert body["line_items"]["additions"][0] == {
+        "id": gid_number(shirt_line),
+        "delta": 1,
+    }
+    query = """query($id: ID!) { order(id: $id) { displayFinancialStatus
+      currentTotalPriceSet { shopMoney { amount } }
+      lineItems(first: 5) { nodes { sku quantity currentQuantity
+        unfulfilledQuantity } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["lineItems"]["nodes"] == [
+        {"sku": "TS-1", "quantity": 3, "currentQuantity": 3, "unfulfilledQuantity": 3},
+        # a removed line stays, with a zero currentQuantity
+        {"sku": "MUG-1", "quantity": 1, "currentQuantity": 0, "unfulfilledQuantity": 0},
+        {"sku": "MUG-1", "quantity": 2, "currentQuantity": 2, "unfulfilledQuantity": 2},
+    ]
+    # 3 x 29.95 + 2 x 11.00 + 5.00; paid 64.90 before: a balance is due
+    assert result["currentTotalPriceSet"]["shopMoney"]["amount"] == "116.85"
+    assert result["displayFinancialStatus"] == "PARTIALLY_PAID"
+    # stock follows: one more shirt committed, the removed mug back, two taken
+    assert shop.inventory(stock["shirt"], stock["location"]) == 7
+    assert shop.inventory(stock["mug"], stock["location"]) == 3
+    assert shop.inventory(stock["mug"], stock["location"], "committed") == 2
+
+
+def test_order_edit_refuses_fulfilled_units(shop, stock):
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    line = order["lineItems"][0]["id"]
+    shop.fulfill(order["id"])
+    with pytest.raises(ValueError, match="only unfulfilled units"):
+        shop.edit_order(order["id"], quantities={line: 1})
+    assert shop.order(order["id"])["lineItems"][0]["quantity"] == 2
+    edit = shop.edit_order(order["id"], add=[{"sku": "MUG-1", "quantity": 1}])
+    assert edit["line_items"]["removals"] == []
+    assert shop.order(order["id"])["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
