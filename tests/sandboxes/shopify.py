@@ -158,6 +158,15 @@ Webhooks
     (``webhookSubscriptionCreate``), else ``webhook_url``. With
     ``auto_webhooks`` API writes emit their natural topics.
 
+Order edits
+    ``orderEditBegin`` opens a CalculatedOrder (and its OrderEditSession);
+    ``orderEditAddVariant`` and ``orderEditSetQuantity`` stage changes;
+    ``orderEditCommit`` applies them all (or none, with userErrors) and sends
+    ``orders/edited`` then ``orders/updated`` (``auto_webhooks``). Removed
+    units leave ``currentQuantity``, not ``quantity``; fulfilled units can't
+    be edited; stock and fulfillment orders follow. ``edit_order`` does the
+    same from Python (see its comment for the documents).
+
 Compliance webhooks
     ``customers/data_request``, ``customers/redact`` and ``shop/redact`` are
     not subscriptions: the app declares one compliance URL
@@ -1003,6 +1012,7 @@ class ShopifySandbox(BaseSandbox):
             self._last = 1000
             self._order_number = 1000
             self._edit_number = 0
+            self.order_edits: dict[str, dict] = {}
             self.locations: dict[str, dict] = {}
             self.customers: dict[str, dict] = {}
             self.products: dict[str, dict] = {}
@@ -1885,25 +1895,27 @@ class ShopifySandbox(BaseSandbox):
         "location"}]``, new line items, taxed like the order's lines) and set
         ``quantities`` (``{line_item_gid: quantity}``, 0 removes the line).
         Returns the ``order_edit`` of the ``orders/edited`` body."""
+        order_edit = self._edit_order(order_id, add, quantities, restock, staff_note)
+        if emit:
+            self.emit("orders/edited", order_id, payload={"order_edit": order_edit})
+            self.emit("orders/updated", order_id)
+        return order_edit
+
+    def _edit_order(self, order_id, add, quantities, restock, staff_note) -> dict:
+        """Apply an edit (see ``edit_order``; ``restock`` a bool, or one per
+        line item id); ValueError, and nothing changed, when it can't be."""
         with self.lock:
             order = self._get(self.orders, order_id, "order")
             if order["cancelledAt"] is not None:
                 raise ValueError(f"order {order_id} is cancelled: it can't be edited")
             by_id = {line["id"]: line for line in order["lineItems"]}
+            self._check_edit(order, by_id, add, quantities or {})
             taxes = self._order_taxes(order)
             included = order["taxesIncluded"]
             additions, removals = [], []
             for line_id, wanted in (quantities or {}).items():
-                line = by_id.get(line_id)
-                if line is None:
-                    raise ValueError(f"line item {line_id} is not in {order_id}")
+                line = by_id[line_id]
                 wanted, current = int(wanted), _current(line)
-                fulfilled = current - self._unfulfilled(line_id)
-                if wanted < 0 or wanted < fulfilled:
-                    raise ValueError(
-                        f"{line_id}: only unfulfilled units can be edited "
-                        f"({fulfilled} fulfilled)"
-                    )
                 delta = wanted - current
                 if delta > 0:
                     line["quantity"] += delta
@@ -1911,17 +1923,16 @@ class ShopifySandbox(BaseSandbox):
                     additions.append({"id": gid_number(line_id), "delta": delta})
                 elif delta < 0:
                     line["removed"] = line.get("removed", 0) + -delta
-                    self._uncommit_line(order, line, -delta, restock)
+                    back = (
+                        restock.get(line_id, True)
+                        if isinstance(restock, dict)
+                        else restock
+                    )
+                    self._uncommit_line(order, line, -delta, back)
                     removals.append({"id": gid_number(line_id), "delta": -delta})
                 if delta and line.get("taxable", True):
                     line["taxLines"] = self._tax_lines(disc.net(line), taxes, included)
             for spec in add:
-                if not spec.get("sku") or not any(
-                    v["sku"] == spec["sku"] for v in self.variants.values()
-                ):
-                    raise ValueError(f"no variant with SKU {spec.get('sku')!r}")
-                if spec.get("location") and spec["location"] not in self.locations:
-                    raise ValueError(f"unknown location {spec['location']!r}")
                 line = self._new_line(spec, taxes, included)
                 order["lineItems"].append(line)
                 self._line_items[line["id"]] = (order["id"], line)
@@ -1929,8 +1940,6 @@ class ShopifySandbox(BaseSandbox):
                 additions.append(
                     {"id": gid_number(line["id"]), "delta": line["quantity"]}
                 )
-            if not additions and not removals:
-                raise ValueError("an order edit needs a change")
             ms = self._touch(order)
             totals = self._totals(order)
             if (
@@ -1951,10 +1960,34 @@ class ShopifySandbox(BaseSandbox):
                 "discounts": {"additions": [], "removals": []},
                 "shipping_lines": {"additions": [], "removals": []},
             }
-        if emit:
-            self.emit("orders/edited", order_id, payload={"order_edit": order_edit})
-            self.emit("orders/updated", order_id)
         return order_edit
+
+    def _check_edit(self, order, by_id, add, quantities) -> None:
+        """Refuse an edit before anything changes (ValueError)."""
+        for line_id, wanted in quantities.items():
+            line = by_id.get(line_id)
+            if line is None:
+                raise ValueError(f"line item {line_id} is not in {order['id']}")
+            fulfilled = _current(line) - self._unfulfilled(line_id)
+            if int(wanted) < 0:
+                raise ValueError("The quantity can't be negative.")
+            if int(wanted) < fulfilled:
+                raise ValueError(
+                    f"{line_id}: only unfulfilled units can be edited "
+                    f"({fulfilled} fulfilled)"
+                )
+        for spec in add:
+            if not spec.get("sku") or not any(
+                v["sku"] == spec["sku"] for v in self.variants.values()
+            ):
+                raise ValueError(f"no variant with SKU {spec.get('sku')!r}")
+            if int(spec.get("quantity", 1)) < 1:
+                raise ValueError("The quantity must be positive.")
+            if spec.get("location") and spec["location"] not in self.locations:
+                raise ValueError(f"unknown location {spec['location']!r}")
+        changed = any(int(q) != _current(by_id[i]) for i, q in quantities.items())
+        if not add and not changed:
+            raise ValueError("an order edit needs a change")
 
     def _order_taxes(self, order: dict) -> list[dict]:
         """The order's tax rates (``[{"title", "rate"}]``), from its lines."""
@@ -2839,11 +2872,12 @@ class ShopifySandbox(BaseSandbox):
             self.webhooks.send(event, mode)
         return events
 
-    def _emit_pending(self, events: list[tuple[str, Any]]) -> None:
-        """Emit the webhooks of an API write (outside the state lock)."""
-        for topic, ref in events:
+    def _emit_pending(self, events: list[tuple]) -> None:
+        """Emit the webhooks of an API write (outside the state lock):
+        ``(topic, ref)`` or ``(topic, ref, payload)``."""
+        for topic, ref, *payload in events:
             if self.targets(topic):
-                self.emit(topic, ref)
+                self.emit(topic, ref, payload=payload[0] if payload else None)
 
     # -------------------------------------------------- compliance webhooks
     def _compliance_customer(self, customer_id: str) -> dict:
@@ -4034,9 +4068,9 @@ class ShopifySandbox(BaseSandbox):
         fields = [*SCHEMA.query_type.fields, *SCHEMA.mutation_type.fields]
         return {name: getattr(self, f"gql_{name}") for name in fields}
 
-    def _auto(self, info, topic: str, ref: Any) -> None:
+    def _auto(self, info, topic: str, ref: Any, payload: dict | None = None) -> None:
         if self.auto_webhooks:
-            info.context.events.append((topic, ref))
+            info.context.events.append((topic, ref, payload))
 
     def gql_nodes(self, info, ids):
         # QueryRoot.nodes: one entry per id, null where nothing has it
@@ -5183,6 +5217,242 @@ class ShopifySandbox(BaseSandbox):
             ]:
                 for sub in items:
                     self._flatten(coster, sub, selection, sub_type, item["id"], lines)
+
+    # ------------------------------------------------------------ order edits
+    # The GraphQL order edit (see ``edit_order`` for the documents): a
+    # session stages changes on a CalculatedOrder; orderEditSetQuantity takes
+    # the id of a CalculatedLineItem (an existing line item's keeps its
+    # number, assumption); orderEditCommit applies them all or none.
+    def _v_calculated(self, session: dict) -> dict:
+        order = self.orders[session["orderId"]]
+
+        def line_view(line, quantity, added):
+            fulfilled = 0 if added else _current(line) - self._unfulfilled(line["id"])
+            return {
+                "id": line["calcId"]
+                if added
+                else gid("CalculatedLineItem", gid_number(line["id"])),
+                "sku": line.get("sku"),
+                "title": line["title"],
+                "quantity": quantity,
+                "editableQuantity": quantity - fulfilled,
+                "variant": lambda info: self._v_variant(
+                    self.variants.get(line.get("variantId"))
+                ),
+            }
+
+        existing = [
+            line_view(
+                line, session["quantities"].get(line["id"], _current(line)), False
+            )
+            for line in order["lineItems"]
+            if _current(line) > 0
+        ]
+        added = [
+            line_view(
+                {
+                    "calcId": spec["calcId"],
+                    "sku": spec["sku"],
+                    "title": self.products[
+                        self.variants[spec["variantId"]]["productId"]
+                    ]["title"],
+                    "variantId": spec["variantId"],
+                },
+                spec["quantity"],
+                True,
+            )
+            for spec in session["add"]
+        ]
+        return {
+            "__typename": "CalculatedOrder",
+            "id": session["id"],
+            "originalOrder": lambda info: self._v_order(order),
+            "lineItems": lambda info, **a: self._page(info, existing, a, lambda x: x),
+            "addedLineItems": lambda info, **a: self._page(info, added, a, lambda x: x),
+        }
+
+    def _edit_payload(self, session, line=None, errors=None) -> dict:
+        if errors:
+            return {
+                "calculatedOrder": None,
+                "orderEditSession": None,
+                "calculatedLineItem": None,
+                "userErrors": errors,
+            }
+        calculated = self._v_calculated(session)
+        return {
+            "calculatedOrder": calculated,
+            "orderEditSession": {"id": session["sessionId"]},
+            "calculatedLineItem": line,
+            "userErrors": [],
+        }
+
+    def _edit_session(self, id_) -> dict | None:
+        session = self.order_edits.get(id_) or next(
+            (s for s in self.order_edits.values() if s["sessionId"] == id_), None
+        )
+        return None if session is None or session["committed"] else session
+
+    def gql_orderEditBegin(self, info, id):
+        order = self.orders.get(id)
+        if order is None or not self._order_readable(order):
+            return self._edit_payload(
+                None, errors=[_user_error("The order does not exist.", ["id"])]
+            )
+        if order["cancelledAt"] is not None:
+            return self._edit_payload(
+                None, errors=[_user_error("A cancelled order can't be edited.", ["id"])]
+            )
+        number = gid_number(self._next("CalculatedOrder"))
+        session = {
+            "id": gid("CalculatedOrder", number),
+            "sessionId": gid("OrderEditSession", number),
+            "orderId": id,
+            "add": [],
+            "quantities": {},
+            "restock": {},
+            "committed": False,
+        }
+        self.order_edits[session["id"]] = session
+        return self._edit_payload(session)
+
+    def gql_orderEditAddVariant(
+        self, info, id, variantId, quantity, locationId=None, allowDuplicates=False
+    ):
+        session = self._edit_session(id)
+        if session is None:
+            return self._edit_payload(
+                None, errors=[_user_error("The order edit does not exist.", ["id"])]
+            )
+        variant = self.variants.get(variantId)
+        if variant is None:
+            return self._edit_payload(
+                None, errors=[_user_error("The variant does not exist.", ["variantId"])]
+            )
+        if quantity < 1:
+            return self._edit_payload(
+                None,
+                errors=[_user_error("The quantity must be positive.", ["quantity"])],
+            )
+        if locationId is not None and locationId not in self.locations:
+            return self._edit_payload(
+                None,
+                errors=[_user_error("The location does not exist.", ["locationId"])],
+            )
+        order = self.orders[session["orderId"]]
+        on_order = any(
+            line["variantId"] == variantId and _current(line)
+            for line in order["lineItems"]
+        ) or any(spec["variantId"] == variantId for spec in session["add"])
+        if on_order and not allowDuplicates:
+            # allowDuplicates: "Whether the mutation can create a line item
+            # for a variant that's already on the calculated order"
+            return self._edit_payload(
+                None,
+                errors=[
+                    _user_error("The variant is already on the order.", ["variantId"])
+                ],
+            )
+        spec = {
+            "calcId": self._next("CalculatedLineItem"),
+            "variantId": variantId,
+            "sku": variant["sku"],
+            "quantity": quantity,
+            "location": locationId,
+        }
+        session["add"].append(spec)
+        calculated = self._v_calculated(session)
+        added = calculated["addedLineItems"](info, first=250)["nodes"][-1]
+        return self._edit_payload(session, line=added)
+
+    def gql_orderEditSetQuantity(self, info, id, lineItemId, quantity, restock=None):
+        session = self._edit_session(id)
+        if session is None:
+            return self._edit_payload(
+                None, errors=[_user_error("The order edit does not exist.", ["id"])]
+            )
+        if quantity < 0:
+            return self._edit_payload(
+                None,
+                errors=[_user_error("The quantity can't be negative.", ["quantity"])],
+            )
+        added = next((s for s in session["add"] if s["calcId"] == lineItemId), None)
+        if added is not None:
+            if quantity == 0:
+                session["add"].remove(added)
+            else:
+                added["quantity"] = quantity
+        else:
+            line_id = gid("LineItem", gid_number(lineItemId) or 0)
+            owner, line = self._line_items.get(line_id, (None, None))
+            if (
+                owner != session["orderId"]
+                or gid_kind(lineItemId) != "CalculatedLineItem"
+            ):
+                return self._edit_payload(
+                    None,
+                    errors=[
+                        _user_error("The line item does not exist.", ["lineItemId"])
+                    ],
+                )
+            fulfilled = _current(line) - self._unfulfilled(line_id)
+            if quantity < fulfilled:
+                # "You can only edit unfulfilled line items" (orderEditCommit)
+                return self._edit_payload(
+                    None,
+                    errors=[
+                        _user_error(
+                            "Only unfulfilled quantities can be edited.", ["quantity"]
+                        )
+                    ],
+                )
+            session["quantities"][line_id] = quantity
+            session["restock"][line_id] = True if restock is None else bool(restock)
+        nodes = [
+            *self._v_calculated(session)["lineItems"](info, first=250)["nodes"],
+            *self._v_calculated(session)["addedLineItems"](info, first=250)["nodes"],
+        ]
+        line_view = next((n for n in nodes if n["id"] == lineItemId), None)
+        return self._edit_payload(session, line=line_view)
+
+    def gql_orderEditCommit(self, info, id, notifyCustomer=None, staffNote=None):
+        session = self._edit_session(id)
+        if session is None:
+            return {
+                "order": None,
+                "successMessages": None,
+                "userErrors": [_user_error("The order edit does not exist.", ["id"])],
+            }
+        add = [
+            {"sku": s["sku"], "quantity": s["quantity"], "location": s["location"]}
+            for s in session["add"]
+        ]
+        try:
+            order_edit = self._edit_order(
+                session["orderId"],
+                add,
+                session["quantities"],
+                session["restock"],
+                staffNote,
+            )
+        except ValueError as error:
+            return {
+                "order": None,
+                "successMessages": None,
+                "userErrors": [_user_error(str(error), ["id"])],
+            }
+        session["committed"] = True
+        order_edit["notify_customer"] = bool(notifyCustomer)
+        # the commit's webhooks (edit_order); API writes emit with auto_webhooks
+        self._auto(
+            info, "orders/edited", session["orderId"], {"order_edit": order_edit}
+        )
+        self._auto(info, "orders/updated", session["orderId"])
+        return {
+            "order": self._v_order(self.orders[session["orderId"]]),
+            "successMessages": ["Order updated"],
+            "userErrors": [],
+        }
 
     def gql_bulkOperationCancel(self, info, id):
         operation = self.bulk_operations.get(id)

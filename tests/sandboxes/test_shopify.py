@@ -2065,3 +2065,54 @@ def test_order_edit_refuses_fulfilled_units(shop, stock):
     edit = shop.edit_order(order["id"], add=[{"sku": "MUG-1", "quantity": 1}])
     assert edit["line_items"]["removals"] == []
     assert shop.order(order["id"])["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
+
+
+def test_order_edit_mutations_stage_then_commit(shop, stock, receiver):
+    shop.auto_webhooks = True
+    shop.webhook_url = receiver.url
+    order = shop.add_order(
+        None, [{"sku": "TS-1", "quantity": 2}, {"sku": "MUG-1", "quantity": 1}]
+    )
+    shirt_line = order["lineItems"][0]["id"]
+    begin = """mutation($id: ID!) { orderEditBegin(id: $id) {
+      calculatedOrder { id lineItems(first: 5) { nodes { id sku quantity } } }
+      userErrors { field message } } }"""
+    calc = data(gql(shop, begin, {"id": order["id"]}))["orderEditBegin"]
+    calc_id = calc["calculatedOrder"]["id"]
+    nodes = calc["calculatedOrder"]["lineItems"]["nodes"]
+    assert [n["sku"] for n in nodes] == ["TS-1", "MUG-1"]
+    shirt_calc = nodes[0]["id"]
+    assert shirt_calc.startswith("gid://shopify/CalculatedLineItem/")
+    add = """mutation($id: ID!, $v: ID!, $q: Int!) {
+      orderEditAddVariant(id: $id, variantId: $v, quantity: $q) {
+        calculatedLineItem { id sku quantity } userErrors { field message } } }"""
+    mug_variant = shop.variant_by_sku("MUG-1")["id"]
+    refused = data(gql(shop, add, {"id": calc_id, "v": mug_variant, "q": 1}))
+    assert refused["orderEditAddVariant"]["userErrors"][0]["field"] == ["variantId"]
+    set_quantity = """mutation($id: ID!, $line: ID!, $q: Int!) {
+      orderEditSetQuantity(id: $id, lineItemId: $line, quantity: $q, restock: true) {
+        calculatedLineItem { quantity } userErrors { field message } } }"""
+    staged = data(gql(shop, set_quantity, {"id": calc_id, "line": shirt_calc, "q": 1}))
+    assert staged["orderEditSetQuantity"]["calculatedLineItem"] == {"quantity": 1}
+    # nothing changes before the commit
+    assert shop.order(order["id"])["lineItems"][0]["quantity"] == 2
+    assert receiver.deliveries == []
+    commit = """mutation($id: ID!) { orderEditCommit(id: $id, staffNote: "phone") {
+      order { lineItems(first: 5) { nodes { sku currentQuantity } } }
+      userErrors { field message } } }"""
+    done = data(gql(shop, commit, {"id": calc_id}))["orderEditCommit"]
+    assert done["userErrors"] == []
+    assert done["order"]["lineItems"]["nodes"][0] == {
+        "sku": "TS-1",
+        "currentQuantity": 1,
+    }
+    topics = [h["X-Shopify-Topic"] for h, _ in receiver.deliveries]
+    assert topics == ["orders/edited", "orders/updated"]
+    body = json.loads(receiver.deliveries[0][1])["order_edit"]
+    assert body["line_items"]["removals"] == [
+        {"id": gid_number(shirt_line), "delta": 1}
+    ]
+    assert body["staff_note"] == "phone"
+    assert shop.inventory(stock["shirt"], stock["location"]) == 9
+    again = data(gql(shop, commit, {"id": calc_id}))["orderEditCommit"]
+    assert again["userErrors"] and again["order"] is None
