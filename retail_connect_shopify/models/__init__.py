@@ -15,3 +15,4 @@ from . import shopify_product_import
 from . import shopify_api_notice
 from . import shopify_channel
 from . import shopify_compliance
+from . import shopify_order_edit

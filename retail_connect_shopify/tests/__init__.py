@@ -15,3 +15,4 @@ from . import test_fix_without_email
 from . import test_order_currency
 from . import test_setup_truth
 from . import test_health
+from . import test_order_edits
