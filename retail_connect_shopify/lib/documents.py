@@ -39,6 +39,10 @@ ORDER = f"""
     isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }}
+  # refunded units leave currentQuantity as removed ones do: an order edit is
+  # what is left once the refunds are added back (models/shopify_order_import)
+  refunds(first: 10) {{ refundLineItems(first: 20) {{ nodes {{
+    quantity lineItem {{ id }} }} }} }}
 """
 
 SHOP = "query Shop { shop { id name myshopifyDomain currencyCode ianaTimezone } }"

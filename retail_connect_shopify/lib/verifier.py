@@ -30,6 +30,9 @@ TOPICS = frozenset(
     {
         "orders/create",
         "orders/updated",
+        # an order edited after it was placed: the body is the order_edit
+        # (what changed), the order's id at order_edit.order_id
+        "orders/edited",
         "orders/paid",
         "orders/cancelled",
         "refunds/create",
@@ -56,6 +59,8 @@ def subject_of(topic, data):
         if customer.get("id"):
             return f"customer:{customer['id']}"
         return f"shop:{data.get('shop_id')}"
+    if topic == "orders/edited":
+        return f"order:{(data.get('order_edit') or {}).get('order_id')}"
     if topic.startswith("orders/"):
         return f"order:{data.get('id')}"
     if topic.startswith("refunds/"):

@@ -17,3 +17,4 @@ from . import shopify_api_notice
 from . import shopify_channel
 from . import shopify_compliance
 from . import shopify_setup
+from . import shopify_order_edit

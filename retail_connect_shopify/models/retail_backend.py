@@ -20,6 +20,7 @@ API_VERSION = "2026-10"
 WEBHOOK_TOPICS = (
     "ORDERS_CREATE",
     "ORDERS_UPDATED",
+    "ORDERS_EDITED",
     "ORDERS_CANCELLED",
     "REFUNDS_CREATE",
     # a return's units come back through its reverse fulfillment orders'
@@ -32,7 +33,13 @@ WEBHOOK_TOPICS = (
     "CUSTOMERS_UPDATE",
     "BULK_OPERATIONS_FINISH",
 )
-ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
+ORDER_TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "orders/edited",
+    "orders/paid",
+    "orders/cancelled",
+)
 IMPORT_CONTEXT = {
     "tracking_disable": True,
     "mail_create_nolog": True,
@@ -338,6 +345,11 @@ class RetailBackend(models.Model):
         if self.platform != "shopify":
             return super()._process_event(event)
         data = event._data()
+        if event.topic == "orders/edited":
+            # the body says what the edit changed; the order is read as it is now
+            edit = data.get("order_edit") or {}
+            gid = mappers.order_gid(edit["order_id"])
+            return self._shopify_import_order(gid, event)
         if event.topic in ORDER_TOPICS or event.topic == "orders/polled":
             gid = data.get("admin_graphql_api_id") or mappers.order_gid(data["id"])
             return self._shopify_import_order(gid, event)

@@ -118,7 +118,7 @@ class RetailBackend(models.Model):
         if order is None:
             order = (
                 self._shopify_client()
-                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=860)
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=900)
                 .get("order")
             )
         if not order:
@@ -305,6 +305,9 @@ class RetailBackend(models.Model):
                 )
             sale.with_context(**IMPORT_CONTEXT)._action_cancel()
             return
+        if sale.state != "cancel" or not order.get("cancelledAt"):
+            # lines, quantities, address edited on Shopify (shopify_order_edit)
+            self._shopify_follow_edits(sale, order)
         if sale.state in ("draft", "sent") and mappers.should_confirm(
             self.shopify_confirm_on, order.get("displayFinancialStatus")
         ):

@@ -2171,3 +2171,114 @@ def test_return_webhooks_and_admin_routes(shop, stock, receiver):
     dispose = json.loads(receiver.deliveries[1][1])
     assert dispose["order_id"] == int(number)
     assert dispose["dispositions"][0]["type"] == "restocked"
+
+
+# ------------------------------------------------------------ order edits
+def test_order_edit_adds_removes_and_changes_quantities(shop, stock, receiver):
+    shop.webhook_url = receiver.url
+    order = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 2}, {"sku": "MUG-1", "quantity": 1}],
+        shipping={"title": "Standard", "price": "5.00"},
+    )
+    shirt_line, mug_line = (line["id"] for line in order["lineItems"])
+    assert shop.inventory(stock["shirt"], stock["location"]) == 8
+    edit = requests.post(
+        f"{shop.url}/__sandbox__/orders/{gid_number(order['id'])}/edit",
+        json={
+            "quantities": {shirt_line: 3, mug_line: 0},
+            "add": [{"sku": "MUG-1", "quantity": 2, "price": "11.00"}],
+            "emit": True,
+        },
+        timeout=10,
+    ).json()
+    topics = [h["X-Shopify-Topic"] for h, _ in receiver.deliveries]
+    assert topics == ["orders/edited", "orders/updated"]
+    body = json.loads(receiver.deliveries[0][1])["order_edit"]
+    assert body == edit and body["order_id"] == gid_number(order["id"])
+    assert body["line_items"]["removals"] == [{"id": gid_number(mug_line), "delta": 1}]
+    assert body["line_items"]["additions"][0] == {
+        "id": gid_number(shirt_line),
+        "delta": 1,
+    }
+    query = """query($id: ID!) { order(id: $id) { displayFinancialStatus
+      currentTotalPriceSet { shopMoney { amount } }
+      lineItems(first: 5) { nodes { sku quantity currentQuantity
+        unfulfilledQuantity } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    assert result["lineItems"]["nodes"] == [
+        {"sku": "TS-1", "quantity": 3, "currentQuantity": 3, "unfulfilledQuantity": 3},
+        # a removed line stays, with a zero currentQuantity
+        {"sku": "MUG-1", "quantity": 1, "currentQuantity": 0, "unfulfilledQuantity": 0},
+        {"sku": "MUG-1", "quantity": 2, "currentQuantity": 2, "unfulfilledQuantity": 2},
+    ]
+    # 3 x 29.95 + 2 x 11.00 + 5.00; paid 64.90 before: a balance is due
+    assert result["currentTotalPriceSet"]["shopMoney"]["amount"] == "116.85"
+    assert result["displayFinancialStatus"] == "PARTIALLY_PAID"
+    # stock follows: one more shirt committed, the removed mug back, two taken
+    assert shop.inventory(stock["shirt"], stock["location"]) == 7
+    assert shop.inventory(stock["mug"], stock["location"]) == 3
+    assert shop.inventory(stock["mug"], stock["location"], "committed") == 2
+
+
+def test_order_edit_refuses_fulfilled_units(shop, stock):
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    line = order["lineItems"][0]["id"]
+    shop.fulfill(order["id"])
+    with pytest.raises(ValueError, match="only unfulfilled units"):
+        shop.edit_order(order["id"], quantities={line: 1})
+    assert shop.order(order["id"])["lineItems"][0]["quantity"] == 2
+    edit = shop.edit_order(order["id"], add=[{"sku": "MUG-1", "quantity": 1}])
+    assert edit["line_items"]["removals"] == []
+    assert shop.order(order["id"])["displayFulfillmentStatus"] == "PARTIALLY_FULFILLED"
+
+
+def test_order_edit_mutations_stage_then_commit(shop, stock, receiver):
+    shop.auto_webhooks = True
+    shop.webhook_url = receiver.url
+    order = shop.add_order(
+        None, [{"sku": "TS-1", "quantity": 2}, {"sku": "MUG-1", "quantity": 1}]
+    )
+    shirt_line = order["lineItems"][0]["id"]
+    begin = """mutation($id: ID!) { orderEditBegin(id: $id) {
+      calculatedOrder { id lineItems(first: 5) { nodes { id sku quantity } } }
+      userErrors { field message } } }"""
+    calc = data(gql(shop, begin, {"id": order["id"]}))["orderEditBegin"]
+    calc_id = calc["calculatedOrder"]["id"]
+    nodes = calc["calculatedOrder"]["lineItems"]["nodes"]
+    assert [n["sku"] for n in nodes] == ["TS-1", "MUG-1"]
+    shirt_calc = nodes[0]["id"]
+    assert shirt_calc.startswith("gid://shopify/CalculatedLineItem/")
+    add = """mutation($id: ID!, $v: ID!, $q: Int!) {
+      orderEditAddVariant(id: $id, variantId: $v, quantity: $q) {
+        calculatedLineItem { id sku quantity } userErrors { field message } } }"""
+    mug_variant = shop.variant_by_sku("MUG-1")["id"]
+    refused = data(gql(shop, add, {"id": calc_id, "v": mug_variant, "q": 1}))
+    assert refused["orderEditAddVariant"]["userErrors"][0]["field"] == ["variantId"]
+    set_quantity = """mutation($id: ID!, $line: ID!, $q: Int!) {
+      orderEditSetQuantity(id: $id, lineItemId: $line, quantity: $q, restock: true) {
+        calculatedLineItem { quantity } userErrors { field message } } }"""
+    staged = data(gql(shop, set_quantity, {"id": calc_id, "line": shirt_calc, "q": 1}))
+    assert staged["orderEditSetQuantity"]["calculatedLineItem"] == {"quantity": 1}
+    # nothing changes before the commit
+    assert shop.order(order["id"])["lineItems"][0]["quantity"] == 2
+    assert receiver.deliveries == []
+    commit = """mutation($id: ID!) { orderEditCommit(id: $id, staffNote: "phone") {
+      order { lineItems(first: 5) { nodes { sku currentQuantity } } }
+      userErrors { field message } } }"""
+    done = data(gql(shop, commit, {"id": calc_id}))["orderEditCommit"]
+    assert done["userErrors"] == []
+    assert done["order"]["lineItems"]["nodes"][0] == {
+        "sku": "TS-1",
+        "currentQuantity": 1,
+    }
+    topics = [h["X-Shopify-Topic"] for h, _ in receiver.deliveries]
+    assert topics == ["orders/edited", "orders/updated"]
+    body = json.loads(receiver.deliveries[0][1])["order_edit"]
+    assert body["line_items"]["removals"] == [
+        {"id": gid_number(shirt_line), "delta": 1}
+    ]
+    assert body["staff_note"] == "phone"
+    assert shop.inventory(stock["shirt"], stock["location"]) == 9
+    again = data(gql(shop, commit, {"id": calc_id}))["orderEditCommit"]
+    assert again["userErrors"] and again["order"] is None
