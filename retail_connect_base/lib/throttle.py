@@ -1,8 +1,9 @@
 """Token-bucket arithmetic for the per-backend limiter.
 
 The state (tokens, last update) lives in PostgreSQL so every worker shares it;
-this module only computes. ``take`` never sleeps: it says how long to wait, and
-the caller turns that into a rescheduled job.
+this module only computes. ``take`` never sleeps: it says how long to wait; the
+caller waits a short time in place and turns a longer wait into a rescheduled
+job.
 """
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 import fnmatch
 import logging
+import time
 import uuid
 import zlib
 from datetime import timedelta
@@ -29,6 +30,9 @@ from .retail_sync_policy import DOMAINS, TECHNICAL
 
 _logger = logging.getLogger(__name__)
 
+# seconds a call waits in place for the local rate limiter before its job
+# yields the worker and is retried later
+INLINE_WAIT = 5.0
 SECRET_NAMES = ("api_key", "client_secret", "access_token", "webhook_secret")
 MASKED = "••••••••"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -951,9 +955,15 @@ class RetailBackend(models.Model):
         if problem:
             # waiting would never help: a setting to fix, not a throttle
             raise SyncError(problem, category="throttle")
-        wait = self.env["retail.throttle.bucket"]._take(
-            self, "api", cost, self.rate_limit_capacity, self.rate_limit_per_second
-        )
+        buckets = self.env["retail.throttle.bucket"]
+        args = (self, "api", cost, self.rate_limit_capacity, self.rate_limit_per_second)
+        wait = buckets._take(*args)
+        if 0 < wait <= INLINE_WAIT:
+            # a short wait is spent here: a job of several calls (an order
+            # read page after page) that yielded its worker at each one would
+            # start over and spend the budget again without ever finishing
+            time.sleep(wait)
+            wait = buckets._take(*args)
         if wait:
             raise ThrottledError(
                 f"{self.name}: local rate limit, wait {wait:.1f}s",

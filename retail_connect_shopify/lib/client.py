@@ -142,9 +142,9 @@ class ShopifyClient(RetailHttpClient):
             raise UserErrors(operation, errors)
         return result
 
-    def paginate(self, document, variables, *, operation, path, cost=50):
-        """Yield the nodes of a connection page after page (cursor pagination)."""
-        after = None
+    def paginate(self, document, variables, *, operation, path, cost=50, after=None):
+        """Yield the nodes of a connection page after page (cursor pagination),
+        from the start or ``after`` a cursor already read."""
         while True:
             data = self.graphql(
                 document, dict(variables, after=after), operation=operation, cost=cost

@@ -17,6 +17,14 @@ TAXES = f"taxLines {{ title rate priceSet {{ {MONEY} }} }}"
 CUSTOMER_CONTACT = (
     "defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber }"
 )
+LINE_ITEM = f"""
+    id sku title quantity currentQuantity
+    originalUnitPriceSet {{ {MONEY} }}
+    totalDiscountSet {{ {MONEY} }}
+    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
+    {TAXES}
+    variant {{ id inventoryItem {{ id }} }}"""
 ORDER = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus currencyCode taxesIncluded
@@ -31,14 +39,8 @@ ORDER = f"""
     discountedPriceSet {{ {MONEY} }} {TAXES} }} }}
   # every discount is in the lines' discountAllocations: totalDiscountSet
   # leaves out order-level ones (a code off the whole order)
-  lineItems(first: 50) {{ pageInfo {{ hasNextPage }} nodes {{
-    id sku title quantity currentQuantity
-    originalUnitPriceSet {{ {MONEY} }}
-    totalDiscountSet {{ {MONEY} }}
-    discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
-    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
-    {TAXES}
-    variant {{ id inventoryItem {{ id }} }} }} }}
+  lineItems(first: 50) {{ pageInfo {{ hasNextPage endCursor }} nodes {{
+    {LINE_ITEM} }} }}
   # refunded units leave currentQuantity as removed ones do: an order edit is
   # what is left once the refunds are added back (models/shopify_order_import)
   refunds(first: 10) {{ refundLineItems(first: 20) {{ nodes {{
@@ -59,6 +61,18 @@ ACCESS_SCOPES = (
     "query AccessScopes { currentAppInstallation { accessScopes { handle } } }"
 )
 ORDER_BY_ID = f"query OrderById($id: ID!) {{ order(id: $id) {{ {ORDER} }} }}"
+# The line items after ORDER's first page, page after page: "you can use
+# cursor-based pagination to retrieve the next set of results"
+# (https://shopify.dev/docs/api/usage/pagination-graphql).
+ORDER_LINE_ITEMS = f"""
+query OrderLineItems($id: ID!, $first: Int!, $after: String) {{
+  order(id: $id) {{
+    lineItems(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {LINE_ITEM} }}
+    }}
+  }}
+}}"""
 
 # A refund's amounts in the shop's currency: the refunds/create payload gives
 # line subtotals and transactions in the customer's (presentment) currency.
@@ -83,15 +97,43 @@ query SyncOrders($first: Int!, $after: String, $q: String) {
   }
 }"""
 
-FULFILLMENT_ORDERS = """
-query FulfillmentOrders($id: ID!) {
+# An order's fulfillment orders and their lines are connections: both are
+# read page after page (https://shopify.dev/docs/api/usage/pagination-graphql)
+FULFILLMENT_ORDER_LINE = "id remainingQuantity lineItem { id sku }"
+FULFILLMENT_ORDERS = f"""
+query FulfillmentOrders($id: ID!, $first: Int!, $after: String) {{
+  order(id: $id) {{
+    id
+    fulfillmentOrders(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        id status
+        assignedLocation {{ location {{ id }} }}
+        lineItems(first: 50) {{
+          pageInfo {{ hasNextPage endCursor }}
+          nodes {{ {FULFILLMENT_ORDER_LINE} }}
+        }}
+      }}
+    }}
+  }}
+}}"""
+
+FULFILLMENT_ORDER_LINES = f"""
+query FulfillmentOrderLines($id: ID!, $first: Int!, $after: String) {{
+  fulfillmentOrder(id: $id) {{
+    lineItems(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {FULFILLMENT_ORDER_LINE} }}
+    }}
+  }}
+}}"""
+
+# what an order's fulfilments hold: a retried fulfil job adopts those an
+# earlier try made (fulfillmentCreate takes no idempotency key)
+ORDER_FULFILLMENTS = """
+query OrderFulfillments($id: ID!) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 5) { nodes {
-      id status
-      assignedLocation { location { id } }
-      lineItems(first: 50) { nodes { id remainingQuantity lineItem { id sku } } }
-    } }
     fulfillments(first: 50) {
       id fulfillmentLineItems(first: 50) { nodes { quantity lineItem { id } } }
     }

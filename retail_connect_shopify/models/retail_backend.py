@@ -67,7 +67,9 @@ class RetailBackend(models.Model):
         default="paid",
     )
     # the base's team of imported orders (retail_channel.py), under its old name
-    shopify_team_id = fields.Many2one(related="sale_team_id", readonly=False)
+    shopify_team_id = fields.Many2one(
+        related="sale_team_id", readonly=False, string="Sales team (Shopify)"
+    )
     shopify_pricelist_id = fields.Many2one("product.pricelist", "Pricelist")
     shopify_shipping_product_id = fields.Many2one(
         "product.product",

@@ -65,6 +65,40 @@ class RetailBackend(models.Model):
             "url": picking.carrier_tracking_url or None,
         }
 
+    def _shopify_fulfillment_orders(self, order_gid):
+        """Every fulfillment order of the order with every one of its lines:
+        both connections are read page after page (an order of many lines or
+        locations has more than one page of each)."""
+        client = self._shopify_client()
+        fulfillment_orders = []
+        for fo in self._call_in_job(
+            list,
+            client.paginate(
+                gql.FULFILLMENT_ORDERS,
+                {"id": order_gid, "first": 5},
+                operation="FulfillmentOrders",
+                path=("order", "fulfillmentOrders"),
+                cost=530,
+            ),
+        ):
+            lines = fo.get("lineItems") or {}
+            info = lines.get("pageInfo") or {}
+            nodes = list(lines.get("nodes") or [])
+            if info.get("hasNextPage"):
+                nodes += self._call_in_job(
+                    list,
+                    client.paginate(
+                        gql.FULFILLMENT_ORDER_LINES,
+                        {"id": fo["id"], "first": 50},
+                        operation="FulfillmentOrderLines",
+                        path=("fulfillmentOrder", "lineItems"),
+                        cost=110,
+                        after=info.get("endCursor"),
+                    ),
+                )
+            fulfillment_orders.append(dict(fo, lineItems={"nodes": nodes}))
+        return fulfillment_orders
+
     def _shopify_fulfil(self, picking):
         bindings = self.env["retail.binding"]
         if bindings._lookup_record(self, picking):
@@ -75,10 +109,10 @@ class RetailBackend(models.Model):
         client = self._shopify_client()
         data = self._call_in_job(
             client.graphql,
-            gql.FULFILLMENT_ORDERS,
+            gql.ORDER_FULFILLMENTS,
             {"id": order_binding.external_id},
-            operation="FulfillmentOrders",
-            cost=640,
+            operation="OrderFulfillments",
+            cost=120,
         )
         order = data.get("order") or {}
         # units Shopify shows fulfilled by no picking of ours: an earlier try
@@ -88,13 +122,13 @@ class RetailBackend(models.Model):
         adopted = []
         remaining = {}  # line item gid -> [(fo id, fo line id, remaining)]
         location_of = {}  # fo id -> its assigned location
-        for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []:
+        for fo in self._shopify_fulfillment_orders(order_binding.external_id):
             if fo["status"] not in OPEN:
                 continue
             location_of[fo["id"]] = (
                 (fo.get("assignedLocation") or {}).get("location") or {}
             ).get("id")
-            for line in (fo.get("lineItems") or {}).get("nodes") or []:
+            for line in fo["lineItems"]["nodes"]:
                 if line["remainingQuantity"] > 0:
                     remaining.setdefault(line["lineItem"]["id"], []).append(
                         [fo["id"], line["id"], line["remainingQuantity"]]

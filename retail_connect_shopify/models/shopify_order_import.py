@@ -7,13 +7,14 @@ from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
     EventSkipped,
     MappingError,
-    ValidationSyncError,
 )
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
 from ..lib import documents as gql
 from ..lib import mappers
 from .retail_backend import IMPORT_CONTEXT
+
+LINE_PAGE_COST = 800  # a page of 50 line items with their money and taxes
 
 
 class RetailBackend(models.Model):
@@ -123,6 +124,7 @@ class RetailBackend(models.Model):
             )
         if not order:
             raise self._shopify_missing_order(gid)
+        self._shopify_read_all_lines(order)
         updated = mappers.naive_utc(order["updatedAt"])
         if binding and binding._is_stale(updated):
             raise EventSkipped("skipped_stale", f"{order['name']} changed since")
@@ -152,11 +154,6 @@ class RetailBackend(models.Model):
 
     def _shopify_create_order(self, order):
         subject = f"order:{mappers.numeric_id(order['id'])}"
-        if ((order.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
-            raise ValidationSyncError(
-                f"{order['name']} has more than 50 lines: import it by hand.",
-                subject_key=subject,
-            )
         partner, invoice, delivery = self._shopify_partners(order)
         pos = order.get("sourceName") == "pos"
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
@@ -276,6 +273,26 @@ class RetailBackend(models.Model):
         ):
             sale.with_context(**IMPORT_CONTEXT).action_confirm()
         return sale
+
+    def _shopify_read_all_lines(self, order):
+        """Complete ``order``'s line items beyond their first page, cursor
+        after cursor (an order has as many lines as the customer bought)."""
+        connection = order.get("lineItems") or {}
+        info = connection.get("pageInfo") or {}
+        if not info.get("hasNextPage"):
+            return order
+        connection["nodes"] = list(connection.get("nodes") or []) + list(
+            self._shopify_client().paginate(
+                gql.ORDER_LINE_ITEMS,
+                {"id": order["id"], "first": 50},
+                operation="OrderLineItems",
+                path=("order", "lineItems"),
+                cost=LINE_PAGE_COST,
+                after=info.get("endCursor"),
+            )
+        )
+        connection["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+        return order
 
     def _shopify_check_source(self, order):
         """Skip a test order or a POS order the backend does not import."""

@@ -20,3 +20,4 @@ from . import test_tours
 from . import test_fulfilment_retry
 from . import test_returns
 from . import test_order_edits
+from . import test_order_many_lines
