@@ -19,3 +19,4 @@ from . import test_setup_checklist
 from . import test_tours
 from . import test_fulfilment_retry
 from . import test_returns
+from . import test_stock_rebind
