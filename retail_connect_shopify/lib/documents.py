@@ -330,3 +330,17 @@ query ProductVariants($id: ID!, $first: Int!, $after: String) {{
     }}
   }}
 }}"""
+
+
+def variants_by_sku(count):
+    """One query looking up ``count`` SKUs (``$q0``.. ``sku:"..."`` searches),
+    each under its alias ``s0``..: the variants Shopify has for each SKU.
+    (Search syntax: https://shopify.dev/docs/api/usage/search-syntax;
+    QueryRoot.productVariants ``query`` filter ``sku``.)"""
+    params = ", ".join(f"$q{i}: String!" for i in range(count))
+    fields = " ".join(
+        f"s{i}: productVariants(first: 10, query: $q{i}) "
+        "{ nodes { id sku inventoryItem { id } } }"
+        for i in range(count)
+    )
+    return f"query VariantsBySku({params}) {{ {fields} }}"

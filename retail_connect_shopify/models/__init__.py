@@ -5,6 +5,7 @@ from . import shopify_refund
 from . import shopify_return
 from . import shopify_location
 from . import shopify_stock_level
+from . import shopify_stock_rebind
 from . import stock_quant
 from . import shopify_fulfilment
 from . import stock_picking

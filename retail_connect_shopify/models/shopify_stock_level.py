@@ -290,7 +290,7 @@ class ShopifyStockLevel(models.Model):
                     cost=10,
                 )
             except UserErrors as err:
-                self._refused(backend, todo, err)
+                self._refused(backend, client, todo, err)
                 continue
             now = fields.Datetime.now()
             for level, quantity in todo:
@@ -299,11 +299,13 @@ class ShopifyStockLevel(models.Model):
         return calls
 
     @api.model
-    def _refused(self, backend, todo, err):
+    def _refused(self, backend, client, todo, err):
         """Sort out a refused batch (Shopify applied none of it): stale levels
-        are read again, items Shopify refuses are set aside; anything else
-        fails the job."""
+        are read again, items Shopify no longer has are re-bound by SKU (see
+        ``_gone``), items it refuses are set aside; anything else fails the
+        job."""
         unknown = []
+        gone = self.browse()
         for error in err.errors:
             code, field = error.get("code"), error.get("field") or []
             if code in (MISMATCH, PREVIOUS_FAILED):  # this key is spent: re-read
@@ -319,15 +321,20 @@ class ShopifyStockLevel(models.Model):
             level = todo[int(field[2])][0]
             if code == STALE:
                 unknown.append(level)
+            elif SET_ASIDE.get(code) == "gone":
+                gone |= level
             elif code in SET_ASIDE:
                 level._set_aside(SET_ASIDE[code])
             else:
                 raise err
         for level in unknown:
             level.remote_known = False
+        gone._gone(client)  # the re-bound ones are read and pushed next attempt
 
-    def _set_aside(self, why):
-        """Shopify refuses this level's item: stop pushing it, say so once."""
+    def _set_aside(self, why, candidates=()):
+        """Shopify refuses this level's item: stop pushing it, say so once.
+        ``candidates``: the variants Shopify has with the product's SKU when
+        more than one (a re-bind by SKU could not choose)."""
         self.ensure_one()
         product, backend = self.product_id, self.backend_id
         item = self._inventory_item()
@@ -338,6 +345,19 @@ class ShopifyStockLevel(models.Model):
             extra = dict(binding.extra or {})
             extra.pop("inventory_item_id", None)
             binding.sudo().extra = extra
+        if why == "gone" and candidates:
+            names = ", ".join(node["id"] for node in candidates)
+            message = (
+                f"{sku}: Shopify no longer knows its inventory item {item} (its "
+                f"variant was deleted on Shopify) and {len(candidates)} variants "
+                f"have the SKU {sku} on Shopify ({names}): Odoo cannot tell "
+                "which one to push its stock to, so it is not pushed any more. "
+                "Give each Shopify variant its own SKU (or delete the "
+                "duplicate), then export the product again (Publish on "
+                "Shopify) or import the catalog; its stock is pushed again as "
+                "soon as it is bound."
+            )
+        elif why == "gone":
             message = (
                 f"{sku}: Shopify no longer knows its inventory item {item} (its "
                 "variant was deleted on Shopify): its stock is not pushed any "
@@ -363,15 +383,21 @@ class ShopifyStockLevel(models.Model):
             message=message,
             subject_key=f"stock:{product.id}:{self.location_id.shopify_id}",
             record=product,
-            fix={"sku": product.default_code, "inventory_item_id": item},
+            fix={
+                "sku": product.default_code,
+                "inventory_item_id": item,
+                **({"variants": [n["id"] for n in candidates]} if candidates else {}),
+            },
         )
 
-    def _read_remote(self, client):
+    def _read_remote(self, client, repair=True):
         """Read ``available`` and ``committed`` of these levels (one call per
-        location and 250 items); an item Shopify no longer has is set aside."""
+        location and 250 items); an item Shopify no longer has is re-bound by
+        its SKU (see ``_gone``) or set aside."""
         by_location = defaultdict(self.browse)
         for level in self:
             by_location[level.location_id] |= level
+        gone = self.browse()
         for location, levels in by_location.items():
             for start in range(0, len(levels), BATCH):
                 chunk = levels[start : start + BATCH]
@@ -386,7 +412,7 @@ class ShopifyStockLevel(models.Model):
                 )
                 for level, node in zip(chunk, data.get("nodes") or [], strict=True):
                     if not node:
-                        level._set_aside("gone")
+                        gone |= level
                         continue
                     if not node.get("inventoryLevel"):
                         level._set_aside("not stocked")
@@ -402,6 +428,9 @@ class ShopifyStockLevel(models.Model):
                             "remote_known": True,
                         }
                     )
+        if gone:
+            # re-bound: read the new items (once)
+            gone._gone(client, repair)._read_remote(client, repair=False)
 
 
 class RetailBackend(models.Model):

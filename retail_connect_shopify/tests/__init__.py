@@ -21,3 +21,4 @@ from . import test_fulfilment_retry
 from . import test_returns
 from . import test_order_edits
 from . import test_order_many_lines
+from . import test_stock_rebind
