@@ -41,6 +41,7 @@ import math
 import secrets
 import uuid
 from collections import deque
+from pathlib import Path
 from urllib.parse import urlencode
 
 from werkzeug.routing import Map
@@ -48,6 +49,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..toolkit import BaseSandbox, Clock, json_response, register
 from . import admin, receiving, render, routes
+from .sftp_side import SftpSide
 from .warehouse import Warehouse
 from .webhooks import WebhookHub
 
@@ -82,11 +84,14 @@ class ThreePLSandbox(BaseSandbox):
         fulfillment_centers: list[dict] | None = None,
         rate_limit: int = RATE_LIMIT,
         webhook_mode: str = "queue",
-        sftp: bool = False,
+        sftp: bool = True,
+        sftp_port: int = 0,
     ):
         """``webhook_mode`` ``sync`` delivers every webhook right after the
         request or admin action that caused it; ``queue`` waits for
-        :meth:`flush_webhooks`. ``sftp=False``: no SFTP server (REST only)."""
+        :meth:`flush_webhooks`. ``sftp=False``: no SFTP server (REST only);
+        else it listens on ``sftp_port`` (0: any free) while the sandbox is
+        served (``sb.sftp.info()``: port, host key, files)."""
         if webhook_mode not in WEBHOOK_MODES:
             raise ValueError(f"webhook_mode must be one of {WEBHOOK_MODES}")
         self.token = token or TOKEN
@@ -96,11 +101,8 @@ class ThreePLSandbox(BaseSandbox):
         self.webhook_mode = webhook_mode
         clock = clock or Clock()
         self.hub = WebhookHub(clock)
-        self.sftp = None
-        if sftp:
-            from .sftp import SftpSide
-
-            self.sftp = SftpSide(self, clock)
+        self.sftp_port = sftp_port
+        self.sftp = SftpSide(self, clock) if sftp else None
         super().__init__(clock=clock)
 
     # --------------------------------------------------------------- state
@@ -117,6 +119,24 @@ class ThreePLSandbox(BaseSandbox):
             if self.sftp is not None:
                 self.sftp.reset()
                 self.warehouse.listeners.append(self.sftp.on_fact)
+
+    def on_serve(self, server) -> None:
+        if self.sftp is not None:
+            self.sftp.start(self.sftp_port)
+
+    def on_stop(self) -> None:
+        if self.sftp is not None:
+            self.sftp.stop()
+
+    def persist_ids(self, path) -> None:
+        super().persist_ids(path)
+        # ``python -m sandboxes --state-dir DIR``: DIR/threepl.authorized_keys
+        # holds the OpenSSH public keys the SFTP account accepts
+        keys = Path(path).with_suffix(".authorized_keys")
+        if self.sftp is not None and keys.exists():
+            for line in keys.read_text().splitlines():
+                if line.strip() and not line.startswith("#"):
+                    self.sftp.authorize(line.strip())
 
     def add_outage(self, start: float, end: float) -> None:
         """Every API request between ``start`` and ``end`` (clock) gets 503."""
