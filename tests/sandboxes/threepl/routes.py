@@ -223,7 +223,7 @@ def on_inventory_levels(sb, request, version):
                     "name": fc["name"],
                     "onhand_quantity": level["on_hand"],
                     "committed_quantity": level["committed"],
-                    "fulfillable_quantity": level["on_hand"] - level["committed"],
+                    "fulfillable_quantity": level["available"],
                     "damaged_quantity": level["damaged"],
                 }
             )
@@ -235,7 +235,8 @@ def on_inventory_levels(sb, request, version):
             for ln in o["lines"]
             if ln["sku"] == sku
         )
-        fulfillable = total["on_hand"] - total["committed"]
+        # damaged units are on hand but cannot be fulfilled
+        fulfillable = total["available"]
         items.append(
             {
                 "inventory_id": product["inventory_id"],

@@ -291,10 +291,14 @@ class ThreePLSandbox(BaseSandbox):
     adjust = admin.adjust
     snapshot = admin.snapshot
 
-    # handlers live in routes.py (``on_<endpoint>``) and admin.py
+    # handlers live in routes.py and receiving.py (``on_<endpoint>``) and admin.py
     def __getattr__(self, name: str):
-        module = routes if name.startswith("on_") else admin
-        function = getattr(module, name, None) if name[:3] in ("on_", "adm") else None
+        modules = (routes, receiving) if name.startswith("on_") else (admin,)
+        function = None
+        if name[:3] in ("on_", "adm"):
+            function = next(
+                (getattr(m, name) for m in modules if hasattr(m, name)), None
+            )
         if function is None:
             raise AttributeError(name)
         return lambda *a, **kw: function(self, *a, **kw)

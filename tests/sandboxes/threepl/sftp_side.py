@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+import weakref
 from pathlib import Path
 
 from . import csvfiles, receiving
@@ -40,6 +41,7 @@ class SftpSide:
         self.sb = sb
         self.clock = clock
         self.root = Path(tempfile.mkdtemp(prefix="threepl-sftp-"))
+        weakref.finalize(self, shutil.rmtree, self.root, True)
         self.auto_poll = True
         self.server = SftpServer(
             self.root, on_rename=self._renamed, closed=sb.in_outage
