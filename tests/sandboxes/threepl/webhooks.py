@@ -42,6 +42,7 @@ import hmac
 import json
 import random
 import secrets as _secrets
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -119,6 +120,9 @@ class WebhookHub:
         self.sender = WebhookSender(
             self._headers, serialize=lambda item: item["raw"], timeout=TIMEOUT
         )
+        # guards the queue; never held while posting (a receiver may call
+        # the API back before it answers)
+        self._lock = threading.Lock()
         self.reset(0)
 
     def reset(self, id_base: int) -> None:
@@ -179,7 +183,7 @@ class WebhookHub:
             msg_id = "msg_" + uuid.uuid4().hex
             raw = json.dumps(payload).encode()
             self.messages[msg_id] = {"topic": topic, "raw": raw}
-            self.queue.append(
+            self._enqueue(
                 {
                     "msg_id": msg_id,
                     "subscription_id": subscription["id"],
@@ -190,6 +194,10 @@ class WebhookHub:
             )
             ids.append(msg_id)
         return ids
+
+    def _enqueue(self, item: dict) -> None:
+        with self._lock:
+            self.queue.append(item)
 
     def _headers(self, raw: bytes, item: dict) -> dict:
         return {
@@ -225,8 +233,9 @@ class WebhookHub:
         """
         if order not in ("fifo", "reverse", "shuffle"):
             raise ValueError(f"unknown order {order!r}")
-        batch = [i for i in self.due() if only is None or i["msg_id"] in only]
-        self.queue = [item for item in self.queue if item not in batch]
+        with self._lock:
+            batch = [i for i in self.due() if only is None or i["msg_id"] in only]
+            self.queue = [item for item in self.queue if item not in batch]
         if order == "reverse":
             batch.reverse()
         elif order == "shuffle":
@@ -265,7 +274,7 @@ class WebhookHub:
                 continue
             if item["attempt"] <= len(RETRY_DELAYS):
                 delay = RETRY_DELAYS[item["attempt"] - 1]
-                self.queue.append(
+                self._enqueue(
                     {
                         **item,
                         "attempt": item["attempt"] + 1,
