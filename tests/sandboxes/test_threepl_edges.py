@@ -224,3 +224,70 @@ def test_cli_serves_the_sftp_server_too():
 @pytest.mark.parametrize("version", ["2026-07", "2026-01", "2025-07"])
 def test_every_known_version_answers(sb, version):  # noqa: F811
     assert api(sb, "GET", f"/{version}/fulfillment-center").status_code == 200
+
+
+# ------------------------------------------------------ changes before shipment
+def test_order_filters_ids_and_has_tracking(sb):  # noqa: F811
+    sb.stock("SKU-A", 5)
+    one, two = create(sb, "OUT-1"), create(sb, "OUT-2")
+    sb.ship(one["id"])
+    by_id = api(sb, "GET", f"/2026-07/order?IDs={two['id']}").json()
+    assert [o["id"] for o in by_id] == [two["id"]]
+    shipped = api(sb, "GET", "/2026-07/order?HasTracking=true").json()
+    assert [o["id"] for o in shipped] == [one["id"]]
+
+
+def test_update_address_before_shipment_only(sb, receiver):  # noqa: F811
+    subscribe(sb, receiver, ["order.shipment.address.updated"])
+    sb.stock("SKU-A", 5)
+    order = create(sb)
+    shipment_id = order["shipments"][0]["id"]
+    path = f"/2026-07/shipment/{shipment_id}:updateAddress"
+    assert api(sb, "PUT", path, json={"city": "Chicago"}).status_code == 400
+    new = {"street_address1": "1 New St", "city": "Evanston", "country_code": "US"}
+    answer = api(sb, "PUT", path, json=new)
+    assert answer.status_code == 200
+    assert answer.json()["recipient"]["address"]["address1"] == "1 New St"
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.shipment.address.updated"]
+    sb.ship(order["id"])
+    refused = api(sb, "PUT", path, json={**new, "city": "Skokie"})
+    assert refused.status_code == 422
+    assert sb.warehouse.orders[order["id"]]["recipient"]["address"]["city"] == (
+        "Evanston"
+    )
+
+
+def test_update_line_items_by_sku_all_or_nothing(sb):  # noqa: F811
+    sb.stock("SKU-A", 5)
+    sb.stock("SKU-B", 5)
+    order = create(sb)
+    path = f"/2026-07/shipment/{order['shipments'][0]['id']}:updateLineItemsBySku"
+    assert api(sb, "POST", path).status_code == 400  # no body
+    bad = api(
+        sb,
+        "POST",
+        path,
+        json={
+            "items": [{"sku": "SKU-A", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]
+        },
+    )
+    assert bad.status_code == 200 and bad.json()["is_success"] is False
+    assert sb.warehouse.orders[order["id"]]["lines"][0]["qty"] == 2  # unchanged
+    good = api(
+        sb,
+        "POST",
+        path,
+        json={
+            "items": [{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-B", "quantity": 3}]
+        },
+    )
+    assert good.json()["is_success"] is True
+    fact = sb.ship(order["id"])
+    assert {ln["sku"]: ln["qty"] for ln in fact["shipment"]["lines"]} == {
+        "SKU-A": 1,
+        "SKU-B": 3,
+    }
+    late = api(sb, "POST", path, json={"items": [{"sku": "SKU-A", "quantity": 9}]})
+    assert late.status_code == 200 and late.json()["is_success"] is False
+    assert late.json()["error"]["code"] == "ShipmentNotEditable"

@@ -9,9 +9,26 @@
   number ... This number must be unique within your ShipBob account"
   (https://developer.shipbob.com/guides/orders); a second one: 422 "Duplicate
   reference ID" (https://developer.shipbob.com/2026-07/errors));
-- ``GET /order`` (``Page``, ``Limit``, ``ReferenceIds``: secondary source,
-  PLATFORMS.md §4), ``GET /order/{id}``, ``GET /order/{id}/shipment``,
+- ``GET /order``: "All filter parameters use AND logic"; ``Page``,
+  ``Limit``, ``IDs`` and ``ReferenceIds`` ("comma separated"), ``HasTracking``
+  (https://developer.shipbob.com/2026-07/api/orders/get-orders; Limit 1-250,
+  default 50: https://developer.shipbob.com/guides/tracking);
+  ``GET /order/{id}``, ``GET /order/{id}/shipment``,
   ``GET /order/{id}/shipment/{sid}``;
+- changes before shipment: ``PUT /shipment/{id}:updateAddress`` (required
+  ``city``, ``street_address1``; ``company_name``, ``country_code``,
+  ``email``; the other address fields: secondary source) and ``POST
+  /shipment/{id}:updateLineItemsBySku`` ("The request body must include the
+  complete list of line items — partial updates are not supported"; "if any
+  SKU in the request cannot be resolved, the whole request fails"; "returns
+  HTTP 200 for both successful and failed operations ... When is_success is
+  false, the error object contains the error code and message. HTTP 400 is
+  only returned when the request body itself is missing or empty"), see
+  https://developer.shipbob.com/2026-07/api/orders/update-shipment-address and
+  .../update-shipment-line-items-by-sku; the item fields ``sku`` and
+  ``quantity`` and the refusal once shipped (422 for the address) are a
+  secondary source; they send ``order.shipment.address.updated`` and
+  ``order.shipment.line_item.updated``;
 - ``POST /order/{id}:cancel``: "Cancels an order and all associated
   shipments. The order must be in a cancellable state" (https://developer.
   shipbob.com/2026-01/api/orders/cancel-order), answering
@@ -36,7 +53,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..toolkit import json_response
 from . import receiving, render
-from .warehouse import WarehouseError
+from .warehouse import SHIPPED, WarehouseError
 
 
 class HttpProblem(Exception):
@@ -68,6 +85,8 @@ RULES = [
     _rule("/order/<int:order_id>:cancel", "order_cancel", "POST"),
     _rule("/order/<int:order_id>/shipment", "order_shipments", "GET"),
     _rule("/order/<int:order_id>/shipment/<int:shipment_id>", "order_shipment", "GET"),
+    _rule("/shipment/<int:shipment_id>:updateAddress", "update_address", "PUT"),
+    _rule("/shipment/<int:shipment_id>:updateLineItemsBySku", "update_lines", "POST"),
     _rule("/inventory-level", "inventory_levels", "GET"),
     _rule("/fulfillment-center", "fulfillment_centers", "GET"),
     _rule("/webhook", "webhooks", "GET", "POST"),
@@ -110,16 +129,19 @@ def on_orders(sb, request, version):
         order = sb.warehouse.create_order(channel["id"], order_data(data), "rest")
         return json_response(render.order(sb, order), 201)
     channel = sb.channel(request, required=False)
-    refs = set()
-    for value in request.args.getlist("ReferenceIds") + request.args.getlist(
-        "referenceIds"
-    ):
-        refs.update(v for v in value.split(",") if v)
+    args = {k.lower(): v for k, v in request.args.items()}
+    refs = set(filter(None, args.get("referenceids", "").split(",")))
+    ids = set(filter(None, args.get("ids", "").split(",")))
+    tracking = args.get("hastracking")
     orders = [
         o
         for o in sb.warehouse.orders.values()
         if (channel is None or o["channel_id"] == channel["id"])
         and (not refs or o["reference_id"] in refs)
+        and (not ids or str(o["id"]) in ids)
+        and (
+            tracking is None or (tracking.lower() == "true") == (o["status"] in SHIPPED)
+        )
     ]
     return sb.paginate(request, [render.order(sb, o) for o in orders])
 
@@ -271,3 +293,85 @@ def on_webhook(sb, request, version, subscription_id):
     if sb.hub.subscriptions.pop(subscription_id, None) is None:
         raise HttpProblem(404, "The requested resource doesn't exist.")
     return Response(status=204)
+
+
+def _shipment(sb, request, shipment_id) -> tuple[dict, dict]:
+    shipment = sb.warehouse.shipments.get(shipment_id)
+    if shipment is None:
+        raise HttpProblem(404, "The requested resource doesn't exist.")
+    return shipment, _owned(sb, request, shipment["order_id"])
+
+
+def on_update_address(sb, request, version, shipment_id):
+    shipment, order = _shipment(sb, request, shipment_id)
+    data = body(request)
+    for field in ("city", "street_address1"):
+        if not data.get(field):
+            raise BadRequest(field, f"The {field} field is required.")
+    recipient = {
+        "name": data.get("name") or order["recipient"].get("name"),
+        "address": {
+            "address1": data["street_address1"],
+            "address2": data.get("street_address2"),
+            "company_name": data.get("company_name"),
+            "city": data["city"],
+            "state": data.get("state"),
+            "country": data.get("country_code")
+            or order["recipient"]["address"].get("country"),
+            "zip_code": data.get("zip_code"),
+        },
+        "email": data.get("email"),
+        "phone_number": data.get("phone_number"),
+    }
+    sb.warehouse.change_order(order, {"lines": order["lines"], "recipient": recipient})
+    if order["transport"] == "rest":
+        sb.hub.publish("order.shipment.address.updated", render.shipment(sb, shipment))
+    return render.shipment(sb, shipment)
+
+
+def on_update_lines(sb, request, version, shipment_id):
+    shipment, order = _shipment(sb, request, shipment_id)
+    raw = request.get_data(cache=True)
+    data = body(request) if raw.strip() else {}
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise BadRequest("items", "The items field is required.")
+
+    def failed(code, message):
+        return {
+            "id": shipment_id,
+            "is_success": False,
+            "error": {"code": code, "message": message},
+            "shipment_line_items": None,
+        }
+
+    if order["status"] not in ("Processing", "Exception"):
+        return failed("ShipmentNotEditable", f"The shipment is {shipment['status']}.")
+    unknown = [i.get("sku") for i in items if i.get("sku") not in sb.warehouse.products]
+    if unknown:
+        return failed("SkuNotFound", f"Unknown SKU(s): {', '.join(map(str, unknown))}")
+    lines = [
+        {
+            "line_no": n,
+            "sku": i["sku"],
+            "qty": i.get("quantity"),
+            "lot": i.get("lot_number"),
+        }
+        for n, i in enumerate(items, 1)
+    ]
+    try:
+        sb.warehouse.change_order(order, {"lines": lines})
+    except WarehouseError as exc:
+        return failed(exc.code, exc.message)
+    if order["transport"] == "rest":
+        sb.hub.publish(
+            "order.shipment.line_item.updated", render.shipment(sb, shipment)
+        )
+    return {
+        "id": shipment_id,
+        "is_success": True,
+        "error": None,
+        "shipment_line_items": [
+            {"sku": ln["sku"], "quantity": ln["qty"]} for ln in shipment["lines"]
+        ],
+    }
