@@ -291,3 +291,36 @@ def test_update_line_items_by_sku_all_or_nothing(sb):  # noqa: F811
     late = api(sb, "POST", path, json={"items": [{"sku": "SKU-A", "quantity": 9}]})
     assert late.status_code == 200 and late.json()["is_success"] is False
     assert late.json()["error"]["code"] == "ShipmentNotEditable"
+
+
+def test_exception_then_shipped_when_stock_arrives(sb, receiver):  # noqa: F811
+    subscribe(sb, receiver, ["order.shipment.exception", "order.shipped"])
+    sb.stock("SKU-A", 5)
+    order = create(sb, qty=2)
+    sb.hold(order["id"], "out_of_stock")
+    got = api(sb, "GET", f"/2026-07/order/{order['id']}").json()
+    assert got["status"] == "Exception"
+    assert got["shipments"][0]["status_details"][0] == {
+        "name": "Exception",
+        "description": "out_of_stock",
+    }
+    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    assert item["total_fulfillable_quantity"] == 3
+    assert item["total_sellable_quantity"] == 1  # minus the exception order
+    sb.ship(order["id"])
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.shipment.exception", "order.shipped"]
+    assert receiver.bodies()[1]["status_details"] == []
+
+
+def test_on_hold_keeps_the_order_open(sb, receiver):  # noqa: F811
+    subscribe(sb, receiver, ["order.shipment.on_hold"])
+    order = create(sb)
+    sb.hold(order["id"], "address_invalid", on_hold=True)
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.shipment.on_hold"]
+    assert receiver.bodies()[0]["status"] == "OnHold"
+    cancelled = api(sb, "POST", f"/2026-07/order/{order['id']}:cancel")
+    assert cancelled.json()["order"]["status"] == "Cancelled"
+    assert cancelled.json()["order"]["shipments"][0]["status"] == "Cancelled"
+    assert len(cancelled.json()["canceled_shipment_results"]) == 1

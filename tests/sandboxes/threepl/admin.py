@@ -10,6 +10,8 @@ Each has the same-named Python method on the sandbox (``sb.ship(...)``).
   packages}`` (``order``: id or reference; ``quantities`` {sku: qty}: a
   partial shipment, the rest short with ``reason``);
 - ``POST /__sandbox__/refuse {order, reason}``: ship nothing, cancel;
+- ``POST /__sandbox__/hold {order, reason, on_hold}``: the order waits
+  (exception, or on hold), still open;
 - ``POST /__sandbox__/track {shipment, status}``: a carrier status;
 - ``POST /__sandbox__/receive {asn, items, complete}`` (``asn``: receiving
   order id or ASN reference; ``items`` [{sku, received, damaged, lot}]);
@@ -41,6 +43,7 @@ ADMIN_RULES = (
     Rule("/__sandbox__/adjust", endpoint="adjust", methods=["POST"]),
     Rule("/__sandbox__/ship", endpoint="ship", methods=["POST"]),
     Rule("/__sandbox__/refuse", endpoint="refuse", methods=["POST"]),
+    Rule("/__sandbox__/hold", endpoint="hold", methods=["POST"]),
     Rule("/__sandbox__/track", endpoint="track", methods=["POST"]),
     Rule("/__sandbox__/receive", endpoint="receive", methods=["POST"]),
     Rule("/__sandbox__/returns", endpoint="returns", methods=["POST"]),
@@ -115,6 +118,11 @@ def _locked(function):
 @_locked
 def ship(sb, order, quantities=None, **kwargs):
     return sb.warehouse.ship(order_of(sb, order), quantities, **kwargs)
+
+
+@_locked
+def hold(sb, order, reason="out_of_stock", on_hold=False):
+    return sb.warehouse.hold(order_of(sb, order), reason, on_hold)
 
 
 @_locked
@@ -204,6 +212,11 @@ admin_ship = _wrap(
 )
 admin_refuse = _wrap(
     lambda sb, d: _fact(refuse(sb, d["order"], d.get("reason", "out_of_stock")))
+)
+admin_hold = _wrap(
+    lambda sb, d: _fact(
+        hold(sb, d["order"], d.get("reason", "out_of_stock"), d.get("on_hold", False))
+    )
 )
 admin_track = _wrap(lambda sb, d: _fact(track(sb, d["shipment"], d["status"])))
 admin_receive = _wrap(

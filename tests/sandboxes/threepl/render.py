@@ -117,7 +117,7 @@ def shipment(sb, shipment: dict) -> dict:
         "last_update_at": _iso(shipment["updated_at"]),
         "status": shipment["status"],
         "status_details": (
-            [{"name": "Cancelled", "description": shipment["reason"]}]
+            [{"name": shipment["status"], "description": shipment["reason"]}]
             if shipment["reason"]
             else []
         ),
@@ -157,6 +157,8 @@ def webhook_payloads(sb, kind: str, fact: dict) -> list[tuple[str, dict]]:
         return out
     if kind == "not_shipped":
         return [("order.shipment.cancelled", shipment(sb, fact["short_shipment"]))]
+    if kind in ("exception", "on_hold"):
+        return [(f"order.shipment.{kind}", shipment(sb, fact["shipment"]))]
     if kind == "tracking":
         out = [("order.shipment.tracking.updated", shipment(sb, fact["shipment"]))]
         if fact["shipment"]["tracking_status"] == "Delivered":

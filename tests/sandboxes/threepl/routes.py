@@ -53,7 +53,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..toolkit import json_response
 from . import receiving, render
-from .warehouse import SHIPPED, WarehouseError
+from .warehouse import SHIPMENT_OPEN, SHIPPED, WarehouseError
 
 
 class HttpProblem(Exception):
@@ -203,7 +203,7 @@ def on_order_cancel(sb, request, version, order_id):
     open_ids = [
         sid
         for sid in order["shipments"]
-        if sb.warehouse.shipments[sid]["status"] in ("Processing", "Exception")
+        if sb.warehouse.shipments[sid]["status"] in SHIPMENT_OPEN
     ]
     sb.warehouse.cancel_order(order)
     return {

@@ -282,6 +282,7 @@ class ThreePLSandbox(BaseSandbox):
     # the warehouse floor, from Python (same as the admin routes)
     ship = admin.ship
     refuse = admin.refuse
+    hold = admin.hold
     track = admin.track
     receive = admin.receive
     arrive_return = admin.arrive_return

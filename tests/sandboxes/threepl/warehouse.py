@@ -26,6 +26,7 @@ from collections.abc import Callable
 from ..toolkit import ApiError
 
 OPEN = ("Processing", "Exception")
+SHIPMENT_OPEN = ("Processing", "Exception", "OnHold")
 SHIPPED = ("Fulfilled", "PartiallyFulfilled")
 DEFAULT_FC = {"id": 10, "name": "Sandbox FC (IL)", "code": "IL1"}
 SHORT_REASONS = ("out_of_stock", "damaged", "lost", "address_invalid", "other")
@@ -358,7 +359,7 @@ class Warehouse:
         order["closed_at"] = now
         for shipment_id in order["shipments"]:
             shipment = self.shipments[shipment_id]
-            if shipment["status"] in OPEN:
+            if shipment["status"] in SHIPMENT_OPEN:
                 shipment["status"] = "Cancelled"
                 shipment["updated_at"] = now
         return order
@@ -421,6 +422,7 @@ class Warehouse:
             carrier=carrier,
             service=service,
             tracking_status="LabeledCreated",
+            reason="",
         )
         shipment["packages"] = self._packages(shipment, carrier, packages)
         for line in shipped:
@@ -457,6 +459,37 @@ class Warehouse:
                 }
             )
         return packages
+
+    def hold(self, order, reason: str = "out_of_stock", on_hold: bool = False):
+        """The order waits in the warehouse: an exception ("Fires when a
+        shipment is moved to exception status (e.g., out-of-stock items)") or,
+        ``on_hold``, on hold ("Shipment blocked due to missing/invalid data")
+        (https://developer.shipbob.com/experimental/webhooks,
+        https://developer.shipbob.com/2026-07/guides/tracking). It stays open:
+        it can still ship, be refused or be cancelled. The statuses
+        ``Exception`` / ``OnHold``: secondary source (PLATFORMS.md §4)."""
+        if order["status"] not in OPEN:
+            raise WarehouseError(
+                409,
+                "already_closed",
+                f"order {order['reference_id']} is {order['status']}",
+            )
+        shipment = self.shipments[order["shipments"][-1]]
+        shipment.update(
+            status="OnHold" if on_hold else "Exception",
+            updated_at=self.clock.now(),
+            reason=reason,
+        )
+        if not on_hold:
+            order["status"] = "Exception"
+        fact = {
+            "transport": order["transport"],
+            "order": order,
+            "shipment": shipment,
+            "reason": reason,
+        }
+        self.emit("on_hold" if on_hold else "exception", fact)
+        return fact
 
     def refuse(self, order, reason: str = "out_of_stock") -> dict:
         """The warehouse ships nothing and cancels the order with ``reason``."""
