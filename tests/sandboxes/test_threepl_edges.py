@@ -324,3 +324,47 @@ def test_on_hold_keeps_the_order_open(sb, receiver):  # noqa: F811
     assert cancelled.json()["order"]["status"] == "Cancelled"
     assert cancelled.json()["order"]["shipments"][0]["status"] == "Cancelled"
     assert len(cancelled.json()["canceled_shipment_results"]) == 1
+
+
+def test_partial_receipt_keeps_the_asn_open(sb, sftp):  # noqa: F811
+    put(sftp, *asn(lines=(("SKU-A", "10", ""),)))
+    ack(sftp)
+    sb.receive("WH/IN/00001", [{"sku": "SKU-A", "received": 4}], complete=False)
+    sb.receive("WH/IN/00001", [{"sku": "SKU-A", "received": 6}])
+    first, second = sorted(
+        (read(sftp, n)[0] for n in inbox(sftp, "receipt_advice_")),
+        key=lambda row: row["receipt_ref"],
+    )
+    assert (first["status"], first["qty_received"]) == ("partial", "4")
+    assert (second["status"], second["qty_received"]) == ("complete", "6")
+    assert first["receipt_ref"] != second["receipt_ref"]
+    assert [w["status"] for w in sb.warehouse.wros.values()] == ["Completed"]
+
+
+def test_returns_are_listed_and_read(sb):  # noqa: F811
+    sb.stock("SKU-A", 5)
+    order = create(sb)
+    sb.ship(order["id"])
+    ret = sb.arrive_return(order["id"], [{"sku": "SKU-A", "qty": 1}])
+    listed = api(sb, "GET", "/2026-07/return").json()
+    assert [r["id"] for r in listed] == [ret["id"]]
+    one = api(sb, "GET", f"/2026-07/return/{ret['id']}").json()
+    assert one["reference_id"] == "RMA-SO-1/OUT-1"
+    assert one["original_shipment_id"] == order["shipments"][0]["id"]
+    assert api(sb, "GET", "/2026-07/return/1").status_code == 404
+
+
+def test_sftp_admin_routes_and_reset(sb, sftp, client_key):  # noqa: F811
+    admin = sb.test_url + "/__sandbox__/"
+    key = f"{client_key.get_name()} {client_key.get_base64()}"
+    assert requests.post(admin + "sftp/keys", json={"public_key": key}, timeout=5).ok
+    sb.sftp.auto_poll = False
+    put(sftp, *asn())
+    polled = requests.post(admin + "sftp/poll", json={}, timeout=5).json()
+    assert [p["result"] for p in polled] == ["accepted"]
+    [name] = inbox(sftp)
+    sftp.remove(f"inbox/{name}")
+    again = requests.post(admin + "sftp/redeliver", json={"name": name}, timeout=5)
+    assert again.json() == {"name": name} and inbox(sftp) == [name]
+    requests.post(admin + "reset", json={}, timeout=5)
+    assert inbox(sftp) == [] and sb.warehouse.wros == {}
