@@ -29,9 +29,13 @@ Documentation followed:
   "shipbob-webhooks" skill, cited in PLATFORMS.md §4).
 - Delivery: "If no 2XX response is received, ShipBob retries delivery using
   an exponential backoff strategy" (https://developer.shipbob.com/2026-07/webhooks).
-  The schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) and
-  the 15 s answer timeout come from a secondary source (ShipBob's AsyncAPI
-  description on asyncapi.apis.io); the retries run on the sandbox clock.
+  "ShipBob uses exponential backoff to retry webhook delivery for up to 24
+  hours, but cannot guarantee events arrive in the original sequence"
+  (https://developer.shipbob.com/2026-07/guides/tracking). The schedule
+  (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) and the 15 s answer
+  timeout come from a secondary source (ShipBob's AsyncAPI description on
+  asyncapi.apis.io); a retry that would fall more than 24 hours after the
+  first attempt is not made. The retries run on the sandbox clock.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ TOPICS = (
 )
 RETRY_DELAYS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 TIMEOUT = 15.0
+RETRY_WINDOW = 24 * 3600
 TOLERANCE = 5 * 60
 
 
@@ -272,11 +277,17 @@ class WebhookHub:
                 done.append(attempt)
             if any(s is not None and 200 <= s < 300 for s, _ in answers):
                 continue
-            if item["attempt"] <= len(RETRY_DELAYS):
-                delay = RETRY_DELAYS[item["attempt"] - 1]
+            first = item.get("first", self.clock.now())
+            delay = (
+                RETRY_DELAYS[item["attempt"] - 1]
+                if item["attempt"] <= len(RETRY_DELAYS)
+                else None
+            )
+            if delay is not None and self.clock.now() + delay - first <= RETRY_WINDOW:
                 self._enqueue(
                     {
                         **item,
+                        "first": first,
                         "attempt": item["attempt"] + 1,
                         "due": self.clock.now() + delay,
                     }
