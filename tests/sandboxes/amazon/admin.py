@@ -1,0 +1,152 @@
+"""Admin routes of the SP-API sandbox (JSON in, JSON out; no token, not
+recorded, no faults): what buyers, Amazon and Seller Central do on a real
+account, to drive scenarios.
+
+- ``GET /__sandbox__/sellers``: sellers, regions, marketplaces, refresh
+  tokens and the app's LWA client id and secret (to configure a backend);
+- ``GET|POST /__sandbox__/config`` ``{roles, search_delay}``;
+- ``POST /__sandbox__/orders`` ``{seller_id, marketplace_id, fulfilled_by,
+  items: [{sku, quantity, price, tax, shipping, title, asin}],
+  pending_seconds, ship_after, cancel_after, buyer, address, programs}``:
+  a buyer places an order (``seller_id`` defaults to the marketplace's);
+- ``GET /__sandbox__/orders/<id>``: the order with every section;
+- ``POST /__sandbox__/orders/<id>/cancel`` ``{by, reason}`` (buyer or Amazon
+  cancels an unshipped order), ``POST /__sandbox__/orders/<id>/ship`` (Amazon
+  ships an FBA order now);
+- ``POST /__sandbox__/lwa/revoke`` ``{refresh_token}`` (the seller removes
+  the app), ``POST /__sandbox__/lwa/expire`` (every access token expires now),
+  ``POST /__sandbox__/pagination/expire`` (every pagination token expires);
+- ``POST /__sandbox__/throttle/drain`` ``{operation}`` (empty the buckets of
+  an operation: the next call gets 429).
+"""
+
+from __future__ import annotations
+
+from werkzeug.routing import Rule
+
+from .orders import INCLUDED_DATA
+
+
+def _r(path, endpoint, *methods):
+    return Rule(f"/__sandbox__/{path}", endpoint=endpoint, methods=list(methods))
+
+
+RULES = (
+    _r("sellers", "sellers", "GET"),
+    _r("config", "config", "GET", "POST"),
+    _r("orders", "orders", "POST"),
+    _r("orders/<order_id>", "order", "GET"),
+    _r("orders/<order_id>/cancel", "order_cancel", "POST"),
+    _r("orders/<order_id>/ship", "order_ship", "POST"),
+    _r("lwa/revoke", "lwa_revoke", "POST"),
+    _r("lwa/expire", "lwa_expire", "POST"),
+    _r("pagination/expire", "pagination_expire", "POST"),
+    _r("throttle/drain", "throttle_drain", "POST"),
+)
+ALL_ROLES_VIEW = {
+    "Direct-to-Consumer Delivery (Restricted)",
+    "Tax Invoicing (Restricted)",
+}
+
+
+def admin_sellers(sb, request, data):
+    return {
+        "client_id": sb.client_id,
+        "client_secret": sb.client_secret,
+        "roles": sorted(sb.roles),
+        "sellers": [
+            {
+                "seller_id": s.seller_id,
+                "region": s.region,
+                "marketplaces": list(s.marketplaces),
+                "refresh_token": s.refresh_token,
+                "endpoint": sb.hosts[s.region].url,
+            }
+            for s in sb.sellers.values()
+        ],
+    }
+
+
+def admin_config(sb, request, data):
+    if request.method == "POST":
+        with sb.lock:
+            if "roles" in data:
+                sb.roles = set(data["roles"])
+                sb.auth.apps[sb.client_id].roles = set(sb.roles)
+            if "search_delay" in data:
+                sb.search_delay = sb.search.delay = float(data["search_delay"])
+    return {"roles": sorted(sb.roles), "search_delay": sb.search_delay}
+
+
+def _order(sb, order_id):
+    order = sb.book.orders.get(order_id)
+    if order is None:
+        raise KeyError(f"no order {order_id}")
+    return order
+
+
+def _view(sb, order):
+    body = sb.book.render(order, set(INCLUDED_DATA), ALL_ROLES_VIEW)
+    body["sellerId"] = order.seller_id
+    return body
+
+
+def admin_orders(sb, request, data):
+    with sb.lock:
+        sb.book.tick()
+        marketplace = data.pop("marketplace_id")
+        seller_id = data.pop("seller_id", None)
+        seller = (
+            sb.seller(seller_id) if seller_id else sb.seller_of_marketplace(marketplace)
+        )
+        if marketplace not in seller.marketplaces:
+            raise ValueError(f"{seller.seller_id} does not sell on {marketplace}")
+        order = sb.book.create(seller.seller_id, marketplace, data.pop("items"), **data)
+        return _view(sb, order)
+
+
+def admin_order(sb, request, data, order_id):
+    with sb.lock:
+        sb.book.tick()
+        return _view(sb, _order(sb, order_id))
+
+
+def admin_order_cancel(sb, request, data, order_id):
+    with sb.lock:
+        sb.book.tick()
+        order = _order(sb, order_id)
+        sb.book.cancel(
+            order, data.get("by", "BUYER"), data.get("reason", "BuyerCanceled")
+        )
+        return _view(sb, order)
+
+
+def admin_order_ship(sb, request, data, order_id):
+    with sb.lock:
+        sb.book.tick()
+        order = _order(sb, order_id)
+        if order.fulfilled_by != "AMAZON" or order.status != "UNSHIPPED":
+            raise ValueError("only an unshipped FBA order is shipped by Amazon")
+        sb.book.ship_by_amazon(order)
+        return _view(sb, order)
+
+
+def admin_lwa_revoke(sb, request, data):
+    with sb.lock:
+        sb.auth.revoke(data["refresh_token"])
+    return {"revoked": True}
+
+
+def admin_lwa_expire(sb, request, data):
+    with sb.lock:
+        return {"expired": sb.auth.expire_all()}
+
+
+def admin_pagination_expire(sb, request, data):
+    with sb.lock:
+        return {"expired": sb.search.expire_tokens()}
+
+
+def admin_throttle_drain(sb, request, data):
+    with sb.lock:
+        return {"drained": sb.buckets.drain(data["operation"])}

@@ -1,0 +1,79 @@
+"""Routes of the SP-API sandbox: each rule's endpoint is the operationId of
+the official model, served by ``HANDLERS[operationId](sandbox, request,
+**args)``.
+
+Modules with state of their own (listings, feeds, reports, notifications)
+are listed in :data:`STATE_MODULES`; each has ``reset(sandbox)`` and
+``tick(sandbox)`` (scheduled work on the sandbox clock).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from ..toolkit import ApiError, json_response
+from .auth import LwaError
+from .orders import INCLUDED_DATA
+from .search import answer, as_list, invalid
+
+
+def _r(path, operation, *methods):
+    return Rule(path, endpoint=operation, methods=list(methods))
+
+
+RULES = [
+    _r("/auth/o2/token", "lwaToken", "POST"),
+    _r("/orders/2026-01-01/orders", "searchOrders", "GET"),
+    _r("/orders/2026-01-01/orders/<order_id>", "getOrder", "GET"),
+]
+UNAUTHENTICATED = {"lwaToken"}
+GRANTLESS: set[str] = set()
+STATE_MODULES: list = []
+HANDLERS: dict = {}
+
+
+def handler(function):
+    HANDLERS[function.__name__] = function
+    return function
+
+
+# ------------------------------------------------------------------- LWA
+@handler
+def lwaToken(sb, request):
+    # the token endpoint takes application/x-www-form-urlencoded
+    form = dict(parse_qsl(request.get_data(cache=True).decode("utf-8", "replace")))
+    try:
+        body = sb.auth.exchange(form)
+    except LwaError as exc:
+        return json_response(exc.body(), exc.status)
+    response = json_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- orders
+def _roles(sb, request) -> set[str]:
+    return sb.auth.roles(request.environ["amazon.access"])
+
+
+@handler
+def searchOrders(sb, request):
+    seller = request.environ["amazon.seller"]
+    orders, page, next_token = sb.search.run(sb.book, request.args, seller)
+    return answer(sb.book, orders, page, next_token, _roles(sb, request))
+
+
+@handler
+def getOrder(sb, request, order_id):
+    seller = request.environ["amazon.seller"]
+    included = set(as_list(request.args, "includedData", INCLUDED_DATA))
+    order = sb.book.orders.get(order_id)
+    if order is None or order.seller_id != seller.seller_id:
+        raise ApiError(404, "NotFound", f"Order {order_id} not found.")
+    return {"order": sb.book.render(order, included, _roles(sb, request))}
+
+
+__all__ = ["RULES", "HANDLERS", "ApiError", "Response", "invalid"]
