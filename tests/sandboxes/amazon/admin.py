@@ -16,6 +16,10 @@ account, to drive scenarios.
 - ``POST /__sandbox__/lwa/revoke`` ``{refresh_token}`` (the seller removes
   the app), ``POST /__sandbox__/lwa/expire`` (every access token expires now),
   ``POST /__sandbox__/pagination/expire`` (every pagination token expires);
+- ``POST /__sandbox__/listings`` ``{seller_id, sku, product_type,
+  channel: DEFAULT|AMAZON_EU|..., quantity: {marketplace: units}}`` (a
+  listing made in Seller Central), ``GET /__sandbox__/listings/<seller>/<sku>``
+  (its quantities, ``buyable``, how many submissions);
 - ``POST /__sandbox__/throttle/drain`` ``{operation}`` (empty the buckets of
   an operation: the next call gets 429).
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from werkzeug.routing import Rule
 
+from . import listings
 from .orders import INCLUDED_DATA
 
 
@@ -42,6 +47,8 @@ RULES = (
     _r("lwa/expire", "lwa_expire", "POST"),
     _r("pagination/expire", "pagination_expire", "POST"),
     _r("throttle/drain", "throttle_drain", "POST"),
+    _r("listings", "listings", "POST"),
+    _r("listings/<seller_id>/<path:sku>", "listing", "GET"),
 )
 ALL_ROLES_VIEW = {
     "Direct-to-Consumer Delivery (Restricted)",
@@ -150,3 +157,25 @@ def admin_pagination_expire(sb, request, data):
 def admin_throttle_drain(sb, request, data):
     with sb.lock:
         return {"drained": sb.buckets.drain(data["operation"])}
+
+
+def admin_listings(sb, request, data):
+    with sb.lock:
+        seller = sb.seller(data.get("seller_id"))
+        listing = listings.add(
+            sb,
+            seller.seller_id,
+            data["sku"],
+            data.get("product_type", "PRODUCT"),
+            data.get("channel", "DEFAULT"),
+            data.get("quantity"),
+        )
+        return listing.view()
+
+
+def admin_listing(sb, request, data, seller_id, sku):
+    with sb.lock:
+        listing = sb.listings.get((seller_id, sku))
+        if listing is None:
+            raise KeyError(f"no listing {sku} of {seller_id}")
+        return listing.view()

@@ -222,7 +222,7 @@ class OrderBook:
             order.schedule.append((unshipped_at + delay, "SHIPPED"))
         order.schedule.sort()
         self.orders[order_id] = order
-        self._notify(order, "NewOrder", now)
+        self.notify(order, "NewOrder", now)
         return order
 
     # ---------------------------------------------------------- the clock
@@ -244,7 +244,7 @@ class OrderBook:
         when = self.clock.now() if when is None else when
         order.status = status
         order.updated = max(order.updated, when)
-        self._notify(order, "OrderStatusChange", when)
+        self.notify(order, "OrderStatusChange", when)
 
     def cancel(self, order: Order, by: str, reason: str, when=None) -> None:
         if order.status not in OPEN or any(i.shipped for i in order.items):
@@ -260,7 +260,7 @@ class OrderBook:
         order.schedule = [s for s in order.schedule if s[1] != "SHIPPED"]
         self.set_status(order, "SHIPPED", when)
 
-    def _notify(self, order: Order, change_type: str, when: float) -> None:
+    def notify(self, order: Order, change_type: str, when: float) -> None:
         for listener in self.listeners:
             listener(order, change_type, when)
 

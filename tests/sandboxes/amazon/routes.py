@@ -15,6 +15,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from ..toolkit import ApiError, json_response
+from . import listings, shipping
 from .auth import LwaError
 from .orders import INCLUDED_DATA
 from .search import answer, as_list, invalid
@@ -28,10 +29,20 @@ RULES = [
     _r("/auth/o2/token", "lwaToken", "POST"),
     _r("/orders/2026-01-01/orders", "searchOrders", "GET"),
     _r("/orders/2026-01-01/orders/<order_id>", "getOrder", "GET"),
+    _r(
+        "/orders/v0/orders/<order_id>/shipmentConfirmation",
+        "confirmShipment",
+        "POST",
+    ),
+    _r(
+        "/listings/2021-08-01/items/<seller_id>/<path:sku>",
+        "patchListingsItem",
+        "PATCH",
+    ),
 ]
 UNAUTHENTICATED = {"lwaToken"}
 GRANTLESS: set[str] = set()
-STATE_MODULES: list = []
+STATE_MODULES: list = [listings]
 HANDLERS: dict = {}
 
 
@@ -76,4 +87,27 @@ def getOrder(sb, request, order_id):
     return {"order": sb.book.render(order, included, _roles(sb, request))}
 
 
-__all__ = ["RULES", "HANDLERS", "ApiError", "Response", "invalid"]
+# -------------------------------------------------------------- shipping
+@handler
+def confirmShipment(sb, request, order_id):
+    shipping.confirm(
+        sb, request.environ["amazon.seller"], order_id, sb.json_body(request)
+    )
+    return Response(status=204)
+
+
+# -------------------------------------------------------------- listings
+@handler
+def patchListingsItem(sb, request, seller_id, sku):
+    return listings.patch(
+        sb,
+        request.environ["amazon.seller"],
+        seller_id,
+        sku,
+        as_list(request.args, "marketplaceIds"),
+        sb.json_body(request),
+        request.args.get("mode"),
+    )
+
+
+__all__ = ["RULES", "HANDLERS", "ApiError", "invalid"]
