@@ -11,6 +11,12 @@ concern:
 - ``throttle``: per-operation token buckets, ``QuotaExceeded``;
 - ``orders``: orders, their statuses on the clock, the v2026-01-01 shapes;
 - ``search``: ``searchOrders`` parameters and pagination tokens;
+- ``shipping``: ``confirmShipment`` (v0), packages;
+- ``listings``: Listings Items PATCH of ``fulfillment_availability``;
+- ``storage``: the S3 host of feed and report documents (pre-signed URLs);
+- ``feeds``: Feeds 2021-06-30, ``JSON_LISTINGS_FEED`` and its report;
+- ``settlement``: settlement reports on their schedule, Reports 2021-06-30;
+- ``notifications``: ORDER_CHANGE envelopes, duplicates, delivery;
 - ``sandbox``: hosts, errors, request ids, the request pipeline;
 - ``routes``: the API routes (operationIds of the models);
 - ``admin``: ``/__sandbox__/`` routes that drive scenarios;

@@ -20,6 +20,20 @@ account, to drive scenarios.
   channel: DEFAULT|AMAZON_EU|..., quantity: {marketplace: units}}`` (a
   listing made in Seller Central), ``GET /__sandbox__/listings/<seller>/<sku>``
   (its quantities, ``buyable``, how many submissions);
+- ``POST /__sandbox__/orders/<id>/refund`` ``{items: [{orderItemId,
+  quantity}]}`` (the seller refunds shipped units: in the next settlement),
+  ``POST /__sandbox__/orders/<id>/cancel_request`` (the buyer asks to
+  cancel: a ``BuyerRequestedChange`` notification);
+- ``GET /__sandbox__/settlements`` (every settlement: id, report, total,
+  deposit date), ``POST /__sandbox__/settlements`` ``{seller_id,
+  marketplace_id}`` (close the period now; 200 with the settlement or null);
+- ``GET /__sandbox__/feeds/<id>`` (a feed with its processing report);
+- ``GET /__sandbox__/notifications`` (queued ORDER_CHANGE envelopes),
+  ``POST /__sandbox__/notifications`` ``{order_id, change_type, reason,
+  duplicates}`` (publish one, with duplicates of the same NotificationId),
+  ``POST /__sandbox__/notifications/receive`` ``{max}`` (take them, as an
+  SQS receive-and-delete), ``POST /__sandbox__/notifications/flush`` ``{url,
+  order, duplicate_every, seed}`` (POST each body to ``url``), ``DELETE``;
 - ``POST /__sandbox__/throttle/drain`` ``{operation}`` (empty the buckets of
   an operation: the next call gets 429).
 """
@@ -28,7 +42,7 @@ from __future__ import annotations
 
 from werkzeug.routing import Rule
 
-from . import listings
+from . import feeds, listings, notifications, settlement
 from .orders import INCLUDED_DATA
 
 
@@ -49,6 +63,13 @@ RULES = (
     _r("throttle/drain", "throttle_drain", "POST"),
     _r("listings", "listings", "POST"),
     _r("listings/<seller_id>/<path:sku>", "listing", "GET"),
+    _r("orders/<order_id>/refund", "order_refund", "POST"),
+    _r("orders/<order_id>/cancel_request", "order_cancel_request", "POST"),
+    _r("settlements", "settlements", "GET", "POST"),
+    _r("feeds/<feed_id>", "feed", "GET"),
+    _r("notifications", "notifications", "GET", "POST", "DELETE"),
+    _r("notifications/receive", "notifications_receive", "POST"),
+    _r("notifications/flush", "notifications_flush", "POST"),
 )
 ALL_ROLES_VIEW = {
     "Direct-to-Consumer Delivery (Restricted)",
@@ -179,3 +200,86 @@ def admin_listing(sb, request, data, seller_id, sku):
         if listing is None:
             raise KeyError(f"no listing {sku} of {seller_id}")
         return listing.view()
+
+
+def admin_order_refund(sb, request, data, order_id):
+    with sb.lock:
+        order = _order(sb, order_id)
+        entries = settlement.refund(sb, order, data.get("items") or [])
+        return {"refunds": [e["adjustment_id"] for e in entries]}
+
+
+def admin_order_cancel_request(sb, request, data, order_id):
+    with sb.lock:
+        order = _order(sb, order_id)
+        return notifications.publish(
+            sb,
+            order,
+            "BuyerRequestedChange",
+            data.get("reason", "Buyer Requested Cancel"),
+        )
+
+
+def admin_settlements(sb, request, data):
+    with sb.lock:
+        sb.book.tick()
+        settlement.tick(sb)
+        if request.method == "POST":
+            marketplace = data["marketplace_id"]
+            seller = (
+                sb.seller(data.get("seller_id"))
+                if data.get("seller_id")
+                else (sb.seller_of_marketplace(marketplace))
+            )
+            return {"settlement": settlement.close(sb, seller.seller_id, marketplace)}
+        return {"settlements": list(sb.settlements)}
+
+
+def admin_feed(sb, request, data, feed_id):
+    with sb.lock:
+        sb.book.tick()
+        feeds.tick(sb)
+        feed = sb.feeds.get(feed_id)
+        if feed is None:
+            raise KeyError(f"no feed {feed_id}")
+        return {
+            "feedId": feed_id,
+            "processingStatus": feed["status"],
+            "report": feed.get("report"),
+        }
+
+
+def admin_notifications(sb, request, data):
+    with sb.lock:
+        sb.book.tick()
+        if request.method == "POST":
+            order = _order(sb, data["order_id"])
+            return notifications.publish(
+                sb,
+                order,
+                data.get("change_type", "OrderStatusChange"),
+                data.get("reason", "SandboxRequested"),
+                duplicates=int(data.get("duplicates", 0)),
+            )
+        if request.method == "DELETE":
+            sb.notification_queue.clear()
+        return {"notifications": list(sb.notification_queue)}
+
+
+def admin_notifications_receive(sb, request, data):
+    with sb.lock:
+        sb.book.tick()
+        return {"notifications": notifications.receive(sb, data.get("max"))}
+
+
+def admin_notifications_flush(sb, request, data):
+    with sb.lock:
+        sb.book.tick()
+    answers = notifications.flush(
+        sb,
+        data.get("url"),
+        order=data.get("order", "fifo"),
+        duplicate_every=data.get("duplicate_every"),
+        seed=data.get("seed"),
+    )
+    return {"delivered": [{"status": status, "body": body} for status, body in answers]}

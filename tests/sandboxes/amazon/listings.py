@@ -42,7 +42,16 @@ from dataclasses import dataclass, field
 from ..toolkit import ApiError
 
 PATH = "/attributes/fulfillment_availability"
-PRODUCT_TYPES = {"PRODUCT", "SHIRT", "SHOES", "HOME", "KITCHEN", "TOYS_AND_GAMES"}
+# product types the sandbox's catalog knows (LUGGAGE: the official feed example)
+PRODUCT_TYPES = {
+    "PRODUCT",
+    "LUGGAGE",
+    "SHIRT",
+    "SHOES",
+    "HOME",
+    "KITCHEN",
+    "TOYS_AND_GAMES",
+}
 UNPARSABLE = "Request has missing or invalid parameters and cannot be parsed."
 
 
@@ -148,6 +157,20 @@ def patch(sb, seller, seller_id, sku, marketplaces, body, mode=None) -> dict:
         )
     ):
         raise ApiError(400, "InvalidInput", UNPARSABLE)
+    issues = check(sb, seller_id, sku, product_type, patches)
+    submission = uuid.uuid4().hex
+    if issues:
+        status = "INVALID"
+    elif mode == "VALIDATION_PREVIEW":
+        status = "VALID"
+    else:
+        status = "ACCEPTED"
+        apply(sb, seller_id, sku, patches, marketplaces, submission)
+    return {"sku": sku, "status": status, "submissionId": submission, "issues": issues}
+
+
+def check(sb, seller_id, sku, product_type, patches) -> list[dict]:
+    """The issues of a patch submission (empty: it is accepted)."""
     listing = sb.listings.get((seller_id, sku))
     issues = []
     if product_type not in PRODUCT_TYPES:
@@ -171,22 +194,20 @@ def patch(sb, seller, seller_id, sku, marketplaces, body, mode=None) -> dict:
                     "INVALID_ATTRIBUTE",
                 )
             )
-    submission = uuid.uuid4().hex
-    if issues:
-        status = "INVALID"
-    elif mode == "VALIDATION_PREVIEW":
-        status = "VALID"
-    else:
-        status = "ACCEPTED"
-        if listing is None:
-            listing = add(sb, seller_id, sku, product_type=None)
-        listing.submissions.append(submission)
-        for item in patches:
-            if item["path"] != PATH:
-                continue
-            for marketplace in marketplaces:
-                if item["op"] == "delete":
-                    listing.quantity.pop(marketplace, None)
-                else:
-                    listing.quantity[marketplace] = item["value"][0]["quantity"]
-    return {"sku": sku, "status": status, "submissionId": submission, "issues": issues}
+    return issues
+
+
+def apply(sb, seller_id, sku, patches, marketplaces, submission) -> None:
+    """Apply accepted patches: the merchant quantity per marketplace."""
+    listing = sb.listings.get((seller_id, sku))
+    if listing is None:
+        listing = add(sb, seller_id, sku, product_type=None)
+    listing.submissions.append(submission)
+    for item in patches:
+        if item["path"] != PATH:
+            continue
+        for marketplace in marketplaces:
+            if item["op"] == "delete":
+                listing.quantity.pop(marketplace, None)
+            else:
+                listing.quantity[marketplace] = item["value"][0]["quantity"]

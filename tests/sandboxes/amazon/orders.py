@@ -82,7 +82,10 @@ class Item:
     price: Decimal  # unit price, tax excluded
     tax: Decimal  # per unit
     shipping: Decimal  # for the line
+    promotion: Decimal = Decimal(0)  # discount on the line
     shipped: int = 0
+    settled: int = 0  # units in a settlement report
+    refunded: int = 0
 
 
 @dataclass
@@ -176,6 +179,7 @@ class OrderBook:
                     price=Decimal(str(spec.get("price", "10.00"))),
                     tax=Decimal(str(spec.get("tax", "0"))),
                     shipping=Decimal(str(spec.get("shipping", "0"))),
+                    promotion=Decimal(str(spec.get("promotion", "0"))),
                 )
             )
         country = MARKETPLACES[marketplace_id][1]

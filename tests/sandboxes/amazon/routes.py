@@ -15,7 +15,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from ..toolkit import ApiError, json_response
-from . import listings, shipping
+from . import feeds, listings, notifications, settlement, shipping
 from .auth import LwaError
 from .orders import INCLUDED_DATA
 from .search import answer, as_list, invalid
@@ -39,10 +39,17 @@ RULES = [
         "patchListingsItem",
         "PATCH",
     ),
+    _r("/feeds/2021-06-30/documents", "createFeedDocument", "POST"),
+    _r("/feeds/2021-06-30/documents/<document_id>", "getFeedDocument", "GET"),
+    _r("/feeds/2021-06-30/feeds", "createFeed", "POST"),
+    _r("/feeds/2021-06-30/feeds/<feed_id>", "getFeed", "GET"),
+    _r("/reports/2021-06-30/reports", "getReports", "GET"),
+    _r("/reports/2021-06-30/reports/<report_id>", "getReport", "GET"),
+    _r("/reports/2021-06-30/documents/<document_id>", "getReportDocument", "GET"),
 ]
 UNAUTHENTICATED = {"lwaToken"}
 GRANTLESS: set[str] = set()
-STATE_MODULES: list = [listings]
+STATE_MODULES: list = [listings, feeds, settlement, notifications]
 HANDLERS: dict = {}
 
 
@@ -108,6 +115,49 @@ def patchListingsItem(sb, request, seller_id, sku):
         sb.json_body(request),
         request.args.get("mode"),
     )
+
+
+# ----------------------------------------------------------------- feeds
+def _seller(request):
+    return request.environ["amazon.seller"]
+
+
+@handler
+def createFeedDocument(sb, request):
+    body = feeds.create_document(sb, _seller(request), sb.json_body(request))
+    return json_response(body, 201)
+
+
+@handler
+def getFeedDocument(sb, request, document_id):
+    return feeds.get_document(sb, _seller(request), document_id)
+
+
+@handler
+def createFeed(sb, request):
+    body = feeds.create_feed(sb, _seller(request), sb.json_body(request))
+    return json_response(body, 202)
+
+
+@handler
+def getFeed(sb, request, feed_id):
+    return feeds.get_feed(sb, _seller(request), feed_id)
+
+
+# --------------------------------------------------------------- reports
+@handler
+def getReports(sb, request):
+    return settlement.get_reports(sb, _seller(request), request.args)
+
+
+@handler
+def getReport(sb, request, report_id):
+    return settlement.get_report(sb, _seller(request), report_id)
+
+
+@handler
+def getReportDocument(sb, request, document_id):
+    return settlement.get_report_document(sb, _seller(request), document_id)
 
 
 __all__ = ["RULES", "HANDLERS", "ApiError", "invalid"]

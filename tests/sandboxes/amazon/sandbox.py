@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
@@ -32,6 +33,7 @@ from .auth import DENIED, ROLE_ADDRESS, ROLE_ORDERS, Authority
 from .catalog import MARKETPLACES, REGIONS, USAGE_PLANS
 from .orders import OrderBook
 from .search import Search
+from .storage import DocumentStorage
 from .throttle import QUOTA_MESSAGE, Buckets, rate_header
 
 CLIENT_ID = "amzn1.application-oa2-client.sandbox0000000000000001"
@@ -101,10 +103,22 @@ class AmazonSandbox(BaseSandbox):
         roles=DEFAULT_ROLES,
         search_delay: float = 120.0,
         usage_plans: dict | None = None,
+        feed_queue_seconds: float = 30.0,
+        feed_processing_seconds: float = 60.0,
+        settlement_days: float = 14,
+        commission_rate: str = "0.15",
+        fba_fee: str = "3.00",
+        reserve_rate: str = "0.05",
+        notification_url: str | None = None,
     ):
         """``sellers``: ``{seller_id: (region, marketplaces, refresh_token)}``;
         ``roles``: the app's roles (personal data needs the restricted ones);
-        ``search_delay``: how far behind now ``searchOrders`` sees by default."""
+        ``search_delay``: how far behind now ``searchOrders`` sees by default;
+        feeds wait ``feed_queue_seconds`` then process ``feed_processing_seconds``;
+        a settlement period lasts ``settlement_days``, Amazon keeps
+        ``commission_rate`` of price and shipping, ``fba_fee`` per FBA unit and
+        holds ``reserve_rate`` of a positive period as reserve;
+        ``notification_url`` receives flushed notifications."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.roles = set(roles)
@@ -117,7 +131,15 @@ class AmazonSandbox(BaseSandbox):
             for marketplace in marketplaces:
                 if MARKETPLACES.get(marketplace, ("?",))[0] != region:
                     raise ValueError(f"{marketplace} is not in region {region}")
+        self.feed_queue_seconds = feed_queue_seconds
+        self.feed_processing_seconds = feed_processing_seconds
+        self.settlement_days = settlement_days
+        self.commission_rate = Decimal(commission_rate)
+        self.fba_fee = Decimal(fba_fee)
+        self.reserve_rate = Decimal(reserve_rate)
+        self.notification_url = notification_url
         clock = clock or Clock()
+        self.storage = DocumentStorage(clock)
         self.hosts = {region: RegionHost(self, region, clock) for region in REGIONS}
         super().__init__(clock=clock)
 
@@ -137,11 +159,12 @@ class AmazonSandbox(BaseSandbox):
             self.buckets = Buckets(self.clock, self.usage_plans)
             self.book = OrderBook(self.clock, self._id_base())
             self.search = Search(self.clock, self.search_delay)
+            self.storage.reset_state()
             for module in routes.STATE_MODULES:
                 module.reset(self)
 
     def companions(self):
-        return list(self.hosts.values())
+        return [*self.hosts.values(), self.storage]
 
     def region_url(self, region: str) -> str:
         """The URL of the host of ``region`` (once served)."""
