@@ -7,6 +7,7 @@ contract folder that check is skipped, unless ``RC_REQUIRE_CONTRACTS=1``.
 """
 
 import os
+import re
 
 import pytest
 import requests
@@ -548,6 +549,21 @@ def test_get_order_of_another_seller_is_not_found(sb):
     assert answer.json()["errors"][0]["code"] == "NotFound"
     mine = call(sb, "GET", f"{ORDERS}/{order['orderId']}", token(sb, NA_REFRESH))
     assert mine.json()["order"]["salesChannel"]["marketplaceId"] == US
+
+
+def test_order_ids_are_3_7_7_and_never_reused_after_a_restart(tmp_path):
+    seen = set()
+    for _ in range(3):
+        sandbox = AmazonSandbox(clock=Clock(EPOCH, frozen=True))
+        sandbox.persist_ids(tmp_path / "amazon.ids")
+        with SandboxServer(sandbox) as server:
+            sandbox.test_url = server.url
+            for _ in range(2):
+                order_id = seed(sandbox)["orderId"]
+                assert re.fullmatch(r"\d{3}-\d{7}-\d{7}", order_id), order_id
+                assert order_id[:11] not in seen
+                seen.add(order_id[:11])
+    assert len(seen) == 6
 
 
 def test_registered_for_the_demo():

@@ -3,6 +3,9 @@
 ``listingsItems_2021-08-01.json`` (see ``test_amazon.py``)."""
 # ruff: noqa: F811 (the ``sb`` fixture is imported)
 
+import time
+
+import pytest
 import requests
 
 from sandboxes.test_amazon import (  # noqa: F401
@@ -196,16 +199,63 @@ def test_cannot_ship_pending_cancelled_fba_or_foreign_orders(sb):
 
 def test_confirm_shipment_needs_json(sb):
     order = seed(sb)
-    answer = requests.post(
-        f"{sb.test_url}/orders/v0/orders/{order['orderId']}/shipmentConfirmation",
+    answer = call(
+        sb,
+        "POST",
+        f"/orders/v0/orders/{order['orderId']}/shipmentConfirmation",
+        token(sb),
+        model=V0,
         data="marketplaceId=x",
-        headers={
-            "x-amz-access-token": token(sb),
-            "content-type": "application/x-www-form-urlencoded",
-        },
-        timeout=10,
+        headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert answer.status_code == 415
+    # ordersV0.json lists no 415 for confirmShipment: a 400
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["code"] == "InvalidInput"
+    patch_form = call(
+        sb,
+        "PATCH",
+        f"/listings/2021-08-01/items/{SELLER}/X",
+        token(sb),
+        model=LISTINGS,
+        data="x",
+        params={"marketplaceIds": DE},
+        headers={"content-type": "text/plain"},
+    )
+    assert patch_form.status_code == 415
+
+
+def test_lost_answer_then_retry_ships_once(sb):
+    """A slow answer the client gave up on: the confirmation happened; the
+    retry of the same package ships nothing more."""
+    order = two_lines(sb)
+    a, _ = item_ids(order)
+    sb.inject_fault("timeout", seconds=1.0, operation="confirmShipment")
+    body = {
+        "marketplaceId": DE,
+        "packageDetail": {
+            "packageReferenceId": "1",
+            "carrierCode": "DHL",
+            "trackingNumber": "T-1",
+            "shipDate": utc_iso(EPOCH),
+            "orderItems": [{"orderItemId": a, "quantity": 3}],
+        },
+    }
+    url = f"{sb.test_url}/orders/v0/orders/{order['orderId']}/shipmentConfirmation"
+    headers = {"x-amz-access-token": token(sb)}
+    with pytest.raises(requests.Timeout):
+        requests.post(url, json=body, headers=headers, timeout=0.3)
+    deadline = time.monotonic() + 10  # the server finishes its work
+    while time.monotonic() < deadline:
+        shipped = state(sb, order)["orderItems"][0]["fulfillment"]["quantityFulfilled"]
+        if shipped:
+            break
+        time.sleep(0.1)
+    assert shipped == 3
+    again = requests.post(url, json=body, headers=headers, timeout=5)
+    assert again.status_code == 204
+    now = state(sb, order)
+    assert len(now["packages"]) == 1
+    assert now["orderItems"][0]["fulfillment"]["quantityFulfilled"] == 3
 
 
 def test_shipping_cancels_nothing_later(sb):

@@ -161,7 +161,10 @@ class OrderBook:
             raise ValueError("an order needs items")
         now = self.clock.now() if created is None else float(created)
         seq = self._next()
-        order_id = f"{200 + seq % 800:03d}-{seq:07d}-{secrets.randbelow(10**7):07d}"
+        # the 3-7-7 digits of an Amazon order id ("it should be in the 3-7-7
+        # format", amzn/selling-partner-api-docs#3527), unique up to 9e9 orders
+        head = 100 + (seq // 10**7) % 900
+        order_id = f"{head:03d}-{seq % 10**7:07d}-{secrets.randbelow(10**7):07d}"
         lines = []
         for index, spec in enumerate(items, 1):
             quantity = int(spec.get("quantity", 1))

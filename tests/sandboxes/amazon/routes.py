@@ -48,6 +48,8 @@ RULES = [
     _r("/reports/2021-06-30/documents/<document_id>", "getReportDocument", "GET"),
 ]
 UNAUTHENTICATED = {"lwaToken"}
+# operations whose model lists no 415 answer
+NO_415 = {"confirmShipment"}
 GRANTLESS: set[str] = set()
 STATE_MODULES: list = [listings, feeds, settlement, notifications]
 HANDLERS: dict = {}

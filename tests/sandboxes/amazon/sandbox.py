@@ -27,12 +27,12 @@ from decimal import Decimal
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from ..toolkit import BaseSandbox, Clock, json_response, register
+from ..toolkit import ApiError, BaseSandbox, Clock, json_response, register
 from . import admin, routes
 from .auth import DENIED, ROLE_ADDRESS, ROLE_ORDERS, Authority
 from .catalog import MARKETPLACES, REGIONS, USAGE_PLANS
 from .orders import OrderBook
-from .search import Search
+from .search import Search, invalid
 from .storage import DocumentStorage
 from .throttle import QUOTA_MESSAGE, Buckets, rate_header
 
@@ -262,11 +262,11 @@ class AmazonSandbox(BaseSandbox):
         return result if isinstance(result, Response) else json_response(result)
 
     def json_body(self, request: Request) -> dict:
-        from .search import invalid
-
         if request.mimetype != "application/json":
-            from ..toolkit import ApiError
-
+            # 415 where the operation's model lists it; confirmShipment
+            # (ordersV0.json) has no 415: its invalid requests are 400
+            if request.environ.get("amazon.operation") in routes.NO_415:
+                raise invalid("The request body must be application/json.")
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
