@@ -425,3 +425,43 @@ def test_sku_with_a_slash_is_one_path_segment(sb):
     listing(sb, "A/B")
     assert patch(sb, "A%2FB", 2).json()["status"] == "ACCEPTED"
     assert view(sb, "A/B")["quantity"] == {DE: 2}
+
+
+def get_listing(sb, sku, marketplaces=DE, included="summaries", seller=SELLER):
+    return call(
+        sb,
+        "GET",
+        f"/listings/2021-08-01/items/{seller}/{sku}",
+        token(sb),
+        model=LISTINGS,
+        params={"marketplaceIds": marketplaces, "includedData": included},
+    )
+
+
+def test_get_listings_item_tells_merchant_from_fba(sb):
+    listing(sb, "MFN-1", quantity={DE: 4})
+    listing(sb, "FBA-1", channel="AMAZON_EU", quantity={DE: 9})
+    included = "summaries,fulfillmentAvailability,issues"
+    mfn = get_listing(sb, "MFN-1", included=included)
+    assert mfn.status_code == 200
+    assert mfn.headers["x-amzn-RateLimit-Limit"] == "5.0"
+    body = mfn.json()
+    assert body["fulfillmentAvailability"] == [
+        {"fulfillmentChannelCode": "DEFAULT", "quantity": 4}
+    ]
+    assert body["summaries"][0]["status"] == ["BUYABLE", "DISCOVERABLE"]
+    assert body["issues"] == []
+    fba = get_listing(sb, "FBA-1", included=included).json()
+    assert fba["fulfillmentAvailability"][0]["fulfillmentChannelCode"] == "AMAZON_EU"
+    assert set(get_listing(sb, "MFN-1").json()) == {"sku", "summaries"}  # default
+    assert get_listing(sb, "NOPE").status_code == 404
+    assert get_listing(sb, "MFN-1", seller="A1SANDBOXSELLERNA").status_code == 403
+    assert get_listing(sb, "MFN-1", included="everything").status_code == 400
+
+
+def test_offer_without_item_shows_its_issue(sb):
+    patch(sb, "OFFER-ONLY", 3)
+    body = get_listing(sb, "OFFER-ONLY", included="summaries,issues").json()
+    assert body["summaries"] == []
+    assert body["issues"][0]["code"] == "90220"
+    assert body["issues"][0]["categories"] == ["MISSING_ATTRIBUTE"]

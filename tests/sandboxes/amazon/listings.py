@@ -32,6 +32,16 @@ https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-ref
   for each marketplace of the request. A merchant order takes its units off
   the listing's quantity in its marketplace.
 - A ``sellerId`` other than the token's seller: 403 ``Unauthorized``.
+- ``GET`` of the same path (``getListingsItem``, ``includedData`` of
+  ``summaries`` (default), ``fulfillmentAvailability``, ``issues``...): the
+  listing's summary per requested marketplace (``BUYABLE`` and
+  ``DISCOVERABLE`` when it has an item), its ``fulfillmentAvailability``
+  (``fulfillmentChannelCode``: ``DEFAULT`` for merchant, ``AMAZON_*`` for
+  FBA, and the quantity in the first requested marketplace); an offer
+  without an item has no summary and the issue "'[item_name]' is required
+  but not supplied." (code ``90220`` as in
+  ``listings-feed-processing-report-schema-v2.example.json``); no listing:
+  404.
 """
 
 from __future__ import annotations
@@ -63,6 +73,8 @@ class Listing:
     channel: str = "DEFAULT"  # DEFAULT (merchant) or AMAZON_NA/EU/FE (FBA)
     quantity: dict[str, int] = field(default_factory=dict)  # per marketplace
     submissions: list[str] = field(default_factory=list)
+    created: float = 0.0
+    updated: float = 0.0
 
     @property
     def buyable(self) -> bool:
@@ -91,7 +103,10 @@ def tick(sb) -> None:
 
 def add(sb, seller_id, sku, product_type="PRODUCT", channel="DEFAULT", quantity=None):
     """Seed a listing: ``quantity`` {marketplace: units}."""
-    listing = Listing(seller_id, sku, product_type, channel, dict(quantity or {}))
+    now = sb.clock.now()
+    listing = Listing(
+        seller_id, sku, product_type, channel, dict(quantity or {}), [], now, now
+    )
     sb.listings[(seller_id, sku)] = listing
     return listing
 
@@ -203,6 +218,7 @@ def apply(sb, seller_id, sku, patches, marketplaces, submission) -> None:
     if listing is None:
         listing = add(sb, seller_id, sku, product_type=None)
     listing.submissions.append(submission)
+    listing.updated = sb.clock.now()
     for item in patches:
         if item["path"] != PATH:
             continue
@@ -211,3 +227,64 @@ def apply(sb, seller_id, sku, patches, marketplaces, submission) -> None:
                 listing.quantity.pop(marketplace, None)
             else:
                 listing.quantity[marketplace] = item["value"][0]["quantity"]
+
+
+INCLUDED = (
+    "summaries",
+    "attributes",
+    "issues",
+    "offers",
+    "fulfillmentAvailability",
+    "procurement",
+    "relationships",
+    "productTypes",
+)
+
+
+def get(sb, seller, seller_id, sku, marketplaces, included) -> dict:
+    from .orders import iso
+
+    if seller_id != seller.seller_id:
+        raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+    if not marketplaces:
+        raise ApiError(400, "InvalidInput", UNPARSABLE, details="marketplaceIds")
+    for marketplace in marketplaces:
+        if marketplace not in seller.marketplaces:
+            raise ApiError(400, "InvalidInput", f"Invalid marketplaceId {marketplace}.")
+    listing = sb.listings.get((seller_id, sku))
+    if listing is None:
+        raise ApiError(404, "NotFound", f"SKU '{sku}' not found in marketplace.")
+    included = set(included or ["summaries"])
+    body: dict = {"sku": sku}
+    if "summaries" in included:
+        body["summaries"] = [
+            {
+                "marketplaceId": marketplace,
+                "productType": listing.product_type,
+                "conditionType": "new_new",
+                "status": ["BUYABLE", "DISCOVERABLE"],
+                "createdDate": iso(listing.created),
+                "lastUpdatedDate": iso(listing.updated),
+            }
+            for marketplace in marketplaces
+            if listing.buyable
+        ]
+    if "fulfillmentAvailability" in included:
+        availability = {"fulfillmentChannelCode": listing.channel}
+        if marketplaces[0] in listing.quantity:
+            availability["quantity"] = listing.quantity[marketplaces[0]]
+        body["fulfillmentAvailability"] = [availability]
+    if "issues" in included:
+        body["issues"] = (
+            []
+            if listing.buyable
+            else [
+                issue(
+                    "90220",
+                    "'[item_name]' is required but not supplied.",
+                    "item_name",
+                    "MISSING_ATTRIBUTE",
+                )
+            ]
+        )
+    return body

@@ -39,6 +39,11 @@ RULES = [
         "patchListingsItem",
         "PATCH",
     ),
+    _r(
+        "/listings/2021-08-01/items/<seller_id>/<path:sku>",
+        "getListingsItem",
+        "GET",
+    ),
     _r("/feeds/2021-06-30/documents", "createFeedDocument", "POST"),
     _r("/feeds/2021-06-30/documents/<document_id>", "getFeedDocument", "GET"),
     _r("/feeds/2021-06-30/feeds", "createFeed", "POST"),
@@ -116,6 +121,18 @@ def patchListingsItem(sb, request, seller_id, sku):
         as_list(request.args, "marketplaceIds"),
         sb.json_body(request),
         request.args.get("mode"),
+    )
+
+
+@handler
+def getListingsItem(sb, request, seller_id, sku):
+    return listings.get(
+        sb,
+        request.environ["amazon.seller"],
+        seller_id,
+        sku,
+        as_list(request.args, "marketplaceIds"),
+        as_list(request.args, "includedData", listings.INCLUDED),
     )
 
 
