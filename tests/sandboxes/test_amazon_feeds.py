@@ -653,3 +653,96 @@ def test_chaos_faults_timeouts_and_expiring_tokens(sb):
         ).status_code
         == 200
     )
+
+
+# ------------------------------------------------------ Notifications API
+NOTIFICATIONS = "notifications.json"
+SQS = "arn:aws:sqs:eu-west-1:123456789012:retail-connect"
+
+
+def grantless(sb, scope="sellingpartnerapi::notifications"):
+    answer = requests.post(
+        sb.test_url + "/auth/o2/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": scope,
+            "client_id": sb.client_id,
+            "client_secret": sb.client_secret,
+        },
+    )
+    return answer.json()["access_token"]
+
+
+def test_destination_and_subscription_then_envelopes_carry_it(sb):
+    app = grantless(sb)
+    seller = token(sb)
+    created = call(
+        sb,
+        "POST",
+        "/notifications/v1/destinations",
+        app,
+        model=NOTIFICATIONS,
+        json={"name": "rc", "resourceSpecification": {"sqs": {"arn": SQS}}},
+    )
+    assert created.status_code == 200
+    destination = created.json()["payload"]
+    assert destination["resource"] == {"sqs": {"arn": SQS}}
+    # destinations need the grantless token, subscriptions the seller's
+    assert (
+        call(
+            sb,
+            "POST",
+            "/notifications/v1/destinations",
+            seller,
+            model=NOTIFICATIONS,
+            json={"name": "x", "resourceSpecification": {"sqs": {"arn": SQS}}},
+        ).status_code
+        == 403
+    )
+    other_scope = grantless(sb, "sellingpartnerapi::client_credential:rotation")
+    assert (
+        call(
+            sb,
+            "GET",
+            "/notifications/v1/destinations",
+            other_scope,
+            model=NOTIFICATIONS,
+        ).status_code
+        == 403
+    )
+    listed = call(sb, "GET", "/notifications/v1/destinations", app, model=NOTIFICATIONS)
+    assert listed.json()["payload"] == [destination]
+    body = {"payloadVersion": "1.0", "destinationId": destination["destinationId"]}
+    path = "/notifications/v1/subscriptions/ORDER_CHANGE"
+    assert (
+        call(sb, "POST", path, app, model=NOTIFICATIONS, json=body).status_code == 403
+    )
+    subscription = call(sb, "POST", path, seller, model=NOTIFICATIONS, json=body)
+    assert subscription.status_code == 200
+    sub_id = subscription.json()["payload"]["subscriptionId"]
+    again = call(sb, "POST", path, seller, model=NOTIFICATIONS, json=body)
+    assert again.status_code == 409
+    assert (
+        call(sb, "GET", path, seller, model=NOTIFICATIONS).json()["payload"][
+            "subscriptionId"
+        ]
+        == sub_id
+    )
+    by_id = call(sb, "GET", f"{path}/{sub_id}", app, model=NOTIFICATIONS)
+    assert by_id.json()["payload"]["destinationId"] == destination["destinationId"]
+    seed(sb, DE)
+    envelope = queued(sb)[-1]
+    assert envelope["NotificationMetadata"]["SubscriptionId"] == sub_id
+    in_use = call(
+        sb,
+        "DELETE",
+        f"/notifications/v1/destinations/{destination['destinationId']}",
+        app,
+        model=NOTIFICATIONS,
+    )
+    assert in_use.status_code == 409
+    assert (
+        call(sb, "DELETE", f"{path}/{sub_id}", app, model=NOTIFICATIONS).status_code
+        == 200
+    )
+    assert call(sb, "GET", path, seller, model=NOTIFICATIONS).status_code == 404

@@ -7,9 +7,9 @@
   Plan" table in each operation's description in the official models
   (``orders_2026-01-01.json``, ``ordersV0.json``,
   ``listingsItems_2021-08-01.json``, ``feeds_2021-06-30.json``,
-  ``reports_2021-06-30.json``); ``test_amazon.py`` checks this table against
-  the models. The bucket is kept "per selling partner and application pair"
-  (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits).
+  ``reports_2021-06-30.json``, ``notifications.json``); ``test_amazon.py``
+  checks this table against the models. The bucket is kept "per selling
+  partner and application pair" (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits).
 """
 
 from __future__ import annotations
@@ -76,6 +76,15 @@ USAGE_PLANS = {
     "getReports": (0.0222, 10),
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
+    # notifications.json
+    "createDestination": (1.0, 5),
+    "getDestinations": (1.0, 5),
+    "getDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "getSubscriptionById": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 # operation -> model file holding it (for the contract checks)
 MODEL_OF = {
@@ -92,4 +101,12 @@ MODEL_OF = {
     "getReports": "reports_2021-06-30.json",
     "getReport": "reports_2021-06-30.json",
     "getReportDocument": "reports_2021-06-30.json",
+    "createDestination": "notifications.json",
+    "getDestinations": "notifications.json",
+    "getDestination": "notifications.json",
+    "deleteDestination": "notifications.json",
+    "createSubscription": "notifications.json",
+    "getSubscription": "notifications.json",
+    "getSubscriptionById": "notifications.json",
+    "deleteSubscriptionById": "notifications.json",
 }

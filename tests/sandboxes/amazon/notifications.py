@@ -19,10 +19,22 @@ ORDER_CHANGE). Delivery is at least once: "you might receive duplicate
 notifications" (https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide);
 a duplicate carries the same ``NotificationId``.
 
-The sandbox publishes as if the app had subscribed to ORDER_CHANGE: the
-notifications wait in a queue (what the SQS queue would hold) that a test
-reads with ``GET|POST /__sandbox__/notifications/...`` or posts, as the
-message bodies, to a URL (what an SQS consumer would hand on). Consuming SQS
+Notifications API v1 (``notifications.json``): destinations are grantless
+(``createDestination`` {``name``, ``resourceSpecification`` {``sqs``
+{``arn``} | ``eventBridge`` {``region``, ``accountId``}}}, ``getDestinations``,
+``getDestination``, ``deleteDestination``: a token of the client-credentials
+grant with scope ``sellingpartnerapi::notifications``); a subscription is
+the seller's (``createSubscription`` {``payloadVersion``, ``destinationId``,
+``processingDirective``}, a second one for the same type: 409;
+``getSubscription``), read or deleted by id grantless. Answers wrap their
+data in ``payload``.
+
+The sandbox publishes whether or not the app subscribed (a demo needs no
+setup); the envelope carries the seller's ORDER_CHANGE subscription id when
+there is one. The notifications wait in a queue (what the SQS queue would
+hold) that a test reads with ``GET|POST /__sandbox__/notifications/...``
+or posts, as the message bodies, to a URL (what an SQS consumer would hand
+on). Consuming SQS
 itself is left to the connector's transport.
 """
 
@@ -30,7 +42,7 @@ from __future__ import annotations
 
 import uuid
 
-from ..toolkit import WebhookSender, utc_iso
+from ..toolkit import ApiError, WebhookSender, utc_iso
 
 STATUS_NAMES = {
     "PENDING_AVAILABILITY": "PendingAvailability",
@@ -50,6 +62,8 @@ def reset(sb) -> None:
     )
     sb.subscription_id = str(uuid.uuid4())
     sb.notification_queue = []
+    sb.destinations = {}
+    sb.subscriptions = {}  # (seller, type) -> subscription
     sb.book.listeners.append(
         lambda order, change, when: _changed(sb, order, change, when)
     )
@@ -118,7 +132,7 @@ def envelope(sb, order, change_type: str, reason: str, when: float) -> dict:
         },
         "NotificationMetadata": {
             "ApplicationId": sb.application_id,
-            "SubscriptionId": sb.subscription_id,
+            "SubscriptionId": _subscription_id(sb, order.seller_id),
             "PublishTime": utc_iso(now),
             "NotificationId": str(uuid.uuid4()),
         },
@@ -159,3 +173,100 @@ def flush(sb, url=None, order="fifo", duplicate_every=None, seed=None) -> list:
     for event in events:
         sender.queue(event)
     return sender.flush(order=order, duplicate_every=duplicate_every, seed=seed)
+
+
+def _subscription_id(sb, seller_id) -> str:
+    found = sb.subscriptions.get((seller_id, "ORDER_CHANGE"))
+    return found["subscriptionId"] if found else sb.subscription_id
+
+
+# ------------------------------------------------------- Notifications API
+def create_destination(sb, body) -> dict:
+    name = body.get("name")
+    spec = body.get("resourceSpecification")
+    if not isinstance(name, str) or not isinstance(spec, dict) or len(spec) != 1:
+        raise ApiError(
+            400, "InvalidInput", "name and one resourceSpecification are required."
+        )
+    if "sqs" in spec:
+        arn = (spec["sqs"] or {}).get("arn", "")
+        if not isinstance(arn, str) or not arn.startswith("arn:aws:sqs:"):
+            raise ApiError(400, "InvalidInput", "Invalid SQS arn.")
+        resource = {"sqs": {"arn": arn}}
+    elif "eventBridge" in spec:
+        bridge = spec["eventBridge"] or {}
+        if not bridge.get("region") or not bridge.get("accountId"):
+            raise ApiError(
+                400, "InvalidInput", "eventBridge needs region and accountId."
+            )
+        resource = {
+            "eventBridge": {
+                "name": "aws.partner/sellingpartnerapi.amazon.com/"
+                f"{bridge['accountId']}/{uuid.uuid4()}",
+                "region": bridge["region"],
+                "accountId": bridge["accountId"],
+            }
+        }
+    else:
+        raise ApiError(
+            400, "InvalidInput", "resourceSpecification needs sqs or eventBridge."
+        )
+    destination = {
+        "destinationId": str(uuid.uuid4()),
+        "name": name,
+        "resource": resource,
+    }
+    sb.destinations[destination["destinationId"]] = destination
+    return {"payload": destination}
+
+
+def destination(sb, destination_id, delete=False) -> dict:
+    if destination_id not in sb.destinations:
+        raise ApiError(404, "NotFound", f"Destination {destination_id} not found.")
+    if delete:
+        if any(s["destinationId"] == destination_id for s in sb.subscriptions.values()):
+            raise ApiError(409, "Conflict", "The destination has subscriptions.")
+        del sb.destinations[destination_id]
+        return {}
+    return {"payload": sb.destinations[destination_id]}
+
+
+def create_subscription(sb, seller, notification_type, body) -> dict:
+    if notification_type != "ORDER_CHANGE":
+        raise ApiError(
+            400, "InvalidInput", f"Unsupported notificationType {notification_type}."
+        )
+    destination_id = body.get("destinationId")
+    if body.get("payloadVersion") != "1.0" or destination_id not in sb.destinations:
+        raise ApiError(400, "InvalidInput", "Invalid payloadVersion or destinationId.")
+    key = (seller.seller_id, notification_type)
+    if key in sb.subscriptions:
+        raise ApiError(
+            409, "Conflict", "A subscription for this notificationType already exists."
+        )
+    subscription = {
+        "subscriptionId": str(uuid.uuid4()),
+        "payloadVersion": "1.0",
+        "destinationId": destination_id,
+    }
+    if isinstance(body.get("processingDirective"), dict):
+        subscription["processingDirective"] = body["processingDirective"]
+    sb.subscriptions[key] = subscription
+    return {"payload": subscription}
+
+
+def subscription(sb, seller, notification_type) -> dict:
+    found = sb.subscriptions.get((seller.seller_id, notification_type))
+    if found is None:
+        raise ApiError(404, "NotFound", f"No subscription for {notification_type}.")
+    return {"payload": found}
+
+
+def subscription_by_id(sb, notification_type, subscription_id, delete=False) -> dict:
+    for key, found in list(sb.subscriptions.items()):
+        if key[1] == notification_type and found["subscriptionId"] == subscription_id:
+            if delete:
+                del sb.subscriptions[key]
+                return {}
+            return {"payload": found}
+    raise ApiError(404, "NotFound", f"Subscription {subscription_id} not found.")

@@ -51,11 +51,46 @@ RULES = [
     _r("/reports/2021-06-30/reports", "getReports", "GET"),
     _r("/reports/2021-06-30/reports/<report_id>", "getReport", "GET"),
     _r("/reports/2021-06-30/documents/<document_id>", "getReportDocument", "GET"),
+    _r("/notifications/v1/destinations", "createDestination", "POST"),
+    _r("/notifications/v1/destinations", "getDestinations", "GET"),
+    _r("/notifications/v1/destinations/<destination_id>", "getDestination", "GET"),
+    _r(
+        "/notifications/v1/destinations/<destination_id>",
+        "deleteDestination",
+        "DELETE",
+    ),
+    _r(
+        "/notifications/v1/subscriptions/<notification_type>",
+        "createSubscription",
+        "POST",
+    ),
+    _r("/notifications/v1/subscriptions/<notification_type>", "getSubscription", "GET"),
+    _r(
+        "/notifications/v1/subscriptions/<notification_type>/<subscription_id>",
+        "getSubscriptionById",
+        "GET",
+    ),
+    _r(
+        "/notifications/v1/subscriptions/<notification_type>/<subscription_id>",
+        "deleteSubscriptionById",
+        "DELETE",
+    ),
 ]
 UNAUTHENTICATED = {"lwaToken"}
 # operations whose model lists no 415 answer
 NO_415 = {"confirmShipment"}
-GRANTLESS: set[str] = set()
+# grantless operations and the scope their token needs (notifications.json)
+GRANTLESS = dict.fromkeys(
+    (
+        "createDestination",
+        "getDestinations",
+        "getDestination",
+        "deleteDestination",
+        "getSubscriptionById",
+        "deleteSubscriptionById",
+    ),
+    "sellingpartnerapi::notifications",
+)
 STATE_MODULES: list = [listings, feeds, settlement, notifications]
 HANDLERS: dict = {}
 
@@ -177,6 +212,51 @@ def getReport(sb, request, report_id):
 @handler
 def getReportDocument(sb, request, document_id):
     return settlement.get_report_document(sb, _seller(request), document_id)
+
+
+# --------------------------------------------------------- notifications
+@handler
+def createDestination(sb, request):
+    return notifications.create_destination(sb, sb.json_body(request))
+
+
+@handler
+def getDestinations(sb, request):
+    return {"payload": list(sb.destinations.values())}
+
+
+@handler
+def getDestination(sb, request, destination_id):
+    return notifications.destination(sb, destination_id)
+
+
+@handler
+def deleteDestination(sb, request, destination_id):
+    return notifications.destination(sb, destination_id, delete=True)
+
+
+@handler
+def createSubscription(sb, request, notification_type):
+    return notifications.create_subscription(
+        sb, _seller(request), notification_type, sb.json_body(request)
+    )
+
+
+@handler
+def getSubscription(sb, request, notification_type):
+    return notifications.subscription(sb, _seller(request), notification_type)
+
+
+@handler
+def getSubscriptionById(sb, request, notification_type, subscription_id):
+    return notifications.subscription_by_id(sb, notification_type, subscription_id)
+
+
+@handler
+def deleteSubscriptionById(sb, request, notification_type, subscription_id):
+    return notifications.subscription_by_id(
+        sb, notification_type, subscription_id, delete=True
+    )
 
 
 __all__ = ["RULES", "HANDLERS", "ApiError", "invalid"]

@@ -240,7 +240,9 @@ class AmazonSandbox(BaseSandbox):
         if access is None:
             return self.error_response(403, "Unauthorized", DENIED, details=details)
         grantless = operation in routes.GRANTLESS
-        if (access.seller_id is None) != grantless:
+        if (access.seller_id is None) != grantless or (
+            grantless and access.scope != routes.GRANTLESS[operation]
+        ):
             return self.error_response(403, "Unauthorized", DENIED)
         seller = self.sellers.get(access.seller_id) if access.seller_id else None
         region = request.environ.get("amazon.region")
