@@ -274,3 +274,29 @@ def test_get_report_document_rate(sb):
         assert answer.status_code == 200
         assert answer.headers["x-amzn-RateLimit-Limit"] == "0.0167"
     assert call(sb, "GET", path, access, model=REPORTS).status_code == 429
+
+
+def test_a_settlement_can_come_as_two_reports(sb):
+    order = seed(sb, DE)
+    ship_all(sb, order)
+    made = requests.post(
+        sb.test_url + "/__sandbox__/settlements",
+        json={"marketplace_id": DE, "duplicate": True},
+    ).json()["settlement"]
+    assert len(made["report_ids"]) == 2
+    access = token(sb)
+    assert len(reports(sb, access).json()["reports"]) == 1  # the copy comes later
+    sb.clock.advance(3600)
+    access = token(sb)
+    found = reports(sb, access).json()["reports"]
+    assert sorted(r["reportId"] for r in found) == sorted(made["report_ids"])
+    assert found[0]["createdTime"] != found[1]["createdTime"]
+    assert found[0]["reportDocumentId"] != found[1]["reportDocumentId"]
+    heads = [settlement_rows(sb, access, report)[0] for report in found]
+    assert heads[0]["settlement-id"] == heads[1]["settlement-id"]
+    assert heads[0]["total-amount"] == heads[1]["total-amount"] == made["total"]
+    # the schedule duplicates too when configured
+    sb.duplicate_settlement_reports = True
+    ship_all(sb, seed(sb, DE))
+    sb.clock.advance(14 * 86400 + 3600)
+    assert len(reports(sb, token(sb)).json()["reports"]) == 4

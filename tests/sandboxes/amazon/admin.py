@@ -26,7 +26,8 @@ account, to drive scenarios.
   cancel: a ``BuyerRequestedChange`` notification);
 - ``GET /__sandbox__/settlements`` (every settlement: id, report, total,
   deposit date), ``POST /__sandbox__/settlements`` ``{seller_id,
-  marketplace_id}`` (close the period now; 200 with the settlement or null);
+  marketplace_id, duplicate}`` (close the period now; 200 with the
+  settlement or null; ``duplicate``: two reports of it);
 - ``GET /__sandbox__/feeds/<id>`` (a feed with its processing report);
 - ``GET /__sandbox__/notifications`` (queued ORDER_CHANGE envelopes),
   ``POST /__sandbox__/notifications`` ``{order_id, change_type, reason,
@@ -231,7 +232,11 @@ def admin_settlements(sb, request, data):
                 if data.get("seller_id")
                 else (sb.seller_of_marketplace(marketplace))
             )
-            return {"settlement": settlement.close(sb, seller.seller_id, marketplace)}
+            return {
+                "settlement": settlement.close(
+                    sb, seller.seller_id, marketplace, duplicate=data.get("duplicate")
+                )
+            }
         return {"settlements": list(sb.settlements)}
 
 

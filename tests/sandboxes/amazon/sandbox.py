@@ -110,6 +110,7 @@ class AmazonSandbox(BaseSandbox):
         fba_fee: str = "3.00",
         reserve_rate: str = "0.05",
         notification_url: str | None = None,
+        duplicate_settlement_reports: bool = False,
     ):
         """``sellers``: ``{seller_id: (region, marketplaces, refresh_token)}``;
         ``roles``: the app's roles (personal data needs the restricted ones);
@@ -118,7 +119,8 @@ class AmazonSandbox(BaseSandbox):
         a settlement period lasts ``settlement_days``, Amazon keeps
         ``commission_rate`` of price and shipping, ``fba_fee`` per FBA unit and
         holds ``reserve_rate`` of a positive period as reserve;
-        ``notification_url`` receives flushed notifications."""
+        ``notification_url`` receives flushed notifications;
+        ``duplicate_settlement_reports``: each settlement comes as two reports."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.roles = set(roles)
@@ -138,6 +140,7 @@ class AmazonSandbox(BaseSandbox):
         self.fba_fee = Decimal(fba_fee)
         self.reserve_rate = Decimal(reserve_rate)
         self.notification_url = notification_url
+        self.duplicate_settlement_reports = duplicate_settlement_reports
         clock = clock or Clock()
         self.storage = DocumentStorage(clock)
         self.hosts = {region: RegionHost(self, region, clock) for region in REGIONS}

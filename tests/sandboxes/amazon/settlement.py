@@ -14,7 +14,10 @@
   order-item-code, merchant-order-item-id, merchant-adjustment-item-id, sku,
   quantity-purchased, promotion-id (same page, "Flat File V2 Settlement
   Report"); the first data line holds only the settlement's id, dates,
-  total and currency, every other line one amount. Amounts use a dot.
+  total and currency, every other line one amount; every row has the 24
+  columns (amzn/selling-partner-api-models#5353). Amounts use a dot. Dates
+  are written ``2026-10-26 07:33:20 UTC`` (not verified against a real
+  report of every marketplace: EU reports may localize them).
 - Amounts: transaction-type ``Order`` with amount-type ``ItemPrice``
   (Principal, Shipping, Tax), ``ItemFees`` (Commission, negative;
   FBAPerUnitFulfillmentFee for Amazon-fulfilled units) and ``Promotion``;
@@ -175,9 +178,17 @@ def _refund_lines(sb, order, item, units, currency):
     ]
 
 
-def close(sb, seller_id: str, marketplace: str, end: float | None = None):
+def close(
+    sb, seller_id: str, marketplace: str, end: float | None = None, duplicate=None
+):
     """Close the settlement period of a seller in a marketplace; return the
-    report, or None when nothing happened in it."""
+    settlement, or None when nothing happened in it. ``duplicate`` (default
+    ``sb.duplicate_settlement_reports``): the same settlement comes as two
+    reports, the second an hour later, as sellers see ("multiple settlement
+    reports with overlapping time frames", amzn/selling-partner-api-docs#969):
+    a connector books a settlement once, by its settlement-id."""
+    if duplicate is None:
+        duplicate = sb.duplicate_settlement_reports
     end = sb.clock.now() if end is None else end
     currency = currency_of(marketplace)
     name = MARKETPLACES[marketplace][3]
@@ -265,30 +276,15 @@ def close(sb, seller_id: str, marketplace: str, end: float | None = None):
         values["settlement-id"] = settlement_id
         lines.append("\t".join(values[c] for c in COLUMNS))
     text = "\n".join(lines) + "\n"
-    seller = sb.sellers[seller_id]
-    suffix = secrets.token_hex(6).upper()
-    document_id = f"amzn1.spdoc.1.4.{seller.region}.{uuid.uuid4()}.T{suffix}"
-    sb.report_documents[document_id] = seller_id
-    sb.storage.put(
-        document_id, gzip.compress(text.encode()), "text/tab-separated-values"
-    )
-    report_id = str(sb.report_seq)
-    report = {
-        "reportId": report_id,
-        "reportType": SETTLEMENT,
-        "dataStartTime": iso(start),
-        "dataEndTime": iso(end),
-        "marketplaceIds": [marketplace],
-        "createdTime": iso(end),
-        "processingStatus": "DONE",
-        "processingStartTime": iso(end),
-        "processingEndTime": iso(end),
-        "reportDocumentId": document_id,
-    }
-    sb.reports[report_id] = (seller_id, report)
+    copies = 2 if duplicate else 1
+    report_ids = [
+        _publish(sb, seller_id, marketplace, text, start, end, end + copy * 3600)
+        for copy in range(copies)
+    ]
     summary = {
         "settlement_id": settlement_id,
-        "report_id": report_id,
+        "report_id": report_ids[0],
+        "report_ids": report_ids,
         "seller_id": seller_id,
         "marketplace_id": marketplace,
         "currency": currency,
@@ -298,6 +294,35 @@ def close(sb, seller_id: str, marketplace: str, end: float | None = None):
     }
     sb.settlements.append(summary)
     return summary
+
+
+def _publish(sb, seller_id, marketplace, text, start, end, created) -> str:
+    """Store a report document and its ``Report``; return the report id."""
+    seller = sb.sellers[seller_id]
+    suffix = secrets.token_hex(6).upper()
+    document_id = f"amzn1.spdoc.1.4.{seller.region}.{uuid.uuid4()}.T{suffix}"
+    sb.report_documents[document_id] = seller_id
+    sb.storage.put(
+        document_id, gzip.compress(text.encode()), "text/tab-separated-values"
+    )
+    sb.report_seq += 1
+    report_id = str(sb.report_seq)
+    sb.reports[report_id] = (
+        seller_id,
+        {
+            "reportId": report_id,
+            "reportType": SETTLEMENT,
+            "dataStartTime": iso(start),
+            "dataEndTime": iso(end),
+            "marketplaceIds": [marketplace],
+            "createdTime": iso(created),
+            "processingStatus": "DONE",
+            "processingStartTime": iso(created),
+            "processingEndTime": iso(created),
+            "reportDocumentId": document_id,
+        },
+    )
+    return report_id
 
 
 def _row(

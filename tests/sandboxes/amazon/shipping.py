@@ -27,8 +27,10 @@ https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide).
 A package is identified by ``packageReferenceId`` "within the scope of an
 order" (``PackageReferenceId`` in the model): confirming the same package
 again with the same items updates its carrier and tracking and ships nothing
-more (sandbox reading of that definition; the same reference with other
-items is refused). Each confirmation ships the package's quantities: the
+more (sandbox reading of that definition and of the error "not finding a
+matching package or order already fulfilled", #5037: Amazon looks for a
+matching package before refusing; the same reference with other items is
+refused). Each confirmation ships the package's quantities: the
 order becomes ``PARTIALLY_SHIPPED``, then ``SHIPPED`` when nothing is left,
 and shows the package in ``packages`` (Orders API v2026-01-01).
 """
