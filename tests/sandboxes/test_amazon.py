@@ -8,6 +8,7 @@ contract folder that check is skipped, unless ``RC_REQUIRE_CONTRACTS=1``.
 
 import os
 import re
+import threading
 
 import pytest
 import requests
@@ -243,6 +244,21 @@ def test_search_orders_burst_then_429_quota_exceeded_then_refill(sb):
     assert search(sb, access).status_code == 429
     sb.clock.advance(2)
     assert search(sb, access).status_code == 200
+
+
+def test_concurrent_burst_lets_exactly_the_burst_through(sb):
+    access = token(sb)
+    codes = []
+
+    def hit():
+        codes.append(search(sb, access).status_code)
+
+    threads = [threading.Thread(target=hit) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (codes.count(200), codes.count(429)) == (20, 20)
 
 
 def test_buckets_are_per_seller(sb):

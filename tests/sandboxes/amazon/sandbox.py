@@ -239,6 +239,11 @@ class AmazonSandbox(BaseSandbox):
         request.environ["amazon.operation"] = operation
         if operation is None or operation in routes.UNAUTHENTICATED:
             return None
+        # the state lock: tokens and buckets are read and made by other threads
+        with self.lock:
+            return self._admit(request, operation)
+
+    def _admit(self, request: Request, operation):
         access, details = self.auth.check(request.headers.get("x-amz-access-token"))
         if access is None:
             return self.error_response(403, "Unauthorized", DENIED, details=details)
