@@ -1442,6 +1442,7 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
         tags: list[str] | tuple = (),
         note: str | None = None,
         gateway: str = "shopify_payments",
+        declined: int = 0,
         test: bool = False,
         source_name: str = "web",
         taxes_included: bool = False,
@@ -1470,6 +1471,14 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
         ``gift_card_payment``: that much of a paid order was paid with a gift
         card (a SALE transaction of the ``gift_card`` gateway): a payment, not
         a discount, so the order's total is unchanged.
+        ``gateway``: the payment gateway of its transactions, as Shopify
+        names it (OrderTransaction.gateway "the payment gateway used to
+        process the transaction": ``shopify_payments``, ``paypal``,
+        ``manual``...). ``declined``: that many attempts failed before the
+        payment went through, each a SALE transaction of status FAILURE
+        (OrderTransactionStatus FAILURE "The transaction failed.";
+        https://shopify.dev/docs/api/admin-graphql/latest/enums/OrderTransactionStatus):
+        the order keeps them, they move no money.
         ``test``: a test order (Order.test: "made using the Shopify Bogus
         Gateway or a payment provider with test mode enabled"); ``source_name``
         where it was placed (Order.sourceName: "such as web, mobile_app, or
@@ -1618,6 +1627,8 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
                     raise ValueError("a gift card pays part of a paid order")
                 self._transaction(order, "SALE", part, ms, gateway="gift_card")
                 total -= part
+            for _attempt in range(declined):
+                self._transaction(order, "SALE", total, ms)["status"] = "FAILURE"
             if financial_status in ("PAID", "AUTHORIZED") and total:
                 kind = "SALE" if financial_status == "PAID" else "AUTHORIZATION"
                 self._transaction(order, kind, total, ms)
@@ -1780,6 +1791,22 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
         order["transactions"].append(transaction)
         return transaction
 
+    @staticmethod
+    def _uncaptured_authorization(order: dict) -> dict | None:
+        captured = {
+            t["parentId"] for t in order["transactions"] if t["kind"] == "CAPTURE"
+        }
+        return next(
+            (
+                t
+                for t in order["transactions"]
+                if t["kind"] == "AUTHORIZATION"
+                and t["status"] == "SUCCESS"
+                and t["id"] not in captured
+            ),
+            None,
+        )
+
     def _totals(self, order: dict) -> dict[str, Decimal]:
         zero = Decimal("0.00")
         subtotal = current_subtotal = line_tax = current_tax = discounts = zero
@@ -1843,8 +1870,16 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
 
     def update_order(self, order_id: str, *, emit: bool = False, **fields) -> dict:
         """Change ``email``, ``phone``, ``note``, ``tags``, ``shipping_address``,
-        ``billing_address`` or ``financial_status`` (``PAID`` records the
-        missing sale); bumps ``updatedAt``."""
+        ``billing_address`` or ``financial_status``; bumps ``updatedAt``.
+
+        ``PAID`` is orderMarkAsPaid: it "will either create a new sale
+        transaction for the full outstanding amount or capture an existing
+        authorized transaction, depending on the order's current payment
+        state" (https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderMarkAsPaid):
+        an authorization not captured yet gets its CAPTURE, whose
+        parentTransaction is the authorization ("The associated parent
+        transaction, for example the authorization of a capture",
+        OrderTransaction.parentTransaction); else a SALE of what is due."""
         names = {
             "shipping_address": "shippingAddress",
             "billing_address": "billingAddress",
@@ -1858,10 +1893,18 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
                     value = self._address(value)
                 elif key == "financial_status" and value == "PAID":
                     totals = self._totals(order)
-                    if totals["paid"] < totals["total"]:
+                    due = totals["total"] - totals["paid"]
+                    authorization = self._uncaptured_authorization(order)
+                    if due > 0 and authorization:
                         self._transaction(
-                            order, "SALE", totals["total"] - totals["paid"]
+                            order,
+                            "CAPTURE",
+                            due,
+                            parent=authorization["id"],
+                            gateway=authorization["gateway"],
                         )
+                    elif due > 0:
+                        self._transaction(order, "SALE", due)
                     became_paid = order["financialStatus"] != "PAID"
                 elif key not in ("email", "phone", "note", "tags", "financial_status"):
                     raise ValueError(f"unknown order field {key!r}")
@@ -2212,13 +2255,27 @@ class ShopifySandbox(ShopifyReturnsMixin, BaseSandbox):
         amount = money(amount)
         transactions = []
         if amount > 0:
-            sale = next(
-                (t for t in order["transactions"] if t["kind"] in ("SALE", "CAPTURE")),
-                None,
-            )
+            # a refund's parent "must be a capture or sale transaction" that
+            # succeeded, and goes back through its gateway (REST Transaction
+            # resource, parent_id; OrderTransactionInput.parentId)
+            # (the card before a gift card that paid part of the order)
+            paid = [
+                t
+                for t in order["transactions"]
+                if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"
+            ]
+            paid.sort(key=lambda t: t["gateway"] == "gift_card")
+            sale = paid[0] if paid else None
             parent = sale["id"] if sale else None
             transactions.append(
-                self._transaction(order, "REFUND", amount, ms, parent)["id"]
+                self._transaction(
+                    order,
+                    "REFUND",
+                    amount,
+                    ms,
+                    parent,
+                    gateway=sale["gateway"] if sale else None,
+                )["id"]
             )
         refund = {
             "id": self._next("Refund"),
