@@ -89,6 +89,23 @@ query RefundById($id: ID!) {{
   }}
 }}"""
 
+# An order's transactions (payments, captures, refunds) in the shop's money,
+# and which refund each REFUND belongs to: "OrderTransaction ... kind,
+# status, gateway, amountSet, processedAt, parentTransaction"
+# (https://shopify.dev/docs/api/admin-graphql/latest/objects/OrderTransaction).
+ORDER_TRANSACTIONS = f"""
+query OrderTransactions($id: ID!) {{
+  order(id: $id) {{
+    id name displayFinancialStatus
+    transactions(first: 100) {{
+      id kind status gateway processedAt createdAt
+      amountSet {{ {MONEY} }}
+      parentTransaction {{ id }}
+    }}
+    refunds(first: 50) {{ id transactions(first: 20) {{ nodes {{ id }} }} }}
+  }}
+}}"""
+
 SYNC_ORDERS = """
 query SyncOrders($first: Int!, $after: String, $q: String) {
   orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
