@@ -112,7 +112,12 @@ class RetailBackend(models.Model):
             )
         rows, elsewhere = self._shopify_gateway_rows(todo)
         todo = [txn for txn in todo if txn["gateway"] not in elsewhere]
-        if not todo:
+        # invoiced whoever books the money: the other backend registers its
+        # payment on this invoice (Stripe: metadata shopify_order)
+        invoiced = self.shopify_invoice_paid_orders and self._shopify_invoice_paid(
+            sale, order
+        )
+        if not todo and not invoiced:
             raise EventSkipped(
                 "skipped_policy",
                 f"{order['name']}: paid through "
@@ -121,8 +126,6 @@ class RetailBackend(models.Model):
                     for name, backend in elsewhere.items()
                 ),
             )
-        if self.shopify_invoice_paid_orders:
-            self._shopify_invoice_paid(sale, order)
         refund_of = {
             t["id"]: refund["id"]
             for refund in order.get("refunds") or []
@@ -224,9 +227,10 @@ class RetailBackend(models.Model):
             or order.get("displayFinancialStatus") not in mappers.PAID
             or sale.invoice_status != "to invoice"
         ):
-            return
+            return None
         invoices = sale.with_context(**IMPORT_CONTEXT)._create_invoices()
         invoices.action_post()
+        return invoices
 
     def _shopify_book_transaction(self, sale, order, txn, row, refund_of):
         currency = sale.currency_id

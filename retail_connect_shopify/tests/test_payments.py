@@ -1,6 +1,12 @@
+import unittest
+
+import requests
+
 from odoo.tests import tagged
 
 from .common import ShopifyCase, run_jobs
+
+STRIPE_KEY = "sk_test_retailconnect"
 
 
 @tagged("post_install", "-at_install")
@@ -179,3 +185,97 @@ class TestPayments(ShopifyCase):
         self.deliver(self.new_order(gateway="stripe_connect"))
         self.assertEqual(len(self.payments()), 1)
         self.assertEqual(self.payments().journal_id, self.journal)
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentsWithStripe(ShopifyCase):
+    """A shop taking payments through its own Stripe account, both connected:
+    the Stripe backend owns payments, so the money is booked once, by it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "stripe_journal_id" not in cls.env["retail.backend"]._fields:
+            raise unittest.SkipTest("retail_connect_stripe is not installed")
+        from sandboxes.stripe import StripeSandbox  # noqa: PLC0415
+
+        cls.stripe_sandbox = StripeSandbox(secret_key=STRIPE_KEY)
+        cls.stripe_server = cls.stripe_sandbox.serve()
+        cls.addClassCleanup(cls.stripe_server.stop)
+        cls.stripe_journal = cls.env["account.journal"].create(
+            {"name": "Stripe", "code": "STRP", "type": "bank"}
+        )
+        cls.stripe = cls.env["retail.backend"].create(
+            {
+                "name": "Acme Stripe",
+                "platform": "stripe",
+                "environment": "sandbox",
+                "base_url": cls.stripe_server.url,
+                "stripe_currency_id": cls.eur.id,
+                "stripe_journal_id": cls.stripe_journal.id,
+                "job_max_retries": 3,
+            }
+        )
+        cls.stripe.api_key = STRIPE_KEY
+        cls.stripe.action_activate()
+
+    def setUp(self):
+        super().setUp()
+        self.stripe_sandbox.reset()
+        self.env["ir.config_parameter"].sudo().set_param(
+            "web.base.url", f"http://127.0.0.1:{self.http_port()}"
+        )
+        self.stripe.invalidate_recordset(["webhook_url"])
+        self.stripe._stripe_register_webhook()
+        self.backend._policy("payment").direction = "in"
+        self.backend.shopify_invoice_paid_orders = True
+
+    def stripe_admin(self, path, data):
+        answer = requests.post(
+            f"{self.stripe_server.url}/__sandbox__/{path}", json=data, timeout=10
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def test_an_order_paid_through_stripe_is_booked_once_by_stripe(self):
+        self.assertTrue(self.stripe._policy("payment")._allows_import())
+        order = self.new_order(gateway="stripe")
+        self.sandbox.emit("orders/create", order["id"])
+        self.sandbox.emit("orders/paid", order["id"])
+        run_jobs(self.env, rounds=4)
+        sale = self.sale_orders()
+        invoice = sale.invoice_ids
+        self.assertEqual(invoice.state, "posted", "invoiced by the Shopify backend")
+        self.assertEqual(invoice.payment_state, "not_paid", "its money is Stripe's")
+        # the shop's Stripe account charged the order (its PaymentIntent names
+        # the Shopify order) and tells the Stripe backend
+        cents = round(float(order["totals"]["total"]) * 100)
+        self.stripe_admin(
+            "payments",
+            {
+                "amount": cents,
+                "currency": "eur",
+                "metadata": {"shopify_order": order["name"]},
+            },
+        )
+        self.stripe_admin("webhooks/flush", {})
+        run_jobs(self.env, rounds=4)
+        # Shopify updates the order again: still nothing booked by Shopify
+        self.sandbox.update_order(order["id"], note="paid", emit=True)
+        run_jobs(self.env, rounds=4)
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        payments = invoice._get_reconciled_payments()
+        self.assertEqual(len(payments), 1, "booked once")
+        self.assertEqual(payments.journal_id, self.stripe_journal)
+        shopify_payments = self.Binding.search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("res_model", "=", "account.payment"),
+            ]
+        )
+        self.assertFalse(shopify_payments)
+        skipped = self.Event.search(
+            [("backend_id", "=", self.backend.id), ("topic", "=", "orders/payments")]
+        ).filtered(lambda e: e.state == "skipped_policy")
+        self.assertTrue(skipped)
+        self.assertIn("booked by Acme Stripe", skipped[-1].error)
