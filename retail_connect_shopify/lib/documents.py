@@ -45,6 +45,8 @@ ORDER = f"""
   # what is left once the refunds are added back (models/shopify_order_import)
   refunds(first: 10) {{ refundLineItems(first: 20) {{ nodes {{
     quantity lineItem {{ id }} }} }} }}
+  # which payments exist: the payments flow is queued for unbooked ones only
+  transactions(first: 100) {{ id kind status }}
 """
 
 SHOP = "query Shop { shop { id name myshopifyDomain currencyCode ianaTimezone } }"

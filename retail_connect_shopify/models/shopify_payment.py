@@ -62,8 +62,13 @@ class RetailBackend(models.Model):
         policy = self.policy_ids.filtered(lambda p: p.domain == "payment")[:1]
         if not policy or not policy._allows_import():
             return None
-        if "paymentGatewayNames" in order and not order["paymentGatewayNames"]:
-            return None  # nothing was ever paid
+        if "transactions" in order and not any(
+            txn.get("status") == "SUCCESS"
+            and txn.get("kind") in BOOKED_KINDS
+            and not self._shopify_booked(txn["id"])
+            for txn in order["transactions"] or []
+        ):
+            return None  # nothing moved money that is not booked yet
         numeric = mappers.numeric_id(order["id"])
         event, _created = self.env["retail.event"]._ingest(
             self,

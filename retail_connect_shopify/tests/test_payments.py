@@ -75,8 +75,10 @@ class TestPayments(ShopifyCase):
         self.assertAlmostEqual(payment.amount, float(order["totals"]["total"]))
         self.assertAlmostEqual(payment.amount, invoice.amount_total)
         # the same order again (update, replay, poll): nothing twice
+        events = self.payment_events()
         self.sandbox.update_order(order["id"], note="gift wrap", emit=True)
         run_jobs(self.env, rounds=4)
+        self.assertEqual(self.payment_events(), events, "nothing left to book")
         for event in self.payment_events():
             event.action_replay()
         run_jobs(self.env, rounds=4)
