@@ -105,7 +105,7 @@ class RetailBackend(models.Model):
         if not order:
             raise self._shopify_missing_order(gid)
         todo = [
-            txn
+            dict(txn, gateway=txn.get("gateway") or "")  # nullable in the schema
             for txn in order.get("transactions") or []
             if txn.get("status") == "SUCCESS"
             and txn.get("kind") in BOOKED_KINDS
@@ -154,7 +154,7 @@ class RetailBackend(models.Model):
         """``({gateway: mapping row}, {gateway: backend booking it})``; an
         unmapped gateway raises its mapping exception."""
         rows, elsewhere = {}, {}
-        for name in sorted({txn.get("gateway") or "" for txn in transactions}):
+        for name in sorted({txn["gateway"] for txn in transactions}):
             row = self.shopify_gateway_ids.filtered(lambda r, n=name: r.name == n)[:1]
             owner = self._shopify_gateway_owner(name, row)
             if owner:
