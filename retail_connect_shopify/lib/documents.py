@@ -45,6 +45,8 @@ ORDER = f"""
   # what is left once the refunds are added back (models/shopify_order_import)
   refunds(first: 10) {{ refundLineItems(first: 20) {{ nodes {{
     quantity lineItem {{ id }} }} }} }}
+  # which payments exist: the payments flow is queued for unbooked ones only
+  transactions(first: 100) {{ id kind status }}
 """
 
 SHOP = "query Shop { shop { id name myshopifyDomain currencyCode ianaTimezone } }"
@@ -86,6 +88,23 @@ query RefundById($id: ID!) {{
       refundLineItems(first: 50) {{ nodes {{
         quantity lineItem {{ id }} subtotalSet {{ {MONEY} }} }} }}
     }}
+  }}
+}}"""
+
+# An order's transactions (payments, captures, refunds) in the shop's money,
+# and which refund each REFUND belongs to: "OrderTransaction ... kind,
+# status, gateway, amountSet, processedAt, parentTransaction"
+# (https://shopify.dev/docs/api/admin-graphql/latest/objects/OrderTransaction).
+ORDER_TRANSACTIONS = f"""
+query OrderTransactions($id: ID!) {{
+  order(id: $id) {{
+    id name displayFinancialStatus
+    transactions(first: 100) {{
+      id kind status gateway processedAt createdAt
+      amountSet {{ {MONEY} }}
+      parentTransaction {{ id }}
+    }}
+    refunds(first: 50) {{ id transactions(first: 20) {{ nodes {{ id }} }} }}
   }}
 }}"""
 

@@ -2,6 +2,9 @@ from . import retail_backend
 from . import shopify_order_import
 from . import shopify_customer
 from . import shopify_refund
+from . import shopify_payment_gateway
+from . import shopify_payment
+from . import account_move
 from . import shopify_return
 from . import shopify_location
 from . import shopify_stock_level

@@ -178,6 +178,8 @@ class RetailBackend(models.Model):
             return super()._event_domain(topic)
         if topic in COMPLIANCE_TOPICS:
             return False  # technical: legal obligations, whatever the policies
+        if topic == "orders/payments":
+            return "payment"
         prefix = topic.split("/")[0]
         return {
             "orders": "order",
@@ -352,6 +354,8 @@ class RetailBackend(models.Model):
             edit = data.get("order_edit") or {}
             gid = mappers.order_gid(edit["order_id"])
             return self._shopify_import_order(gid, event)
+        if event.topic == "orders/payments":  # shopify_payment.py
+            return self._shopify_book_payments(data["id"])
         if event.topic in ORDER_TOPICS or event.topic == "orders/polled":
             gid = data.get("admin_graphql_api_id") or mappers.order_gid(data["id"])
             return self._shopify_import_order(gid, event)

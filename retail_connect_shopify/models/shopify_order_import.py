@@ -150,6 +150,8 @@ class RetailBackend(models.Model):
         sale._retail_channel_status(
             order.get("displayFinancialStatus"), order.get("displayFulfillmentStatus")
         )
+        # its transactions, booked by the payments flow (shopify_payment.py)
+        self._shopify_queue_payments(order)
         return sale
 
     def _shopify_create_order(self, order):

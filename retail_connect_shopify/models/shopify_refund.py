@@ -137,6 +137,10 @@ class RetailBackend(models.Model):
             )
         move.action_post()
         bindings._bind(self, move, refund_gid, external_ref=move.name)
+        # the money given back, booked on this credit note (shopify_payment.py)
+        self._shopify_queue_payments(
+            {"id": order_gid, "name": sale.client_order_ref}, key=refund_gid
+        )
         if shop_money["return"]:
             # the return receives what it restocked (now, if its webhooks
             # are late); the refund's RETURN lines must not receive it again

@@ -1,4 +1,4 @@
-"""A Shopify backend wired to a live Shopify sandbox (tests/sandboxes/shopify.py)."""
+"""A Shopify backend wired to a live Shopify sandbox (tests/sandboxes/shopify/)."""
 
 from odoo.tests import HttpCase
 

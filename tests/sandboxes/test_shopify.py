@@ -1921,6 +1921,73 @@ def test_presentment_currency_money_bags_keep_shop_money(shop, stock):
         shop.add_order(None, [{"sku": "MUG-1"}], presentment_currency="USD")
 
 
+def test_order_transactions_as_shopify_documents_them(shop, stock):
+    """Order.transactions (OrderTransaction, Admin GraphQL,
+    https://shopify.dev/docs/api/admin-graphql/latest/objects/OrderTransaction):
+    kind, status, gateway, amountSet in shop and presentment money,
+    processedAt and parentTransaction. A declined attempt stays a FAILURE
+    (OrderTransactionStatus); marking an authorized order paid captures the
+    authorization (orderMarkAsPaid: "capture an existing authorized
+    transaction"), the capture's parent being the authorization; a refund's
+    parent is the successful sale, through the sale's gateway."""
+    query = """query($id: ID!) { order(id: $id) { displayFinancialStatus
+      transactions { id kind status gateway processedAt
+        amountSet { shopMoney { amount currencyCode }
+          presentmentMoney { amount currencyCode } }
+        parentTransaction { id kind } } } }"""
+    paid = shop.add_order(
+        None,
+        [{"sku": "MUG-1", "quantity": 2}],
+        gateway="paypal",
+        declined=1,
+        presentment_currency="USD",
+        presentment_rate="1.10",
+    )
+    line_id = paid["lineItems"][0]["id"]
+    shop.refund_order(paid["id"], [{"line_item_id": line_id, "quantity": 1}])
+    failed, sale, refund = data(gql(shop, query, {"id": paid["id"]}))["order"][
+        "transactions"
+    ]
+    assert (failed["kind"], failed["status"], failed["gateway"]) == (
+        "SALE",
+        "FAILURE",
+        "paypal",
+    )
+    assert (sale["kind"], sale["status"], sale["gateway"]) == (
+        "SALE",
+        "SUCCESS",
+        "paypal",
+    )
+    assert sale["amountSet"]["shopMoney"] == {"amount": "25.00", "currencyCode": "EUR"}
+    assert sale["amountSet"]["presentmentMoney"] == {
+        "amount": "27.50",
+        "currencyCode": "USD",
+    }
+    assert sale["processedAt"] and sale["parentTransaction"] is None
+    assert (refund["kind"], refund["gateway"]) == ("REFUND", "paypal")
+    assert refund["parentTransaction"] == {"id": sale["id"], "kind": "SALE"}
+    assert refund["amountSet"]["shopMoney"]["amount"] == "12.50"
+
+    held = shop.add_order(
+        None, [{"sku": "MUG-1"}], financial_status="AUTHORIZED", gateway="manual"
+    )
+    shop.update_order(held["id"], financial_status="PAID")
+    result = data(gql(shop, query, {"id": held["id"]}))["order"]
+    assert result["displayFinancialStatus"] == "PAID"
+    authorization, capture = result["transactions"]
+    assert authorization["kind"] == "AUTHORIZATION"
+    assert (capture["kind"], capture["status"], capture["gateway"]) == (
+        "CAPTURE",
+        "SUCCESS",
+        "manual",
+    )
+    assert capture["parentTransaction"] == {
+        "id": authorization["id"],
+        "kind": "AUTHORIZATION",
+    }
+    assert capture["amountSet"]["shopMoney"]["amount"] == "12.50"
+
+
 def test_partially_paid_until_the_rest_is_captured(shop, stock):
     """PARTIALLY_PAID: "a payment was manually captured for the order with an
     amount less than the full order value" (OrderDisplayFinancialStatus)."""
