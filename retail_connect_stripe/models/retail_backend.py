@@ -52,7 +52,11 @@ PROBES = {
     "webhook": "/v1/webhook_endpoints",
 }
 PAYMENT_TOPICS = ("payment_intent.succeeded", "charge.succeeded")
-REFUND_TOPICS = ("charge.refunded", "charge.refund.updated")
+REFUND_TOPICS = ("charge.refunded",)
+# charge.refund.updated is the outcome of a refund, Odoo's own included (a
+# refund policy that only exports still follows its refunds): it is read under
+# the payment policy, and a refund made in Stripe is booked only when the
+# refund policy imports (stripe_refund.py)
 PAYOUT_TOPICS = ("payout.paid", "payout.reconciliation_completed")
 DISPUTE_TOPICS = (
     "charge.dispute.created",

@@ -186,7 +186,9 @@ class RetailBackend(models.Model):
     def _stripe_refund_updated(self, refund_id, charge_id=None, event=None):
         """``charge.refund.updated``: the refund is read again; succeeded (a
         pending refund that settled) is booked, failed or canceled is undone;
-        anything else waits for its next update."""
+        anything else waits for its next update. It comes under the payment
+        policy: a refund Odoo made (or booked) is always followed, one made in
+        Stripe only when the refund policy imports."""
         self.ensure_one()
         if charge_id:
             self._lock_external("stripe.charge", charge_id)
@@ -196,6 +198,12 @@ class RetailBackend(models.Model):
         status = refund.get("status")
         booked = self.env["retail.binding"]._lookup(self, "account.payment", refund_id)
         payment = booked._record() if booked else None
+        ours = payment or self._stripe_refund_credit(refund)
+        if not ours and not self._policy("refund")._allows_import():
+            raise EventSkipped(
+                "skipped_policy",
+                f"{refund_id} was made in Stripe and the refund policy does not import",
+            )
         if status == "succeeded":
             if payment:
                 raise EventSkipped(

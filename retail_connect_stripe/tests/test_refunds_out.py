@@ -203,3 +203,29 @@ class TestStripeRefundsOut(StripeCase):
         self.assertEqual(len(self.stripe_refunds()), 1)
         self.assertFalse(self.refund_posts())
         self.assertEqual(self.refund_payments().mapped("amount"), [30.0])
+
+    def test_export_only_follows_its_own_refunds_and_no_other(self):
+        self.backend._policy("refund").direction = "out"
+        self.admin("config", {"refund_status": "pending"})
+        invoice = self.paid_order()
+        credit = self.credit_note(invoice, 100.0)
+        run_jobs(self.env)
+        (ours,) = self.stripe_refunds()
+        # a refund made in Stripe's Dashboard, also pending
+        charge = self.sandbox.ledger.all("charge")[0]["id"]
+        theirs = self.admin("refunds", {"charge": charge, "amount": 2000})
+        self.flush()
+        run_jobs(self.env, rounds=2)
+        for refund in (ours, theirs):
+            self.admin(f"refunds/{refund['id']}/status", {"status": "succeeded"})
+        self.flush(duplicate_every=1)
+        run_jobs(self.env, rounds=3)
+        self.assertTrue(self.paid(credit), credit.payment_state)
+        self.assertEqual(self.refund_payments().mapped("amount"), [100.0])
+        self.assertEqual(
+            self.env["account.move"].search_count(
+                [("reversed_entry_id", "=", invoice.id)]
+            ),
+            1,
+            "the Dashboard's refund is not booked: Stripe's refunds are not imported",
+        )
