@@ -10,6 +10,8 @@
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/stripe_security.xml",
+        "views/stripe_dispute_views.xml",
         "views/retail_backend_views.xml",
         "wizards/stripe_assign_payment_views.xml",
     ],

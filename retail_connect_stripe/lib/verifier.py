@@ -27,11 +27,22 @@ from odoo.addons.retail_connect_base.lib.webhook import (
 
 # The event types the addon handles (RetailBackend._process_event); others
 # are parked by the base. The webhook endpoint subscribes to these.
+# Not subscribed, on purpose: charge.captured (capturing an authorized
+# payment makes its PaymentIntent succeed, and payment_intent.succeeded
+# registers it: the capture adds nothing to book) and refund.created /
+# refund.updated (the same refunds as charge.refunded and
+# charge.refund.updated, which are handled).
 TOPICS = frozenset(
     {
         "payment_intent.succeeded",
         "charge.succeeded",
         "charge.refunded",
+        "charge.refund.updated",
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
         "payout.paid",
         "payout.reconciliation_completed",
     }

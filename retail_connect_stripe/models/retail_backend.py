@@ -1,7 +1,9 @@
 """The Stripe backend: settings, client, connection check, webhooks, polling.
 
 The flows live in their own files: ``stripe_payment.py`` (payments in),
-``stripe_refund.py`` (refunds from Stripe), ``stripe_payout.py`` (payouts).
+``stripe_refund.py`` (refunds from Stripe, refund outcomes),
+``stripe_refund_out.py`` (refunds from Odoo), ``stripe_dispute.py``
+(disputes), ``stripe_payout.py`` (payouts).
 """
 
 import json
@@ -34,6 +36,7 @@ PERMISSIONS = (
     ("event", "read", "poll events (the webhook backstop)"),
     ("balance", "read", "read balance transactions and fees"),
     ("payout", "read", "reconcile payouts"),
+    ("dispute", "read", "record disputes"),
     ("refund", "write", "refund credit notes paid back in Odoo"),
     ("webhook", "write", "register the webhook endpoint"),
 )
@@ -44,12 +47,24 @@ PROBES = {
     "event": "/v1/events",
     "balance": "/v1/balance_transactions",
     "payout": "/v1/payouts",
+    "dispute": "/v1/disputes",
     "refund": "/v1/refunds",
     "webhook": "/v1/webhook_endpoints",
 }
 PAYMENT_TOPICS = ("payment_intent.succeeded", "charge.succeeded")
 REFUND_TOPICS = ("charge.refunded",)
+# charge.refund.updated is the outcome of a refund, Odoo's own included (a
+# refund policy that only exports still follows its refunds): it is read under
+# the payment policy, and a refund made in Stripe is booked only when the
+# refund policy imports (stripe_refund.py)
 PAYOUT_TOPICS = ("payout.paid", "payout.reconciliation_completed")
+DISPUTE_TOPICS = (
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+)
 
 
 class RetailBackend(models.Model):
@@ -289,8 +304,12 @@ class RetailBackend(models.Model):
             if not intent:
                 raise EventSkipped("skipped_policy", "a charge without PaymentIntent")
             return self._stripe_import_payment(intent, event)
+        if event.topic == "charge.refund.updated":
+            return self._stripe_refund_updated(obj["id"], obj.get("charge"), event)
         if event.topic in REFUND_TOPICS:
             return self._stripe_import_refunds(obj["id"], event)
+        if event.topic in DISPUTE_TOPICS:
+            return self._stripe_dispute_event(obj["id"], event)
         if event.topic in PAYOUT_TOPICS:
             return self._stripe_payout_event(obj["id"], event)
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")

@@ -26,8 +26,11 @@ balance transaction, of its ``net``:
 - the payout itself (``type=payout``): the money leaving for the bank, on the
   company's liquidity transfer account, where the bank journal's line of the
   same amount is matched;
-- anything else (a dispute, an adjustment): its gross on the journal's
-  suspense account, its fee on the fee account, and an exception listing them.
+- a dispute's withdrawal or reinstatement: its net against the
+  outstanding line of the dispute's own entry (``stripe_dispute.py``, which
+  booked the amount and the fee), reconciled;
+- anything else (an adjustment): its gross on the journal's suspense
+  account, its fee on the fee account, and an exception listing them.
 
 The transactions' nets must add up to the payout's amount, to the cent; if
 not, the statement is still made (it is what Stripe moved) and an exception
@@ -216,6 +219,10 @@ class RetailBackend(models.Model):
         if txn["type"] == "payout":
             item = self._stripe_payout_transfer(None, currency, txn=txn)
             return item
+        if (isinstance(source, dict) and source.get("object") == "dispute") or (
+            str(source_id or "").startswith(("du_", "dp_"))
+        ):
+            return self._stripe_payout_dispute_line(txn, currency, label)
         payment = self._stripe_payout_payment(txn, source)
         match = self.env["account.move.line"]
         problem = None

@@ -50,8 +50,12 @@ class RetailBackend(models.Model):
         return booked[-1:]
 
     def _stripe_book_refund(self, refund):
+        bindings = self.env["retail.binding"]
+        booked = bindings._lookup(self, "account.payment", refund["id"])
+        if booked and booked._record():
+            return booked._record()
         intent = refund.get("payment_intent")
-        binding = self.env["retail.binding"]._lookup(self, "account.payment", intent)
+        binding = bindings._lookup(self, "account.payment", intent)
         payment = binding._record() if binding else None
         if not payment:
             # its payment's events are late: wait for them
@@ -69,8 +73,10 @@ class RetailBackend(models.Model):
         invoice = payment.reconciled_invoice_ids.filtered(
             lambda m: m.move_type == "out_invoice"
         )[:1]
-        if invoice:
-            credit = self._stripe_credit_note(invoice, amount, date, memo)
+        # a refund Odoo asked for (stripe_refund_out.py) pays its credit note
+        credit = self._stripe_refund_credit(refund)
+        if credit or invoice:
+            credit = credit or self._stripe_credit_note(invoice, amount, date, memo)
             wizard = (
                 self.env["account.payment.register"]
                 .with_context(active_model="account.move", active_ids=credit.ids)
@@ -110,6 +116,36 @@ class RetailBackend(models.Model):
         )
         return refund_payment
 
+    def _stripe_refund_credit(self, refund):
+        """The credit note Odoo refunded by ``refund``: bound to it, or named
+        by its metadata (a refund job that reached Stripe, then failed before
+        its transaction was kept: bound now)."""
+        bindings = self.env["retail.binding"]
+        binding = bindings._lookup(self, "account.move", refund["id"])
+        if binding and binding._record():
+            return binding._record()
+        named = (refund.get("metadata") or {}).get("odoo_credit_note_id")
+        if not (named or "").isdigit():
+            return None
+        credit = self.env["account.move"].browse(int(named)).exists()
+        if (
+            not credit
+            or credit.move_type != "out_refund"
+            or credit.state != "posted"
+            or credit.company_id != self.company_id
+            or bindings._lookup_record(self, credit)
+        ):
+            return None
+        bindings._bind(
+            self,
+            credit,
+            refund["id"],
+            external_ref=refund["id"],
+            remote_updated_at=self._stripe_datetime(refund["created"]),
+            extra={"charge": refund["charge"], "status": refund["status"]},
+        )
+        return credit
+
     def _stripe_credit_note(self, invoice, amount, date, memo):
         """A posted credit note of ``amount`` against ``invoice``."""
         full = not invoice.currency_id.compare_amounts(amount, invoice.amount_total)
@@ -145,3 +181,111 @@ class RetailBackend(models.Model):
             )
         credit.action_post()
         return credit
+
+    # ------------------------------------------------------ refund outcomes
+    def _stripe_refund_updated(self, refund_id, charge_id=None, event=None):
+        """``charge.refund.updated``: the refund is read again; succeeded (a
+        pending refund that settled) is booked, failed or canceled is undone;
+        anything else waits for its next update. It comes under the payment
+        policy: a refund Odoo made (or booked) is always followed, one made in
+        Stripe only when the refund policy imports."""
+        self.ensure_one()
+        if charge_id:
+            self._lock_external("stripe.charge", charge_id)
+        refund = self._stripe_client().get(
+            f"/v1/refunds/{refund_id}", {}, operation="refund.retrieve"
+        )
+        status = refund.get("status")
+        booked = self.env["retail.binding"]._lookup(self, "account.payment", refund_id)
+        payment = booked._record() if booked else None
+        ours = payment or self._stripe_refund_credit(refund)
+        if not ours and not self._policy("refund")._allows_import():
+            raise EventSkipped(
+                "skipped_policy",
+                f"{refund_id} was made in Stripe and the refund policy does not import",
+            )
+        if status == "succeeded":
+            if payment:
+                raise EventSkipped(
+                    "skipped_duplicate", f"{refund_id} is booked as {payment.name}"
+                )
+            return self._stripe_book_refund(refund)
+        if status in ("failed", "canceled"):
+            return self._stripe_refund_failed(refund, payment)
+        raise EventSkipped(
+            "skipped_stale", f"{refund_id} is {status}: waiting for its outcome"
+        )
+
+    def _stripe_refund_failed(self, refund, payment):
+        """A refund that failed (or was canceled): the money is back in the
+        Stripe balance (its ``failure_balance_transaction``), the customer was
+        not paid. Its refund payment is cancelled, so its credit note is open
+        again, and an exception says what to do."""
+        if payment and payment.state == "canceled":
+            raise EventSkipped("skipped_duplicate", f"{refund['id']} is undone already")
+        credit = self._stripe_refund_credit(refund)
+        if payment:
+            credit = (
+                credit
+                or payment.reconciled_invoice_ids.filtered(
+                    lambda m: m.move_type == "out_refund"
+                )[:1]
+            )
+            payment.action_draft()
+            payment.action_cancel()
+        elif not credit:
+            raise EventSkipped(
+                "skipped_policy",
+                f"{refund['id']} is {refund['status']} and was never booked",
+            )
+        if credit:
+            # a Retry refunds it anew (a new refund, a new Idempotency-Key)
+            bindings = self.env["retail.binding"]
+            bindings._lookup(self, "account.move", refund["id"]).unlink()
+        amount = to_amount(refund["amount"], refund["currency"])
+        policy = self._policy("refund")
+        again = credit and policy.direction in ("out", "both")
+        _ = self.env._
+        todo = (
+            _(
+                "Pay the customer back another way (Register payment on "
+                "%(credit)s), then resolve this; or, once their card works, "
+                "press Retry to refund it through Stripe again.",
+                credit=credit.name,
+            )
+            if again
+            else _(
+                "Pay the customer back another way (Register payment on the "
+                "credit note, or a new refund in Stripe's Dashboard), then "
+                "resolve this."
+            )
+        )
+        message = _(
+            "Stripe refund %(refund)s of %(amount)s %(currency)s %(status)s "
+            "(%(reason)s): the money is back in the Stripe balance and the "
+            "customer was not paid. %(undone)s\n%(todo)s",
+            refund=refund["id"],
+            amount=f"{amount:.2f}",
+            currency=refund["currency"].upper(),
+            status=refund["status"],
+            reason=refund.get("failure_reason") or "no reason given",
+            undone=_(
+                "Its refund payment %(payment)s is cancelled and %(credit)s is "
+                "open again.",
+                payment=payment.name if payment else "-",
+                credit=credit.name if credit else "-",
+            ),
+            todo=todo,
+        )
+        subject = f"credit_note:{credit.id}" if credit else f"refund:{refund['id']}"
+        self.env["retail.sync.exception"]._open_or_bump(
+            self,
+            domain="refund",
+            category="remote",
+            message=message,
+            subject_key=subject,
+            record=credit or None,
+            fix={"refund": refund["id"], "credit_note": credit.id if credit else None},
+            retry_job=self._stripe_refund_call(credit) if again else None,
+        )
+        return credit or payment

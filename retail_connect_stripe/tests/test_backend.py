@@ -56,6 +56,7 @@ class TestStripeBackend(StripeCase):
         self.assertEqual(result["params"]["type"], "danger", message)
         self.assertIn("rak_event_read", message)
         self.assertIn("rak_refund_write", message)
+        self.assertIn("rak_dispute_read", message)
         self.assertNotIn("rak_charge_read", message)
 
     def test_a_refused_key_fails_the_check(self):

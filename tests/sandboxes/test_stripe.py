@@ -506,6 +506,40 @@ def test_dispute_won_reinstates_the_funds(sb):
     assert lost.status_code == 400
 
 
+def test_submitted_evidence_puts_the_dispute_under_review(sb):
+    """``POST /v1/disputes/:id`` stages evidence (``submit=false``) or submits
+    it (the default): ``under_review``, ``charge.dispute.updated`` with the
+    previous status; a closed dispute takes no more evidence."""
+    charge = pay(sb, 3000)["charge"]["id"]
+    dispute = admin(sb, "disputes", {"charge": charge})
+    path = f"/v1/disputes/{dispute['id']}"
+    staged = api(
+        sb,
+        "POST",
+        path,
+        data={"evidence[product_description]": "A course", "submit": "false"},
+    ).json()
+    assert staged["status"] == "needs_response"
+    assert staged["evidence"]["product_description"] == "A course"
+    assert staged["evidence_details"]["submission_count"] == 0
+    assert api(sb, "POST", path, data={"evidence[x]": "y"}).status_code == 400
+    submitted = api(sb, "POST", path, data={"metadata[case]": "42"}).json()
+    assert submitted["status"] == "under_review"
+    assert submitted["evidence_details"]["has_evidence"] is True
+    assert submitted["evidence_details"]["submission_count"] == 1
+    assert submitted["metadata"] == {"case": "42"}
+    updated = api(
+        sb, "GET", "/v1/events", params={"type": "charge.dispute.updated"}
+    ).json()["data"]
+    assert [e["data"]["previous_attributes"] for e in updated] == [
+        {"status": "needs_response"}
+    ]
+    once_more = api(sb, "POST", path, data={"evidence[receipt]": "r"})
+    assert once_more.status_code == 400
+    admin(sb, f"disputes/{dispute['id']}/close", {"outcome": "lost"})
+    assert api(sb, "POST", path, data={"submit": "true"}).status_code == 400
+
+
 def test_only_updated_events_carry_previous_attributes(sb):
     """ "previous_attributes: ... (only included in events of type
     ``*.updated``)" (https://docs.stripe.com/api/events/object)."""

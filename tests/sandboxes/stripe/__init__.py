@@ -2,8 +2,9 @@
 
 ``StripeSandbox(secret_key="sk_test_sandbox", clock=..., currency="usd")``
 serves ``/v1/payment_intents``, ``/v1/charges``, ``/v1/refunds``,
-``/v1/disputes`` (``/close``), ``/v1/balance``, ``/v1/balance_transactions``
-(``?payout=``), ``/v1/payouts``, ``/v1/customers``, ``/v1/events`` and
+``/v1/disputes`` (evidence updates, ``/close``), ``/v1/balance``,
+``/v1/balance_transactions`` (``?payout=``), ``/v1/payouts``,
+``/v1/customers``, ``/v1/events`` and
 ``/v1/webhook_endpoints``, written from docs.stripe.com and Stripe's OpenAPI
 contract (``shared/contracts/stripe``), never from a connector. One module
 per concern:

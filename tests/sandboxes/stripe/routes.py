@@ -46,6 +46,20 @@ EVENT_TYPES = (
 )
 
 
+# the dispute_evidence fields of the contract (shared/contracts/stripe)
+EVIDENCE_FIELDS = frozenset(
+    """access_activity_log billing_address cancellation_policy
+    cancellation_policy_disclosure cancellation_rebuttal customer_communication
+    customer_email_address customer_name customer_purchase_ip customer_signature
+    duplicate_charge_documentation duplicate_charge_explanation
+    duplicate_charge_id product_description receipt refund_policy
+    refund_policy_disclosure refund_refusal_explanation service_date
+    service_documentation shipping_address shipping_carrier shipping_date
+    shipping_documentation shipping_tracking_number uncategorized_file
+    uncategorized_text""".split()
+)
+
+
 def _r(path, endpoint, *methods):
     return Rule(path, endpoint=endpoint, methods=list(methods))
 
@@ -58,7 +72,7 @@ RULES = [
     _r("/v1/refunds", "refunds", "GET", "POST"),
     _r("/v1/refunds/<ident>", "refund", "GET", "POST"),
     _r("/v1/disputes", "disputes", "GET"),
-    _r("/v1/disputes/<ident>", "dispute", "GET"),
+    _r("/v1/disputes/<ident>", "dispute", "GET", "POST"),
     _r("/v1/disputes/<ident>/close", "dispute_close", "POST"),
     _r("/v1/balance", "balance", "GET"),
     _r("/v1/balance_transactions", "balance_transactions", "GET"),
@@ -343,8 +357,22 @@ def on_disputes(sb, request, params):
 
 
 def on_dispute(sb, request, params, ident):
-    check(params, COMMON)
-    return one(sb, params, sb.ledger.get("dispute", ident, "dispute"))
+    if request.method == "GET":
+        check(params, COMMON)
+        return one(sb, params, sb.ledger.get("dispute", ident, "dispute"))
+    # https://docs.stripe.com/api/disputes/update: evidence, metadata, submit
+    check(params, COMMON | {"evidence", "metadata", "submit"})
+    evidence = params.get("evidence") or {}
+    if not isinstance(evidence, dict):
+        raise FormError("Invalid hash", "evidence")
+    for name in evidence:
+        if name not in EVIDENCE_FIELDS:
+            raise FormError(f"Received unknown parameter: evidence[{name}]", name)
+    dispute = sb.ledger.update_dispute(
+        ident, evidence=evidence, submit=as_bool(params, "submit", True)
+    )
+    _update(dispute, params, ())
+    return one(sb, params, dispute)
 
 
 def on_dispute_close(sb, request, params, ident):

@@ -127,6 +127,35 @@ class Settlement:
         self.emit("charge.dispute.funds_withdrawn", dispute)
         return dispute
 
+    def update_dispute(self, ident: str, evidence=None, submit=True) -> dict:
+        """Evidence for the bank (https://docs.stripe.com/api/disputes/update):
+        ``submit`` false stages it ("Staged evidence is visible in the API and
+        Dashboard, and can be submitted to the bank by making another request
+        with this attribute set to true (the default)", the contract);
+        submitted, the dispute goes ``under_review`` and
+        ``charge.dispute.updated`` says so, with the previous status. Evidence
+        is submitted once: a dispute under review or closed takes no more
+        ("you can only submit evidence once", https://docs.stripe.com/
+        disputes/responding)."""
+        dispute = self.get("dispute", ident, "dispute")
+        if dispute["status"] not in ("needs_response", "warning_needs_response"):
+            fail(
+                400,
+                f"This dispute is {dispute['status']}: it cannot be updated.",
+                param="evidence",
+            )
+        dispute["evidence"].update(evidence or {})
+        if submit:
+            previous = {"status": dispute["status"]}
+            dispute["status"] = dispute["status"].replace(
+                "needs_response", "under_review"
+            )
+            details = dispute["evidence_details"]
+            details["has_evidence"] = True
+            details["submission_count"] += 1
+            self.emit("charge.dispute.updated", dispute, previous)
+        return dispute
+
     def close_dispute(self, ident: str, outcome: str) -> dict:
         """``won``: funds reinstated (``charge.dispute.funds_reinstated``);
         ``lost`` (or accepted through ``POST /v1/disputes/:id/close``): the
