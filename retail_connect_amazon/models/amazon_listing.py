@@ -209,6 +209,8 @@ class RetailBackend(models.Model):
                 ("dirty", "=", True),
                 ("fulfillment", "=", "MFN"),
                 ("marketplace_id.active", "=", True),
+                # Amazon knows a listing by its seller SKU: none, nothing to send
+                ("product_id.default_code", "!=", False),
             ]
         )
         if not listings:

@@ -51,6 +51,11 @@ class TestListingQuantities(AmazonCase):
             self.products[sku], self.warehouse.lot_stock_id, quantity
         )
 
+    def receive_product(self, product, quantity):
+        self.env["stock.quant"]._update_available_quantity(
+            product, self.warehouse.lot_stock_id, quantity
+        )
+
     def patches(self):
         return self.sandbox.requests("/listings/2021-08-01/items/", method="PATCH")
 
@@ -67,6 +72,14 @@ class TestListingQuantities(AmazonCase):
         self.assertEqual(self.remote("SKU-2")["quantity"][DE], 7)
         self.assertEqual(len(self.patches()), 1)
         self.assertEqual(self.mfn.sent_qty, 51)
+        # a product without seller SKU has nothing Amazon could match
+        no_sku = self.env["product.product"].create(
+            {"name": "No SKU", "is_storable": True}
+        )
+        self.Listing.create({"marketplace_id": self.de.id, "product_id": no_sku.id})
+        self.receive_product(no_sku, 4)
+        run_jobs(self.env)
+        self.assertEqual(len(self.patches()), 1)
         # nothing changed: nothing sent again
         self.mfn.dirty = True
         self.backend._job_amazon_push_stock()
