@@ -950,13 +950,19 @@ class RetailBackend(models.Model):
             **kwargs,
         )
 
-    def _take_token(self, cost=1.0):
-        problem = self._rate_limit_problem(cost)
-        if problem:
-            # waiting would never help: a setting to fix, not a throttle
-            raise SyncError(problem, category="throttle")
+    def _take_token(self, cost=1.0, bucket="api", capacity=None, rate=None):
+        """Take ``cost`` from the shared bucket of the backend's calls, or from
+        ``bucket`` with its own ``capacity`` and ``rate`` (a platform limiting
+        each operation on its own, as SP-API does); wait in place a short
+        while, else raise ``ThrottledError`` with the wait."""
+        if bucket == "api":
+            problem = self._rate_limit_problem(cost)
+            if problem:
+                # waiting would never help: a setting to fix, not a throttle
+                raise SyncError(problem, category="throttle")
+            capacity, rate = self.rate_limit_capacity, self.rate_limit_per_second
         buckets = self.env["retail.throttle.bucket"]
-        args = (self, "api", cost, self.rate_limit_capacity, self.rate_limit_per_second)
+        args = (self, bucket, cost, capacity, rate)
         wait = buckets._take(*args)
         if 0 < wait <= INLINE_WAIT:
             # a short wait is spent here: a job of several calls (an order
