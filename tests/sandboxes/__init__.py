@@ -24,7 +24,7 @@ from .toolkit import (
 )
 
 # Module names; each module registers a sandbox under the same name.
-SANDBOXES = ("testshop", "shopify", "stripe")
+SANDBOXES = ("testshop", "shopify", "stripe", "threepl")
 
 
 def available() -> dict:

@@ -50,6 +50,9 @@ def main(argv=None) -> int:
         for index, name in enumerate(names):
             port = args.port_base + index if args.port_base else 0
             sandbox = factories[name]()
+            if getattr(sandbox, "sftp", None) is not None and args.port_base:
+                # the 3PL's SFTP server: 100 ports above its HTTP port
+                sandbox.sftp_port = port + 100
             if args.state_dir:
                 sandbox.persist_ids(Path(args.state_dir) / f"{name}.ids")
             server = SandboxServer(sandbox, port, args.host, quiet=not args.verbose)
@@ -60,6 +63,9 @@ def main(argv=None) -> int:
                 return 1
             servers.append(server)
             print(f"{name} {server.url}", flush=True)
+            sftp = getattr(sandbox, "sftp", None)
+            if sftp is not None:
+                print(f"{name}-sftp sftp://{args.host}:{sftp.server.port}", flush=True)
         # A timed wait lets the signal handlers run promptly.
         while not stop.wait(0.5):
             pass

@@ -378,7 +378,7 @@ def test_admin_routes(shop):
 
 
 def test_registry_and_cli():
-    assert list(available()) == ["testshop", "shopify", "stripe"]
+    assert list(available()) == ["testshop", "shopify", "stripe", "threepl"]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     with subprocess.Popen(
         [sys.executable, "-m", "sandboxes", "--all", "--port-base", "0"],

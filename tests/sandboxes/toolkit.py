@@ -461,11 +461,15 @@ class SandboxServer:
                 self._companions.append(
                     SandboxServer(companion, 0, self.host, quiet=self.quiet).start()
                 )
+            # listeners of other protocols (the 3PL's SFTP server)
+            self.app.on_serve(self)
         return self
 
     def stop(self) -> None:
         while self._companions:
             self._companions.pop().stop()
+        if self._server is not None and isinstance(self.app, BaseSandbox):
+            self.app.on_stop()
         server, self._server = self._server, None
         if server is None:
             return
@@ -599,6 +603,12 @@ class BaseSandbox:
 
     def reset_state(self) -> None:
         """Forget the platform state (subclasses)."""
+
+    def on_serve(self, server: SandboxServer) -> None:
+        """Called once ``server`` listens: start other listeners (subclasses)."""
+
+    def on_stop(self) -> None:
+        """Called when the server stops: stop them (subclasses)."""
 
     def persist_ids(self, path: str | Path) -> None:
         """Never hand out an id again that a run on ``path`` handed out before.

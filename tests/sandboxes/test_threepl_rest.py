@@ -1,0 +1,462 @@
+"""Plain pytest tests of the 3PL sandbox's REST face (no Odoo), over HTTP."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from sandboxes import available
+from sandboxes.threepl import DEFAULT_CHANNEL, ThreePLSandbox, verify
+from sandboxes.toolkit import Clock, SandboxServer
+
+EPOCH = 1_793_000_000  # 2026-10-26T07:33:20Z
+CHANNEL = DEFAULT_CHANNEL["id"]
+
+
+class Receiver:
+    """A webhook endpoint: records every POST, answers ``statuses`` in turn."""
+
+    def __init__(self):
+        self.received = []
+        self.statuses = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.received.append((dict(request.headers), request.get_data()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return Response("ok", status=status)(environ, start_response)
+
+    def topics(self):
+        return [headers["X-Webhook-Topic"] for headers, _ in self.received]
+
+    def bodies(self):
+        return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+def sb():
+    sandbox = ThreePLSandbox(
+        clock=Clock(EPOCH, frozen=True),
+        channels=[DEFAULT_CHANNEL, {"id": 2002, "name": "wholesale"}],
+    )
+    with SandboxServer(sandbox) as server:
+        sandbox.test_url = server.url
+        yield sandbox
+
+
+@pytest.fixture
+def receiver():
+    app = Receiver()
+    with SandboxServer(app) as server:
+        app.url = server.url + "/3pl/webhook"
+        yield app
+
+
+def api(sb, method, path, *, token=True, channel=CHANNEL, headers=None, **kwargs):
+    headers = dict(headers or {})
+    if token:
+        headers.setdefault("Authorization", f"Bearer {sb.token}")
+    if channel is not None:
+        headers.setdefault("shipbob_channel_id", str(channel))
+    kwargs.setdefault("timeout", 10)
+    return requests.request(method, sb.test_url + path, headers=headers, **kwargs)
+
+
+def order_body(ref="SO-1/OUT-1", sku="SKU-A", qty=2, **extra):
+    body = {
+        "reference_id": ref,
+        "order_number": "1001",
+        "shipping_method": "Standard",
+        "type": "DTC",
+        "recipient": {
+            "name": "Jane Doe",
+            "address": {
+                "address1": "100 N Racine Ave",
+                "city": "Chicago",
+                "state": "IL",
+                "country": "US",
+                "zip_code": "60607",
+            },
+            "email": "jane@example.com",
+        },
+        "products": [{"reference_id": sku, "name": sku, "quantity": qty}],
+    }
+    body.update(extra)
+    return body
+
+
+def create(sb, ref="SO-1/OUT-1", **kwargs):
+    answer = api(sb, "POST", "/2026-07/order", json=order_body(ref, **kwargs))
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def subscribe(sb, receiver, topics=None):
+    answer = api(
+        sb,
+        "POST",
+        "/2026-07/webhook",
+        json={
+            "topics": topics
+            or [
+                "order.shipped",
+                "order.shipment.cancelled",
+                "order.shipment.tracking.updated",
+            ],
+            "url": receiver.url,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+# ------------------------------------------------------------ auth, versions
+def test_bearer_token_required(sb):
+    assert api(sb, "GET", "/2026-07/channel", token=False).status_code == 401
+    wrong = api(sb, "GET", "/2026-07/channel", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["message"] == "No valid API key provided."
+    ok = api(sb, "GET", "/2026-07/channel")
+    assert ok.status_code == 200
+    assert ok.json()[0]["id"] == CHANNEL
+
+
+def test_date_versioned_paths(sb):
+    assert api(sb, "GET", "/2026-01/channel").status_code == 200
+    assert api(sb, "GET", "/2024-01/channel").status_code == 404
+    assert api(sb, "GET", "/channel").status_code == 404
+
+
+def test_channel_header_required_to_create_and_must_be_known(sb):
+    missing = api(sb, "POST", "/2026-07/order", channel=None, json=order_body())
+    assert missing.status_code == 400
+    assert "shipbob_channel_id" in missing.json()
+    unknown = api(sb, "POST", "/2026-07/order", channel=999, json=order_body())
+    assert unknown.status_code == 403
+    assert sb.warehouse.orders == {}
+
+
+# ------------------------------------------------------------------ orders
+def test_create_and_get_order(sb):
+    order = create(sb)
+    assert order["status"] == "Processing"
+    assert order["reference_id"] == "SO-1/OUT-1"
+    assert order["products"][0]["reference_id"] == "SKU-A"
+    assert order["shipments"][0]["status"] == "Processing"
+    again = api(sb, "GET", f"/2026-07/order/{order['id']}").json()
+    assert again == order
+
+
+def test_invalid_order_is_refused_with_the_field(sb):
+    body = order_body()
+    del body["recipient"]["address"]["city"]
+    answer = api(sb, "POST", "/2026-07/order", json=body)
+    assert answer.status_code == 400
+    assert "recipient.address" in answer.json()
+    assert sb.warehouse.orders == {}
+
+
+def test_duplicate_reference_id_is_422_and_creates_nothing(sb):
+    first = create(sb)
+    second = api(sb, "POST", "/2026-07/order", json=order_body())
+    assert second.status_code == 422
+    assert "same reference_id" in second.json()["message"]
+    listed = api(sb, "GET", "/2026-07/order", params={"ReferenceIds": "SO-1/OUT-1"})
+    assert [o["id"] for o in listed.json()] == [first["id"]]
+
+
+def test_reference_id_is_unique_per_channel(sb):
+    create(sb)
+    other = api(sb, "POST", "/2026-07/order", channel=2002, json=order_body())
+    assert other.status_code == 201
+    # each channel sees only its own order
+    mine = api(sb, "GET", "/2026-07/order").json()
+    assert [o["channel"]["id"] for o in mine] == [CHANNEL]
+
+
+def test_pagination_by_next_page_header(sb):
+    for n in range(5):
+        create(sb, f"OUT-{n}")
+    seen, path, pages = [], "/2026-07/order?Limit=2", 0
+    while path:
+        answer = api(sb, "GET", path)
+        pages += 1
+        seen += [o["reference_id"] for o in answer.json()]
+        path = answer.headers.get("next-page")
+    assert pages == 3
+    assert seen == [f"OUT-{n}" for n in range(5)]
+
+
+def test_cancel_open_order(sb):
+    order = create(sb)
+    answer = api(sb, "POST", f"/2026-07/order/{order['id']}:cancel")
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["order"]["status"] == "Cancelled"
+    assert result["canceled_shipment_results"][0]["is_success"] is True
+    with pytest.raises(Exception, match="Cancelled"):
+        sb.ship(order["id"])
+
+
+def test_cancel_needs_channel_header(sb):
+    order = create(sb)
+    answer = api(sb, "POST", f"/2026-07/order/{order['id']}:cancel", channel=None)
+    assert answer.status_code == 400
+    assert sb.warehouse.orders[order["id"]]["status"] == "Processing"
+
+
+def test_cancel_after_shipment_is_refused(sb):
+    sb.stock("SKU-A", 10)
+    order = create(sb)
+    sb.ship(order["id"])
+    answer = api(sb, "POST", f"/2026-07/order/{order['id']}:cancel")
+    assert answer.status_code == 422
+    assert "has shipped" in answer.json()["message"]
+    assert sb.warehouse.orders[order["id"]]["status"] == "Fulfilled"
+
+
+def test_ship_without_stock_is_a_clear_error(sb):
+    order = create(sb)
+    with pytest.raises(Exception, match="SKU-A: 0 on hand"):
+        sb.ship(order["id"])
+    assert sb.warehouse.orders[order["id"]]["status"] == "Processing"
+
+
+def test_shipments_with_tracking(sb):
+    sb.stock("SKU-A", 10)
+    order = create(sb)
+    sb.ship(order["id"], carrier="UPS", service="Ground")
+    shipments = api(sb, "GET", f"/2026-07/order/{order['id']}/shipment").json()
+    assert shipments[0]["status"] == "Completed"
+    assert shipments[0]["tracking"]["carrier"] == "UPS"
+    assert shipments[0]["tracking"]["tracking_number"]
+    one = api(sb, "GET", f"/2026-07/order/{order['id']}/shipment/{shipments[0]['id']}")
+    assert one.json() == shipments[0]
+
+
+# -------------------------------------------------------------- inventory
+def test_inventory_levels_on_hand_committed_fulfillable(sb):
+    sb.stock("SKU-A", 10)
+    order = create(sb, qty=3)
+    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    assert item["sku"] == "SKU-A"
+    assert item["total_onhand_quantity"] == 10
+    assert item["total_committed_quantity"] == 3
+    assert item["total_fulfillable_quantity"] == 7
+    per_fc = item["fulfillable_quantity_by_fulfillment_center"][0]
+    assert per_fc["onhand_quantity"] == 10 and per_fc["fulfillable_quantity"] == 7
+    sb.ship(order["id"])
+    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    assert item["total_onhand_quantity"] == 7
+    assert item["total_committed_quantity"] == 0
+
+
+# -------------------------------------------------------------- rate limit
+def test_rate_limit_150_per_minute_sliding_window(sb):
+    for _ in range(100):
+        assert api(sb, "GET", "/2026-07/channel").status_code == 200
+    sb.clock.advance(30)
+    for _ in range(50):
+        answer = api(sb, "GET", "/2026-07/channel")
+        assert answer.status_code == 200
+    assert answer.headers["x-remaining-calls"] == "0"
+    limited = api(sb, "GET", "/2026-07/channel")
+    assert limited.status_code == 429
+    assert limited.headers["x-retry-after"] == "30"
+    assert limited.headers["x-remaining-calls"] == "0"
+    assert limited.json() == {
+        "statusCode": 429,
+        "message": "Rate limit is exceeded. Try again in 30 seconds.",
+    }
+    sb.clock.advance(29)
+    assert api(sb, "GET", "/2026-07/channel").status_code == 429
+    sb.clock.advance(1)  # the first 100 leave the window
+    assert api(sb, "GET", "/2026-07/channel").status_code == 200
+
+
+# ------------------------------------------------------------------ faults
+def test_outage_window_answers_503_then_recovers(sb):
+    sb.add_outage(EPOCH + 10, EPOCH + 70)
+    assert api(sb, "GET", "/2026-07/channel").status_code == 200
+    sb.clock.advance(10)
+    assert api(sb, "GET", "/2026-07/channel").status_code == 503
+    assert api(sb, "POST", "/2026-07/order", json=order_body()).status_code == 503
+    assert sb.warehouse.orders == {}
+    sb.clock.advance(60)
+    assert api(sb, "GET", "/2026-07/channel").status_code == 200
+
+
+def test_injected_5xx_and_throttle(sb):
+    sb.inject_fault("status", status=502, path="/2026-07/order")
+    assert api(sb, "POST", "/2026-07/order", json=order_body()).status_code == 502
+    sb.inject_fault("throttle", seconds=7)
+    throttled = api(sb, "GET", "/2026-07/channel")
+    assert throttled.status_code == 429
+    assert throttled.headers["x-retry-after"] == "7"
+    assert api(sb, "POST", "/2026-07/order", json=order_body()).status_code == 201
+
+
+def test_injected_timeout_still_creates_the_order(sb):
+    # a slow server does the work: the client's retry must find the order
+    sb.inject_fault("timeout", seconds=1.5, path="/2026-07/order")
+    with pytest.raises(requests.Timeout):
+        api(sb, "POST", "/2026-07/order", json=order_body(), timeout=0.5)
+    deadline = time.monotonic() + 5
+    while not sb.warehouse.orders and time.monotonic() < deadline:
+        time.sleep(0.05)
+    retry = api(sb, "POST", "/2026-07/order", json=order_body())
+    assert retry.status_code == 422
+    assert len(sb.warehouse.orders) == 1
+
+
+# ---------------------------------------------------------------- webhooks
+def test_subscriptions_create_list_delete(sb, receiver):
+    created = subscribe(sb, receiver)
+    assert created["secret"].startswith("whsec_")
+    listed = api(sb, "GET", "/2026-07/webhook").json()
+    assert [s["id"] for s in listed] == [created["id"]]
+    assert "secret" not in listed[0]
+    bad = api(
+        sb,
+        "POST",
+        "/2026-07/webhook",
+        json={"topics": ["order.nope"], "url": receiver.url},
+    )
+    assert bad.status_code == 400 and "topics" in bad.json()
+    assert api(sb, "DELETE", f"/2026-07/webhook/{created['id']}").status_code == 204
+    sb.stock("SKU-A", 5)
+    sb.ship(create(sb)["id"])
+    sb.flush_webhooks()
+    assert receiver.received == []
+
+
+def test_order_shipped_webhook_is_signed(sb, receiver):
+    secret = subscribe(sb, receiver)["secret"]
+    sb.stock("SKU-A", 5)
+    order = create(sb)
+    sb.ship(order["id"])
+    sb.flush_webhooks()
+    [(headers, body)] = receiver.received
+    assert headers["X-Webhook-Topic"] == "order.shipped"
+    assert headers["Webhook-Id"].startswith("msg_")
+    assert headers["Webhook-Timestamp"] == str(EPOCH)
+    assert headers["Webhook-Signature"].startswith("v1,")
+    # computed here from the Standard Webhooks spec, not with the sandbox's code
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['Webhook-Id']}.{headers['Webhook-Timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    assert headers["Webhook-Signature"].split() == ["v1," + expected.decode()]
+    assert verify(secret, headers, body, now=EPOCH)
+    assert not verify(secret, headers, body + b" ", now=EPOCH)
+    assert not verify(secret, headers, body, now=EPOCH + 3600)  # replayed late
+    payload = json.loads(body)
+    assert payload["reference_id"] == "SO-1/OUT-1"
+    assert payload["status"] == "Completed"
+    assert payload["tracking"]["tracking_number"]
+
+
+def test_partial_shipment_ships_some_and_cancels_the_rest(sb, receiver):
+    subscribe(sb, receiver)
+    sb.stock("SKU-A", 5)
+    sb.stock("SKU-B", 5)
+    body = order_body()
+    body["products"].append({"reference_id": "SKU-B", "name": "B", "quantity": 4})
+    order = api(sb, "POST", "/2026-07/order", json=body).json()
+    sb.ship(order["id"], {"SKU-A": 2, "SKU-B": 1}, reason="damaged")
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.shipped", "order.shipment.cancelled"]
+    shipped, short = receiver.bodies()
+    assert {
+        p["sku"]: p["inventory_items"][0]["quantity"] for p in shipped["products"]
+    } == {
+        "SKU-A": 2,
+        "SKU-B": 1,
+    }
+    assert {
+        p["sku"]: p["inventory_items"][0]["quantity"] for p in short["products"]
+    } == {"SKU-B": 3}
+    assert short["status_details"][0]["description"] == "damaged"
+    again = api(sb, "GET", f"/2026-07/order/{order['id']}").json()
+    assert again["status"] == "PartiallyFulfilled"
+
+
+def test_not_shipped_at_all(sb, receiver):
+    subscribe(sb, receiver)
+    order = create(sb)
+    sb.refuse(order["id"], reason="address_invalid")
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.shipment.cancelled"]
+    assert receiver.bodies()[0]["status_details"][0]["description"] == "address_invalid"
+    assert (
+        api(sb, "GET", f"/2026-07/order/{order['id']}").json()["status"] == "Cancelled"
+    )
+
+
+def test_failed_delivery_is_retried_on_the_clock_with_the_same_id(sb, receiver):
+    secret = subscribe(sb, receiver)["secret"]
+    sb.stock("SKU-A", 5)
+    sb.ship(create(sb)["id"])
+    receiver.statuses = [500]
+    sb.flush_webhooks()
+    sb.flush_webhooks()  # not due yet
+    assert len(receiver.received) == 1
+    sb.clock.advance(5)
+    sb.flush_webhooks()
+    assert len(receiver.received) == 2
+    (first, _), (second, body) = receiver.received
+    assert first["Webhook-Id"] == second["Webhook-Id"]
+    assert second["Webhook-Timestamp"] == str(EPOCH + 5)
+    assert verify(secret, second, body, now=EPOCH + 5)
+    assert sb.hub.queue == []
+
+
+def test_gives_up_after_the_last_retry(sb, receiver):
+    subscribe(sb, receiver)
+    sb.stock("SKU-A", 5)
+    sb.ship(create(sb)["id"])
+    receiver.statuses = [500] * 20
+    for _ in range(10):
+        sb.flush_webhooks()
+        sb.clock.advance(11 * 3600)
+    assert len(receiver.received) == 8  # immediately + 7 retries
+    assert len(sb.hub.failed) == 1
+
+
+def test_duplicate_and_reordered_delivery(sb, receiver):
+    subscribe(sb, receiver)
+    sb.stock("SKU-A", 5)
+    order = create(sb)
+    fact = sb.ship(order["id"])
+    sb.track(fact["shipment"]["id"], "InTransit")
+    sb.flush_webhooks(order="reverse", duplicate_every=1)
+    assert receiver.topics() == [
+        "order.shipment.tracking.updated",
+        "order.shipment.tracking.updated",
+        "order.shipped",
+        "order.shipped",
+    ]
+    ids = [headers["Webhook-Id"] for headers, _ in receiver.received]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+
+
+def test_sync_mode_delivers_after_the_admin_action(sb, receiver):
+    subscribe(sb, receiver)
+    sb.webhook_mode = "sync"
+    sb.stock("SKU-A", 5)
+    order = create(sb)
+    answer = requests.post(
+        sb.test_url + "/__sandbox__/ship",
+        json={"order": order["reference_id"]},
+        timeout=10,
+    )
+    assert answer.json()["status"] == "Fulfilled"
+    assert receiver.topics() == ["order.shipped"]
+
+
+def test_registered_for_python_m_sandboxes():
+    assert "threepl" in available()

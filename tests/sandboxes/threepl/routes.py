@@ -1,0 +1,273 @@
+"""The API routes of the 3PL sandbox (``/<version>/...``), ShipBob-shaped.
+
+- ``GET /channel`` (https://developer.shipbob.com/guides/returns: "Fetch this
+  with a GET request to /2026-01/channel");
+- ``POST /order`` (https://developer.shipbob.com/guides/build-orders-integration,
+  "Step 1: Create an Order": ``reference_id``, ``order_number``,
+  ``shipping_method``, ``recipient``, ``products[{reference_id, name,
+  quantity}]``, ``type``, ``tags``; "Reference id – This is a unique order
+  number ... This number must be unique within your ShipBob account"
+  (https://developer.shipbob.com/guides/orders); a second one: 422 "Duplicate
+  reference ID" (https://developer.shipbob.com/2026-07/errors));
+- ``GET /order`` (``Page``, ``Limit``, ``ReferenceIds``: secondary source,
+  PLATFORMS.md §4), ``GET /order/{id}``, ``GET /order/{id}/shipment``,
+  ``GET /order/{id}/shipment/{sid}``;
+- ``POST /order/{id}:cancel``: "Cancels an order and all associated
+  shipments. The order must be in a cancellable state" (https://developer.
+  shipbob.com/2026-01/api/orders/cancel-order), answering
+  ``canceled_shipment_results[{action, is_success, reason, shipment_id}]`` and
+  ``order``; a shipped order is not cancellable (422, the shipment "must not
+  be picked, packed, or shipped": cancel-shipment-by-order-id-and-shipment-id);
+- ``GET /inventory-level``: per SKU on hand / fulfillable / committed /
+  sellable and per fulfillment center (https://developer.shipbob.com/guides,
+  "Inventory GET"; field names as in ShipBob's inventory view:
+  secondary source, PLATFORMS.md §4);
+- ``GET /fulfillment-center`` (https://developer.shipbob.com/v1.0/faq.md);
+- ``POST|GET /webhook``, ``DELETE /webhook/{id}`` (see ``webhooks``);
+- receiving (WRO) and returns: ``receiving.py``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from ..toolkit import json_response
+from . import receiving, render
+from .warehouse import WarehouseError
+
+
+class HttpProblem(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class BadRequest(HttpProblem):
+    def __init__(self, field: str, message: str):
+        super().__init__(400, message, field)
+
+
+class Forbidden(HttpProblem):
+    def __init__(self, message: str):
+        super().__init__(403, message)
+
+
+def _rule(path: str, endpoint: str, *methods: str) -> Rule:
+    return Rule(receiving.VERSION + path, endpoint=endpoint, methods=list(methods))
+
+
+RULES = [
+    _rule("/channel", "channels", "GET"),
+    _rule("/order", "orders", "GET", "POST"),
+    _rule("/order/<int:order_id>", "order", "GET"),
+    _rule("/order/<int:order_id>:cancel", "order_cancel", "POST"),
+    _rule("/order/<int:order_id>/shipment", "order_shipments", "GET"),
+    _rule("/order/<int:order_id>/shipment/<int:shipment_id>", "order_shipment", "GET"),
+    _rule("/inventory-level", "inventory_levels", "GET"),
+    _rule("/fulfillment-center", "fulfillment_centers", "GET"),
+    _rule("/webhook", "webhooks", "GET", "POST"),
+    _rule("/webhook/<int:subscription_id>", "webhook", "DELETE"),
+    *receiving.RULES,
+]
+
+
+def body(request: Request) -> dict:
+    try:
+        data = json.loads(request.get_data(cache=True) or b"{}")
+    except ValueError:
+        raise BadRequest("body", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body", "The request body must be a JSON object.")
+    return data
+
+
+def on_channels(sb, request, version):
+    return [
+        {**c, "scopes": ["orders_read", "orders_write", "receiving_read"]}
+        for c in sb.channels
+    ]
+
+
+def _owned(sb, request, order_id, required=False) -> dict:
+    channel = sb.channel(request, required=required)
+    order = sb.warehouse.get_order(order_id)
+    if channel is not None and order["channel_id"] != channel["id"]:
+        raise WarehouseError(
+            404, "unknown_order", "The requested resource doesn't exist."
+        )
+    return order
+
+
+def on_orders(sb, request, version):
+    if request.method == "POST":
+        channel = sb.channel(request, required=True)
+        data = body(request)
+        order = sb.warehouse.create_order(channel["id"], order_data(data), "rest")
+        return json_response(render.order(sb, order), 201)
+    channel = sb.channel(request, required=False)
+    refs = set()
+    for value in request.args.getlist("ReferenceIds") + request.args.getlist(
+        "referenceIds"
+    ):
+        refs.update(v for v in value.split(",") if v)
+    orders = [
+        o
+        for o in sb.warehouse.orders.values()
+        if (channel is None or o["channel_id"] == channel["id"])
+        and (not refs or o["reference_id"] in refs)
+    ]
+    return sb.paginate(request, [render.order(sb, o) for o in orders])
+
+
+def order_data(data: dict) -> dict:
+    """ShipBob's order body -> the warehouse's order data."""
+    missing = [
+        k for k in ("reference_id", "shipping_method", "recipient") if not data.get(k)
+    ]
+    if missing:
+        raise BadRequest(missing[0], f"The {missing[0]} field is required.")
+    recipient = data["recipient"]
+    address = recipient.get("address") if isinstance(recipient, dict) else None
+    if not isinstance(address, dict) or not all(
+        address.get(k) for k in ("address1", "city", "country")
+    ):
+        # "Recipient address – specifically the Address1, City, and Country"
+        # (https://developer.shipbob.com/guides/orders)
+        raise BadRequest(
+            "recipient.address", "address1, city and country are required."
+        )
+    products = data.get("products")
+    if not isinstance(products, list) or not products:
+        raise BadRequest("products", "The products field is required.")
+    lines = []
+    for index, product in enumerate(products, 1):
+        if not isinstance(product, dict) or not product.get("reference_id"):
+            raise BadRequest(
+                f"products[{index - 1}].reference_id", "reference_id is required."
+            )
+        lines.append(
+            {
+                "line_no": product.get("external_line_id") or index,
+                "sku": product["reference_id"],
+                "name": product.get("name"),
+                "qty": product.get("quantity"),
+                "uom": product.get("quantity_unit_of_measure_code"),
+                "barcode": product.get("upc") or product.get("gtin"),
+            }
+        )
+    return {
+        "reference_id": str(data["reference_id"]),
+        "order_number": data.get("order_number"),
+        "shipping_method": data["shipping_method"],
+        "recipient": render.recipient_in(recipient),
+        "lines": lines,
+        "type": data.get("type") or "DTC",
+        "tags": data.get("tags") or [],
+        "fc": data.get("location_id"),
+    }
+
+
+def on_order(sb, request, version, order_id):
+    return render.order(sb, _owned(sb, request, order_id))
+
+
+def on_order_cancel(sb, request, version, order_id):
+    order = _owned(sb, request, order_id, required=True)
+    open_ids = [
+        sid
+        for sid in order["shipments"]
+        if sb.warehouse.shipments[sid]["status"] in ("Processing", "Exception")
+    ]
+    sb.warehouse.cancel_order(order)
+    return {
+        "canceled_shipment_results": [
+            {"action": "Cancel", "is_success": True, "reason": None, "shipment_id": sid}
+            for sid in open_ids
+        ],
+        "order": render.order(sb, order),
+    }
+
+
+def on_order_shipments(sb, request, version, order_id):
+    order = _owned(sb, request, order_id)
+    return [render.shipment(sb, sb.warehouse.shipments[s]) for s in order["shipments"]]
+
+
+def on_order_shipment(sb, request, version, order_id, shipment_id):
+    order = _owned(sb, request, order_id)
+    if shipment_id not in order["shipments"]:
+        raise HttpProblem(404, "The requested resource doesn't exist.")
+    return render.shipment(sb, sb.warehouse.shipments[shipment_id])
+
+
+def on_inventory_levels(sb, request, version):
+    wh = sb.warehouse
+    skus = set()
+    for value in request.args.getlist("SKUs") + request.args.getlist("sku"):
+        skus.update(v for v in value.split(",") if v)
+    items = []
+    for sku, product in sorted(wh.products.items()):
+        if skus and sku not in skus:
+            continue
+        per_fc = []
+        for fc in wh.fcs.values():
+            level = wh.level(sku, fc["id"])
+            per_fc.append(
+                {
+                    "id": fc["id"],
+                    "name": fc["name"],
+                    "onhand_quantity": level["on_hand"],
+                    "committed_quantity": level["committed"],
+                    "fulfillable_quantity": level["available"],
+                    "damaged_quantity": level["damaged"],
+                }
+            )
+        total = wh.level(sku)
+        exception = sum(
+            ln["qty"]
+            for o in wh.orders.values()
+            if o["status"] == "Exception"
+            for ln in o["lines"]
+            if ln["sku"] == sku
+        )
+        # damaged units are on hand but cannot be fulfilled
+        fulfillable = total["available"]
+        items.append(
+            {
+                "inventory_id": product["inventory_id"],
+                "sku": sku,
+                "name": product["name"],
+                "total_onhand_quantity": total["on_hand"],
+                "total_committed_quantity": total["committed"],
+                "total_fulfillable_quantity": fulfillable,
+                "total_sellable_quantity": fulfillable - exception,
+                "fulfillable_quantity_by_fulfillment_center": per_fc,
+            }
+        )
+    return sb.paginate(request, items)
+
+
+def on_fulfillment_centers(sb, request, version):
+    return [{"id": fc["id"], "name": fc["name"]} for fc in sb.warehouse.fcs.values()]
+
+
+def on_webhooks(sb, request, version):
+    if request.method == "POST":
+        result = sb.hub.subscribe(body(request))
+        if "errors" in result:
+            return json_response(result["errors"], 400)
+        return json_response(sb.hub.public(result, with_secret=True), 201)
+    return sb.paginate(
+        request, [sb.hub.public(s) for s in sb.hub.subscriptions.values()]
+    )
+
+
+def on_webhook(sb, request, version, subscription_id):
+    if sb.hub.subscriptions.pop(subscription_id, None) is None:
+        raise HttpProblem(404, "The requested resource doesn't exist.")
+    return Response(status=204)
