@@ -15,5 +15,4 @@
         "views/threepl_message_views.xml",
         "views/retail_connect_3pl_menus.xml",
     ],
-    "installable": True,
 }
