@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "category": "Connector",
     "depends": ["retail_connect_base", "stock", "sale_stock", "stock_delivery"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "paramiko"]},
     "data": [
         "security/ir.model.access.csv",
         "security/retail_connect_3pl_security.xml",

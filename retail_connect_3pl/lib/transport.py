@@ -36,3 +36,6 @@ class Transport:
 
     def send(self, message):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def close(self):
+        """Release the connection, if the transport holds one."""

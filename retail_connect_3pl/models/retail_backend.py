@@ -15,6 +15,7 @@ from odoo.addons.retail_connect_base.lib.errors import (
 from odoo.addons.retail_connect_base.models.retail_backend import MASKED
 
 from ..lib.rest import RestTransport, ThreeplClient
+from ..lib.sftp import SftpTransport
 from ..lib.verifier import SHIPPED_TOPICS, StandardWebhooksVerifier
 
 PLATFORM = "threepl"
@@ -24,6 +25,8 @@ DEFAULT_URL = "https://api.shipbob.com"
 # the SFTP private key is a secret like the others (retail.secret), under
 # this name; the base's SECRET_NAMES are the REST credentials
 SFTP_KEY = "sftp_private_key"
+# inbox files stored as events (topic "sftp.<type>")
+SFTP_SHIPMENT_TOPICS = ("sftp.ack", "sftp.shipping_advice")
 
 
 class RetailBackend(models.Model):
@@ -158,6 +161,8 @@ class RetailBackend(models.Model):
     def _event_domain(self, topic):
         if self.platform != PLATFORM:
             return super()._event_domain(topic)
+        if topic in SFTP_SHIPMENT_TOPICS:
+            return "shipment"
         if topic.startswith("order."):
             return "shipment"
         if topic.startswith("return."):
@@ -174,14 +179,26 @@ class RetailBackend(models.Model):
             return super()._process_event(event)
         if event.topic in SHIPPED_TOPICS:
             return self._threepl_receive_shipping_advice(event)
+        if event.topic == "sftp.shipping_advice":
+            return self._threepl_apply_advice(event._data(), event=event)
+        if event.topic == "sftp.ack":
+            return self._threepl_apply_ack(event._data())
         raise EventSkipped("skipped_policy", f"topic {event.topic} is not handled")
 
     def _check_connection(self):
         if self.platform != PLATFORM:
             return super()._check_connection()
-        if self.threepl_transport != "rest":
-            raise UserError(
-                self.env._("The SFTP transport is not available yet: choose REST.")
+        if self.threepl_transport == "sftp":
+            transport = self._threepl_transport()
+            try:
+                files = transport.inbox_files()
+            finally:
+                transport.close()
+            return self.env._(
+                "Connected to %(host)s (host key as pinned): %(count)s file(s) "
+                "waiting in the inbox.",
+                host=self.threepl_sftp_host,
+                count=len(files),
             )
         client = self._threepl_client()
         channels = client.get("channel", operation="channel.list").json() or []
@@ -229,17 +246,34 @@ class RetailBackend(models.Model):
 
     # ----------------------------------------------------------- transport
     def _threepl_transport(self):
-        """The backend's transport (REST today)."""
+        """The backend's transport: REST or SFTP; calls are refused as for
+        any platform call (draft or paused backend, copied database)."""
         self.ensure_one()
-        if self.threepl_transport != "rest":
+        if self.threepl_transport == "rest":
+            return RestTransport(self._threepl_client())
+        self._assert_can_call(
+            check_state=not self.env.context.get("retail_connect_connection_test")
+        )
+        key = self._get_secret(SFTP_KEY)
+        if not (self.threepl_sftp_host and self.threepl_sftp_user and key):
             raise ValidationSyncError(
                 self.env._(
-                    "%(backend)s: the SFTP transport is not available yet; "
-                    "choose REST.",
+                    "%(backend)s: set the SFTP host, user and private key.",
                     backend=self.name,
                 )
             )
-        return RestTransport(self._threepl_client())
+        return SftpTransport(
+            host=self.threepl_sftp_host,
+            port=self.threepl_sftp_port,
+            user=self.threepl_sftp_user,
+            private_key=key,
+            host_key=self.threepl_sftp_host_key,
+            folders=(
+                self.threepl_sftp_outbox or "outbox",
+                self.threepl_sftp_inbox or "inbox",
+                self.threepl_sftp_archive or "archive",
+            ),
+        )
 
     def _threepl_client(self):
         self.ensure_one()

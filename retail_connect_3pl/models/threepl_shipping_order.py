@@ -152,8 +152,9 @@ class RetailBackend(models.Model):
                 return f"{message.name}: nothing to cancel"
         if not message.payload:
             message.payload = json.dumps(self._threepl_order_payload(message))
+        transport = self._threepl_transport()
         try:
-            answer = self._threepl_transport().send(message._data())
+            answer = transport.send(message._data())
         except Refused as err:
             if err.code == "already_shipped":
                 raise ConflictError(
@@ -174,6 +175,8 @@ class RetailBackend(models.Model):
                 ),
                 code=err.code,
             ) from err
+        finally:
+            transport.close()
         message.write(
             {
                 "state": "acknowledged" if answer.get("acked") else "sent",

@@ -17,15 +17,17 @@ __all__ = ["ThreeplCase", "WarehouseError", "floor", "run_job", "run_jobs"]
 
 
 class ThreeplCase(HttpCase):
+    sftp = False  # the sandbox's SFTP server
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.sandbox = ThreePLSandbox(sftp=False)
+        cls.sandbox = ThreePLSandbox(sftp=cls.sftp)
         cls.server = cls.sandbox.serve()
         cls.addClassCleanup(cls.server.stop)
         cls.warehouse = cls.env["stock.warehouse"].create(
-            {"name": "3PL East", "code": "3PLE"}
+            {"name": "3PL Illinois", "code": "IL1"}  # the 3PL FC code
         )
         cls.products = cls.env["product.product"].create(
             [
