@@ -7,6 +7,11 @@ per backend). The delivery gets what shipped, the carrier and the tracking
 numbers, and is validated; what the 3PL did not ship goes to a backorder with
 an exception saying why. An advice for an order Odoo does not know, or for a
 delivery already done or cancelled, opens an exception instead.
+
+Webhooks can be lost (ShipBob retries for 24 hours, then gives up): the
+shipment policy's poll is the backstop. It reads the 3PL's orders of the
+deliveries sent and not shipped yet, and stores one inbox event per closed
+one, processed as a webhook would be.
 """
 
 import json
@@ -18,12 +23,59 @@ from odoo.addons.retail_connect_base.lib.errors import (
     EventSkipped,
     MappingError,
 )
+from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
 from ..lib.mappers import advice_from_order
+from .retail_backend import PLATFORM
+
+POLL_BATCH = 50  # reference ids per GET /order
 
 
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+
+    def _poll(self, policy, since, until):
+        if not (
+            self.platform == PLATFORM
+            and self.threepl_transport == "rest"
+            and policy.domain == "shipment"
+        ):
+            return super()._poll(policy, since, until)
+        waiting = (
+            self.env["threepl.message"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("message_type", "=", "shipping_order"),
+                    ("purpose", "=", "new"),
+                    ("state", "in", ("sent", "acknowledged")),
+                ]
+            )
+        )
+        refs = waiting.mapped("order_ref")
+        client = self._threepl_client()
+        deliveries = []
+        for start in range(0, len(refs), POLL_BATCH):
+            chunk = ",".join(refs[start : start + POLL_BATCH])
+            for order in client.list_all(
+                "order", {"ReferenceIds": chunk}, operation="order.list"
+            ):
+                advice = advice_from_order(order)
+                if advice is None:
+                    continue
+                ref = order["reference_id"]
+                deliveries.append(
+                    Delivery(
+                        topic="order.shipped",
+                        dedup_key=f"poll:{advice['message_id']}",
+                        payload=json.dumps(
+                            {"reference_id": ref, "order_id": order["id"]}
+                        ).encode(),
+                        subject_key=f"order:{ref}",
+                    )
+                )
+        return deliveries
 
     def _threepl_receive_shipping_advice(self, event):
         """A shipment webhook: read the order again, apply its advice."""

@@ -18,7 +18,7 @@ class TestShippingAdvice(ThreeplCase):
     def sent(self, *lines):
         picking = self.sell(*lines)
         run_jobs(self.env)
-        self.assertEqual(self.messages().state, "acknowledged")
+        self.assertEqual(self.messages(picking_id=picking.id).state, "acknowledged")
         return picking
 
     def events(self):
@@ -133,6 +133,32 @@ class TestShippingAdvice(ThreeplCase):
         (exception,) = self.open_exceptions(f"order:{picking.name}")
         self.assertEqual(exception.category, "conflict")
         self.assertFalse(self.messages(message_type="shipping_advice"))
+
+    def test_lost_webhooks_are_caught_by_the_poll(self):
+        shipped = self.sent((self.mug, 1))
+        waiting = self.sent((self.tee, 1))
+        floor.ship(self.sandbox, shipped.name)
+        self.sandbox.hub.queue.clear()  # the 3PL gave up on the webhooks
+        policy = self.backend._policy("shipment")
+        self.assertIn("1 changes seen, 1 new events", policy._job_poll())
+        run_jobs(self.env)
+        self.assertEqual(shipped.state, "done")
+        self.assertEqual(waiting.state, "assigned")
+        # done: the next poll asks only for the delivery still waiting
+        self.assertIn("0 changes seen", policy._job_poll())
+
+    def test_the_poll_after_the_webhook_applies_nothing_twice(self):
+        picking = self.sent((self.mug, 1))
+        floor.ship(self.sandbox, picking.name)
+        policy = self.backend._policy("shipment")
+        policy._job_poll()  # before the webhook
+        self.deliver_webhooks()
+        run_jobs(self.env)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(
+            sorted(self.events().mapped("state")), ["done", "skipped_duplicate"]
+        )
+        self.assertEqual(len(self.messages(message_type="shipping_advice")), 1)
 
     # --------------------------------------------------------- the door
     def post(self, raw, msg_id, topic, secret=None, stamp=None):
