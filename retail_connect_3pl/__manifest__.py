@@ -1,11 +1,18 @@
 {
     "name": "Retail Connect – 3PL",
     "summary": "Send deliveries to a third-party logistics warehouse, track them",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "author": "retail_connect contributors",
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
     "category": "Connector",
-    "depends": ["retail_connect_base", "stock", "sale_stock"],
-    "external_dependencies": {"python": ["requests"]},
+    "depends": ["retail_connect_base", "stock", "sale_stock", "stock_delivery"],
+    "external_dependencies": {"python": ["requests", "paramiko"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "security/retail_connect_3pl_security.xml",
+        "views/retail_backend_views.xml",
+        "views/threepl_message_views.xml",
+        "views/retail_connect_3pl_menus.xml",
+    ],
 }

@@ -1,1 +1,5 @@
 from . import test_install
+from . import test_backend
+from . import test_shipping_order
+from . import test_shipping_advice
+from . import test_sftp
