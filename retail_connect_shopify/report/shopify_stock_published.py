@@ -46,8 +46,9 @@ class ShopifyStockLevel(models.Model):
         warehouse in batches (stock figures need no Inventory rights here:
         the user reads a report of the channel, not the quants)."""
         targets = {}
-        by_backend = defaultdict(self.browse)
-        for level in self.sudo():
+        levels_sudo = self.sudo()
+        by_backend = defaultdict(levels_sudo.browse)
+        for level in levels_sudo:
             by_backend[level.backend_id] |= level
         for backend, levels in by_backend.items():
             policy = backend._policy("inventory")
