@@ -22,6 +22,7 @@
         "views/retail_sync_exception_views.xml",
         "views/retail_channel_views.xml",
         "wizards/retail_exception_ignore_views.xml",
+        "report/retail_report_views.xml",
         "views/retail_connect_menus.xml",
     ],
     "assets": {

@@ -13,6 +13,7 @@
         "security/retail_connect_shopify_security.xml",
         "views/retail_backend_views.xml",
         "views/shopify_catalog_views.xml",
+        "report/shopify_report_views.xml",
         "wizards/shopify_map_sku_views.xml",
         "data/retail_connect_shopify_data.xml",
         "data/shopify_catalog_data.xml",

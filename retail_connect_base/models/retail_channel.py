@@ -9,7 +9,9 @@ reports its status (``_retail_channel_status``): searchable, groupable, and
 readable by a salesperson without Retail rights.
 """
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 NO_TRACKING = {"tracking_disable": True, "mail_notrack": True}
 
@@ -161,6 +163,7 @@ class StockPicking(models.Model):
     retail_sent_at = fields.Datetime(
         "Sent to the channel",
         compute="_compute_retail_sent_at",
+        search="_search_retail_sent_at",
         help="When the channel received this delivery (with its tracking).",
     )
 
@@ -169,7 +172,11 @@ class StockPicking(models.Model):
         for picking in self:
             sent = (
                 bindings.search(
-                    [("res_model", "=", picking._name), ("res_id", "=", picking.id)],
+                    [
+                        ("backend_id", "=", picking.retail_backend_id.id),
+                        ("res_model", "=", picking._name),
+                        ("res_id", "=", picking.id),
+                    ],
                     order="create_date",
                     limit=1,
                 )
@@ -177,3 +184,19 @@ class StockPicking(models.Model):
                 else bindings
             )
             picking.retail_sent_at = sent.create_date or False
+
+    def _search_retail_sent_at(self, operator, value):
+        """Sent or not (``= False`` / ``!= False``): a delivery is sent once
+        its channel's backend bound it (another backend binding it, such as
+        a warehouse provider, does not count)."""
+        if operator not in ("=", "!=") or value not in (False, None):
+            raise UserError(
+                _("Deliveries can only be filtered on whether they were sent.")
+            )
+        sent = SQL(
+            """(SELECT p.id FROM stock_picking p
+                 JOIN retail_binding b ON b.res_model = 'stock.picking'
+                                      AND b.res_id = p.id
+                                      AND b.backend_id = p.retail_backend_id)"""
+        )
+        return [("id", "not in" if operator == "=" else "in", sent)]

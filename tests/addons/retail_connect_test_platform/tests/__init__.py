@@ -13,3 +13,4 @@ from . import test_webhook_fuzz
 from . import test_event_domain
 from . import test_secret_notes
 from . import test_backend_truth
+from . import test_business_reports

@@ -1,0 +1,2 @@
+from . import retail_sync_lag_report
+from . import sale_report

@@ -1,0 +1,1 @@
+from . import shopify_stock_published
