@@ -851,7 +851,23 @@ def seed_demo(url, db, sandbox_port_base):
         response.raise_for_status()
         return response.json()
 
-    post("config", {"webhook_url": f"{url}/retail_connect/webhook/{backend_id}"})
+    # The demo shop sells in the demo company's currency: an order in a currency
+    # Odoo has no pricelist for is (rightly) a mapping exception, not a demo.
+    admin = [["login", "=", "admin"]]
+    company = call("res.users", "search_read", admin, ["company_id"])
+    currency = call(
+        "res.company",
+        "search_read",
+        [["id", "=", company[0]["company_id"][0]]],
+        ["currency_id"],
+    )[0]["currency_id"][1]
+    post(
+        "config",
+        {
+            "webhook_url": f"{url}/retail_connect/webhook/{backend_id}",
+            "currency": currency,
+        },
+    )
     location = post("locations", {"name": "Main warehouse"})
     for sku, price in (
         ("RC-TSHIRT", "29.95"),

@@ -1673,6 +1673,25 @@ def test_admin_routes_seed_and_emit(shop, receiver):
     assert history[0]["status"] == 200
 
 
+def test_store_currency_changes_only_before_the_first_sale(shop):
+    url = f"{shop.url}/__sandbox__"
+    answer = requests.post(url + "/config", json={"currency": "USD"}, timeout=5)
+    assert answer.json()["currency"] == "USD"
+    requests.post(
+        url + "/products",
+        json={"title": "Cap", "variants": [{"sku": "CAP", "price": "9.00"}]},
+        timeout=5,
+    )
+    order = requests.post(
+        url + "/orders", json={"lines": [{"sku": "CAP", "quantity": 1}]}, timeout=5
+    ).json()
+    assert order["currency"] == "USD"
+    refused = requests.post(url + "/config", json={"currency": "EUR"}, timeout=5)
+    assert refused.status_code == 400 and shop.currency == "USD"
+    bogus = requests.post(url + "/config", json={"currency": "XXY"}, timeout=5)
+    assert bogus.status_code == 400
+
+
 def test_registered_after_testshop():
     # new sandboxes are appended: Shopify's demo port never moves
     assert list(available())[:2] == ["testshop", "shopify"]

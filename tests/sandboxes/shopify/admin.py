@@ -17,6 +17,7 @@ from ..toolkit import (
 )
 from .schema import (
     COMPLIANCE_TOPICS,
+    SCHEMA,
     UNAVAILABLE_STATES,
     WEBHOOK_MODES,
     gid,
@@ -45,8 +46,20 @@ class ShopifyAdminMixin:
                 self.auto_webhooks = bool(data["auto_webhooks"])
             if "bulk_seconds" in data:
                 self.bulk_seconds = float(data["bulk_seconds"])
+            if "currency" in data:
+                # the store currency (Settings > General > Store currency),
+                # which a merchant can change before the first sale
+                # (help.shopify.com/en/manual/your-account/change-store-currency)
+                currency = data["currency"]
+                if currency not in SCHEMA.get_type("CurrencyCode").values:
+                    raise ValueError(f"currency {currency!r} is not a CurrencyCode")
+                with self.lock:
+                    if self.orders:
+                        raise ValueError("store currency cannot change after a sale")
+                    self.currency = currency
         return {
             "shop": self.shop,
+            "currency": self.currency,
             "api_version": self.api_version,
             "webhook_url": self.webhook_url,
             "compliance_url": self.compliance_url,
