@@ -3,6 +3,8 @@ objective, deliveries done but not sent to their channel."""
 
 from datetime import timedelta
 
+from lxml import etree
+
 from odoo import fields
 
 from .common import TestShopCase
@@ -117,6 +119,23 @@ class TestBusinessReports(TestShopCase):
         self.assertEqual(
             [(row["retail_backend_id"][0], row["order_reference"]) for row in rows],
             [(self.backend.id, 2)],
+        )
+
+    def test_orders_per_channel_default_filters_are_combined_with_and(self):
+        # Odoo ORs the filters of one group: "From a channel" and "Not
+        # cancelled" in one group showed every order typed in Odoo as well
+        view = self.env.ref("retail_connect_base.sale_report_view_search_channel")
+        arch = self.env["sale.report"].get_views([(view.id, "search")])["views"][
+            "search"
+        ]["arch"]
+        group, group_of = 0, {}
+        for node in etree.fromstring(arch).iter("filter", "separator", "group"):
+            if node.tag != "filter":
+                group += 1
+            elif node.get("name"):
+                group_of[node.get("name")] = group
+        self.assertNotEqual(
+            group_of["retail_channel"], group_of["retail_not_cancelled"]
         )
 
     def test_deliveries_done_but_not_sent_to_their_channel(self):
