@@ -21,13 +21,17 @@ longer than the shipment policy's latency objective, is bumped while it does,
 and resolves once the backlog is empty.
 """
 
+import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
 
 from .retail_backend import PLATFORM
 
+_logger = logging.getLogger(__name__)
+
 BACKLOG_SUBJECT = "threepl:backlog"
+DEFAULT_OBJECTIVE = 5  # minutes: retail.sync.policy's default
 
 
 class RetailBackend(models.Model):
@@ -107,6 +111,11 @@ class RetailBackend(models.Model):
                 self._threepl_resolve_backlog()
         return result
 
+    def _threepl_latency_objective(self):
+        """Minutes the Shipments policy allows (its default without one)."""
+        policy = self.policy_ids.filtered(lambda p: p.domain == "shipment")[:1]
+        return policy.latency_objective_minutes if policy else DEFAULT_OBJECTIVE
+
     # ---------------------------------------------------------------- cron
     @api.model
     def _cron_threepl_backlog(self):
@@ -117,7 +126,11 @@ class RetailBackend(models.Model):
             [("platform", "=", PLATFORM), ("state", "=", "active")]
         )
         for backend in backends:
-            backend._threepl_check_backlog()
+            try:
+                with self.env.cr.savepoint():
+                    backend._threepl_check_backlog()
+            except Exception:  # noqa: BLE001 - one backend must not stop the others
+                _logger.exception("retail_connect: 3PL backlog of %s", backend.name)
 
     def _threepl_check_backlog(self):
         self.ensure_one()
@@ -127,7 +140,7 @@ class RetailBackend(models.Model):
             return self.env["retail.sync.exception"]
         self._threepl_enqueue(head)
         self.invalidate_recordset(["threepl_backlog_count"])
-        objective = self._policy("shipment").latency_objective_minutes
+        objective = self._threepl_latency_objective()
         oldest = self.threepl_backlog_since
         if fields.Datetime.now() - oldest <= timedelta(minutes=objective):
             return self.env["retail.sync.exception"]
@@ -187,7 +200,7 @@ class RetailBackend(models.Model):
         checks = super()._health_checks(stats)
         if self.platform != PLATFORM or not self.threepl_backlog_count:
             return checks
-        objective = self._policy("shipment").latency_objective_minutes
+        objective = self._threepl_latency_objective()
         age = self.threepl_backlog_age_minutes
         if age < 1:
             return checks  # the usual moment between recording and sending
