@@ -53,11 +53,14 @@ def test_bad_page_is_400(sb):  # noqa: F811
     assert answer.status_code == 400 and "Page" in answer.json()
 
 
-def test_inventory_level_filter_by_sku(sb):  # noqa: F811
+def test_inventory_level_search_and_inventory_ids(sb):  # noqa: F811
     sb.stock("SKU-A", 1)
     sb.stock("SKU-B", 2)
-    answer = api(sb, "GET", "/2026-07/inventory-level?SKUs=SKU-B").json()
-    assert [item["sku"] for item in answer] == ["SKU-B"]
+    answer = api(sb, "GET", "/2026-07/inventory-level?SearchBy=sku-b").json()
+    [item] = answer["items"]
+    assert item["sku"] == "SKU-B"
+    by_id = f"/2026-07/inventory-level?InventoryIds={item['inventory_id']}"
+    assert [i["sku"] for i in api(sb, "GET", by_id).json()["items"]] == ["SKU-B"]
 
 
 def test_config_route_changes_the_rate_limit(sb):  # noqa: F811
@@ -304,7 +307,7 @@ def test_exception_then_shipped_when_stock_arrives(sb, receiver):  # noqa: F811
         "name": "Exception",
         "description": "out_of_stock",
     }
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
     assert item["total_fulfillable_quantity"] == 3
     assert item["total_sellable_quantity"] == 1  # minus the exception order
     sb.ship(order["id"])

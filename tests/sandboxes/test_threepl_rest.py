@@ -243,17 +243,64 @@ def test_shipments_with_tracking(sb):
 def test_inventory_levels_on_hand_committed_fulfillable(sb):
     sb.stock("SKU-A", 10)
     order = create(sb, qty=3)
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
     assert item["sku"] == "SKU-A"
-    assert item["total_onhand_quantity"] == 10
+    assert item["total_on_hand_quantity"] == 10
     assert item["total_committed_quantity"] == 3
     assert item["total_fulfillable_quantity"] == 7
-    per_fc = item["fulfillable_quantity_by_fulfillment_center"][0]
-    assert per_fc["onhand_quantity"] == 10 and per_fc["fulfillable_quantity"] == 7
+    grouped = api(sb, "GET", "/2026-07/inventory-level/locations").json()
+    per_fc = grouped["items"][0]["locations"][0]
+    assert per_fc["on_hand_quantity"] == 10 and per_fc["fulfillable_quantity"] == 7
     sb.ship(order["id"])
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
-    assert item["total_onhand_quantity"] == 7
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
+    assert item["total_on_hand_quantity"] == 7
     assert item["total_committed_quantity"] == 0
+
+
+def test_inventory_levels_answer_is_the_documented_page_object(sb):
+    # https://developer.shipbob.com/2026-07/api/inventory/get-all-inventory-levels
+    sb.stock("SKU-A", 4)
+    answer = api(sb, "GET", "/2026-07/inventory-level").json()
+    assert set(answer) == {"first", "items", "last", "next", "prev"}
+    assert answer["first"] is None and answer["prev"] is None
+    assert answer["next"] is None and answer["last"] is None
+    [item] = answer["items"]
+    assert set(item) == {
+        "inventory_id",
+        "name",
+        "sku",
+        "total_awaiting_quantity",
+        "total_backordered_quantity",
+        "total_committed_quantity",
+        "total_exception_quantity",
+        "total_fulfillable_quantity",
+        "total_internal_transfer_quantity",
+        "total_on_hand_quantity",
+        "total_sellable_quantity",
+    }
+    one = api(sb, "GET", f"/2026-07/inventory-level/{item['inventory_id']}")
+    assert one.json() == item
+    assert api(sb, "GET", "/2026-07/inventory-level/999999").status_code == 404
+
+
+def test_inventory_levels_page_size_and_next_url_walk_every_item(sb):
+    for n in range(5):
+        sb.stock(f"SKU-{n}", n + 1)
+    seen, url, pages = [], "/2026-07/inventory-level?PageSize=2", 0
+    while url:
+        answer = api(sb, "GET", url).json()
+        assert len(answer["items"]) <= 2
+        seen += [item["sku"] for item in answer["items"]]
+        pages += 1
+        nxt = answer["next"]
+        url = nxt[nxt.index("/2026-07/") :] if nxt else None
+    assert pages == 3
+    assert seen == [f"SKU-{n}" for n in range(5)]  # each once, none lost
+    first = api(sb, "GET", "/2026-07/inventory-level?PageSize=2").json()
+    assert "Cursor=" in first["next"] and first["last"]
+    assert api(sb, "GET", "/2026-07/inventory-level?PageSize=0").status_code == 400
+    bad = api(sb, "GET", "/2026-07/inventory-level?Cursor=nonsense")
+    assert bad.status_code == 400
 
 
 # -------------------------------------------------------------- rate limit

@@ -35,10 +35,10 @@
   ``canceled_shipment_results[{action, is_success, reason, shipment_id}]`` and
   ``order``; a shipped order is not cancellable (422, the shipment "must not
   be picked, packed, or shipped": cancel-shipment-by-order-id-and-shipment-id);
-- ``GET /inventory-level``: per SKU on hand / fulfillable / committed /
-  sellable and per fulfillment center (https://developer.shipbob.com/guides,
-  "Inventory GET"; field names as in ShipBob's inventory view:
-  secondary source, PLATFORMS.md §4);
+- ``GET /inventory-level``, ``/inventory-level/{id}``,
+  ``/inventory-level/locations``: see ``inventory`` (paged
+  ``{first, items, last, next, prev}``, ShipBob 2026-07 "Get All Inventory
+  Levels");
 - ``GET /fulfillment-center`` (https://developer.shipbob.com/v1.0/faq.md);
 - ``POST|GET /webhook``, ``DELETE /webhook/{id}`` (see ``webhooks``);
 - receiving (WRO) and returns: ``receiving.py``.
@@ -53,6 +53,11 @@ from werkzeug.wrappers import Request, Response
 
 from ..toolkit import json_response
 from . import receiving, render
+from .inventory import (  # noqa: F401 - handlers found by name
+    on_inventory_level,
+    on_inventory_level_locations,
+    on_inventory_levels,
+)
 from .warehouse import SHIPMENT_OPEN, SHIPPED, WarehouseError
 
 
@@ -88,6 +93,8 @@ RULES = [
     _rule("/shipment/<int:shipment_id>:updateAddress", "update_address", "PUT"),
     _rule("/shipment/<int:shipment_id>:updateLineItemsBySku", "update_lines", "POST"),
     _rule("/inventory-level", "inventory_levels", "GET"),
+    _rule("/inventory-level/locations", "inventory_level_locations", "GET"),
+    _rule("/inventory-level/<int:inventory_id>", "inventory_level", "GET"),
     _rule("/fulfillment-center", "fulfillment_centers", "GET"),
     _rule("/webhook", "webhooks", "GET", "POST"),
     _rule("/webhook/<int:subscription_id>", "webhook", "DELETE"),
@@ -225,53 +232,6 @@ def on_order_shipment(sb, request, version, order_id, shipment_id):
     if shipment_id not in order["shipments"]:
         raise HttpProblem(404, "The requested resource doesn't exist.")
     return render.shipment(sb, sb.warehouse.shipments[shipment_id])
-
-
-def on_inventory_levels(sb, request, version):
-    wh = sb.warehouse
-    skus = set()
-    for value in request.args.getlist("SKUs") + request.args.getlist("sku"):
-        skus.update(v for v in value.split(",") if v)
-    items = []
-    for sku, product in sorted(wh.products.items()):
-        if skus and sku not in skus:
-            continue
-        per_fc = []
-        for fc in wh.fcs.values():
-            level = wh.level(sku, fc["id"])
-            per_fc.append(
-                {
-                    "id": fc["id"],
-                    "name": fc["name"],
-                    "onhand_quantity": level["on_hand"],
-                    "committed_quantity": level["committed"],
-                    "fulfillable_quantity": level["available"],
-                    "damaged_quantity": level["damaged"],
-                }
-            )
-        total = wh.level(sku)
-        exception = sum(
-            ln["qty"]
-            for o in wh.orders.values()
-            if o["status"] == "Exception"
-            for ln in o["lines"]
-            if ln["sku"] == sku
-        )
-        # damaged units are on hand but cannot be fulfilled
-        fulfillable = total["available"]
-        items.append(
-            {
-                "inventory_id": product["inventory_id"],
-                "sku": sku,
-                "name": product["name"],
-                "total_onhand_quantity": total["on_hand"],
-                "total_committed_quantity": total["committed"],
-                "total_fulfillable_quantity": fulfillable,
-                "total_sellable_quantity": fulfillable - exception,
-                "fulfillable_quantity_by_fulfillment_center": per_fc,
-            }
-        )
-    return sb.paginate(request, items)
 
 
 def on_fulfillment_centers(sb, request, version):
