@@ -13,6 +13,7 @@
         "security/retail_connect_3pl_security.xml",
         "views/retail_backend_views.xml",
         "views/threepl_message_views.xml",
+        "views/threepl_inventory_views.xml",
         "views/retail_connect_3pl_menus.xml",
     ],
 }

@@ -45,6 +45,11 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    # 3PL discrepancies: posting stock differences is a manager's decision
+    ("threepl.discrepancy.report", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.report", "action_reject"): MANAGERS,
+    ("threepl.discrepancy.line", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.line", "action_reject"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
