@@ -114,10 +114,11 @@ class TestInventorySftp(InventoryCase):
         self.assertEqual(report.message_id.state, "done")
         # a Retail user may read it, not approve it (checked on the server)
         self.assertEqual(report.with_user(self.user).state, "to_approve")
-        with self.assertRaises(AccessError):
-            report.with_user(self.user).action_approve()
-        with self.assertRaises(AccessError):
-            tee.with_user(self.user).action_approve()
+        for record in (report, tee):
+            with self.assertRaisesRegex(AccessError, "Only members of"):
+                record.with_user(self.user).action_approve()
+        self.assertEqual(tee.state, "to_approve")
+        self.assertEqual(self.on_hand(self.tee), 50)
         report.with_user(self.manager).action_approve()
         self.assertEqual(tee.state, "applied")
         self.assertEqual(tee.decided_by, self.manager)
