@@ -138,6 +138,15 @@ class ThreeplDiscrepancyLine(models.Model):
         help="3PL minus Odoo: what the adjustment adds to Odoo's stock.",
     )
     value = fields.Monetary(readonly=True, help="The difference at the product's cost.")
+    in_flight_qty = fields.Float(
+        "Units in flight",
+        digits="Product Unit of Measure",
+        readonly=True,
+        help="Units of deliveries sent to the 3PL and not confirmed shipped yet: "
+        "the 3PL may have shipped them before its count. A shortfall with "
+        "units in flight always waits for approval (the shipping advice may "
+        "still come).",
+    )
     reason = fields.Char(readonly=True, help="The 3PL's reason code (947).")
     state = fields.Selection(LINE_STATES, required=True, readonly=True, index=True)
     move_id = fields.Many2one("stock.move", "Adjustment", readonly=True)

@@ -152,6 +152,9 @@ class RetailBackend(models.Model):
             rows = self._threepl_snapshot_rows(data, products, held)
         else:
             rows = self._threepl_adjustment_rows(data, products, held)
+        in_flight = self._threepl_in_flight(warehouse)
+        for row in rows:
+            row["in_flight_qty"] = in_flight.get(row["product_id"], 0.0)
         report = (
             self.env["threepl.discrepancy.report"]
             .sudo()
@@ -168,7 +171,9 @@ class RetailBackend(models.Model):
             )
         )
         for line in report.line_ids.filtered(lambda ln: ln.state == "to_approve"):
-            if self._threepl_within_policy(line):
+            if not (line.in_flight_qty and line.difference < 0) and (
+                self._threepl_within_policy(line)
+            ):
                 self._threepl_post_line(line)
         message.write({"state": "done", "done_at": fields.Datetime.now()})
         unknown = report.line_ids.filtered(lambda ln: ln.state == "unknown")
@@ -371,6 +376,33 @@ class RetailBackend(models.Model):
             product = move_line.product_id
             held[product] = held.get(product, 0.0) + (qty if left else -qty)
         return {p: q for p, q in held.items() if p.is_storable}
+
+    def _threepl_in_flight(self, warehouse):
+        """{product id: units} of the warehouse's deliveries the 3PL holds an
+        order of and has not reported shipped: its count may already miss
+        them while Odoo still has them."""
+        orders = (
+            self.env["threepl.message"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("message_type", "=", "shipping_order"),
+                    ("purpose", "=", "new"),
+                    ("state", "in", ("sent", "acknowledged")),
+                    ("picking_id.state", "not in", ("done", "cancel")),
+                    ("picking_id.picking_type_id.warehouse_id", "=", warehouse.id),
+                ]
+            )
+        )
+        units = {}
+        for move in orders.picking_id.move_ids.filtered(
+            lambda m: m.state not in ("done", "cancel")
+        ):
+            units[move.product_id.id] = (
+                units.get(move.product_id.id, 0.0) + move.product_qty
+            )
+        return units
 
     def _threepl_discrepancy_location(self):
         self.ensure_one()

@@ -215,6 +215,26 @@ class TestInventoryRest(InventoryCase):
         self.assertEqual(self.on_hand(self.mug), 48)
         self.assertEqual(self.on_hand(self.tee), 49)
 
+    def test_a_shortfall_with_deliveries_in_flight_waits_for_approval(self):
+        picking = self.sell((self.mug, 2))
+        run_jobs(self.env)
+        self.assertEqual(self.messages(picking_id=picking.id).state, "acknowledged")
+        floor.ship(self.sandbox, picking.name)  # its advice not here yet
+        floor.drift(self.sandbox, "TEE-1", -1)
+        self.poll()
+        (report,) = self.reports()
+        mug = self.line(report, self.mug)
+        self.assertEqual((mug.difference, mug.in_flight_qty), (-2, 2))
+        self.assertEqual(mug.state, "to_approve")  # 2 units, yet not posted
+        self.assertEqual(self.line(report, self.tee).state, "applied")
+        self.assertEqual(self.on_hand(self.mug), 50)
+        # the advice comes: the delivery is validated, the manager rejects
+        self.deliver_webhooks()
+        run_jobs(self.env)
+        self.assertEqual(picking.state, "done")
+        mug.with_user(self.manager).action_reject()
+        self.assertEqual(self.on_hand(self.mug), 48)
+
     def test_the_same_snapshot_stored_again_makes_no_second_report(self):
         floor.drift(self.sandbox, "MUG-1", -1)
         self.poll()
