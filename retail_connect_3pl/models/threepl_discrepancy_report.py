@@ -19,6 +19,7 @@ LINE_STATES = [
     ("to_approve", "To approve"),
     ("applied", "Adjusted"),
     ("rejected", "Rejected"),
+    ("superseded", "Superseded by a later count"),
     ("unknown", "Unknown SKU"),
 ]
 REPORT_STATES = [
@@ -88,7 +89,7 @@ class ThreeplDiscrepancyReport(models.Model):
             states = set(report.line_ids.mapped("state"))
             if "to_approve" in states:
                 report.state = "to_approve"
-            elif states & {"applied", "rejected"}:
+            elif states & {"applied", "rejected", "superseded"}:
                 report.state = "done"
             else:
                 report.state = "match"

@@ -170,6 +170,8 @@ class RetailBackend(models.Model):
                 }
             )
         )
+        if snapshot:
+            self._threepl_supersede(report)
         for line in report.line_ids.filtered(lambda ln: ln.state == "to_approve"):
             if not (line.in_flight_qty and line.difference < 0) and (
                 self._threepl_within_policy(line)
@@ -180,6 +182,35 @@ class RetailBackend(models.Model):
         if unknown:
             self._threepl_report_unknown(report, unknown)
         return report
+
+    def _threepl_supersede(self, report):
+        """A full count includes every difference still waiting from earlier
+        counts and adjustments of the warehouse: approving those too would
+        post them twice."""
+        older = (
+            self.env["threepl.discrepancy.line"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "to_approve"),
+                    ("report_id", "!=", report.id),
+                    ("report_id.backend_id", "=", self.id),
+                    ("report_id.warehouse_id", "=", report.warehouse_id.id),
+                    ("report_id.as_of", "<=", report.as_of),
+                ]
+            )
+        )
+        older.write({"state": "superseded"})
+        return older
+
+    def _default_policies(self):
+        policies = super()._default_policies()
+        if self.platform == PLATFORM:
+            for vals in policies:
+                if vals["domain"] == "inventory":
+                    # a full count per poll: hourly is plenty
+                    vals.update(timing="batch", interval_minutes=60)
+        return policies
 
     def _threepl_snapshot_rows(self, data, products, held):
         """One row per SKU counted by the 3PL or held in Odoo (a full count:

@@ -135,6 +135,20 @@ class TestInventorySftp(InventoryCase):
         self.assertEqual(report.state, "done")
         self.assertEqual(self.on_hand(self.tee), 50)
 
+    def test_a_later_count_supersedes_what_still_waits(self):
+        floor.drift(self.sandbox, "TEE-1", -5)
+        floor.snapshot(self.sandbox)
+        self.poll()
+        time.sleep(1.1)
+        floor.snapshot(self.sandbox)  # the same shortfall, counted again
+        self.poll()
+        first, second = self.reports()
+        self.assertEqual(self.line(first, self.tee).state, "superseded")
+        self.assertEqual(first.state, "done")
+        self.assertEqual(self.line(second, self.tee).state, "to_approve")
+        (first | second).with_user(self.manager).action_approve()
+        self.assertEqual(self.on_hand(self.tee), 45)  # posted once
+
     def test_moves_after_as_of_are_no_discrepancy(self):
         floor.snapshot(self.sandbox)  # 50 of each, on its way
         time.sleep(1.1)  # as_of is to the second
@@ -201,6 +215,11 @@ class TestInventoryRest(InventoryCase):
         policy = self.backend._policy("inventory")
         self.assertFalse(policy._job_poll().startswith("failed"))
         run_jobs(self.env)
+
+    def test_the_inventory_policy_polls_hourly(self):
+        policy = self.backend._policy("inventory")
+        self.assertEqual((policy.direction, policy.timing), ("in", "batch"))
+        self.assertEqual(policy.interval_minutes, 60)
 
     def test_inventory_levels_poll_reconciles_like_a_snapshot(self):
         floor.drift(self.sandbox, "MUG-1", -2)
