@@ -21,6 +21,7 @@ import json
 from datetime import UTC, datetime
 
 from odoo import fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
 from odoo.addons.retail_connect_base.lib.errors import EventSkipped, MappingError
@@ -173,8 +174,10 @@ class RetailBackend(models.Model):
         if snapshot:
             self._threepl_supersede(report)
         for line in report.line_ids.filtered(lambda ln: ln.state == "to_approve"):
-            if not (line.in_flight_qty and line.difference < 0) and (
-                self._threepl_within_policy(line)
+            if (
+                line.product_id.tracking == "none"
+                and not (line.in_flight_qty and line.difference < 0)
+                and self._threepl_within_policy(line)
             ):
                 self._threepl_post_line(line)
         message.write({"state": "done", "done_at": fields.Datetime.now()})
@@ -281,6 +284,15 @@ class RetailBackend(models.Model):
         and the discrepancy location: a delta, never a new quantity."""
         line = line.sudo()
         product = line.product_id
+        if product.tracking != "none":
+            raise UserError(
+                self.env._(
+                    "%(sku)s is tracked by lots or serial numbers, which the "
+                    "3PL's count does not name: adjust it in Inventory › "
+                    "Physical Inventory, then reject this line.",
+                    sku=line.sku,
+                )
+            )
         report = line.report_id
         qty = abs(line.difference)
         stock = report.warehouse_id.lot_stock_id

@@ -6,7 +6,7 @@ Odoo after the snapshot's ``as_of`` are no discrepancy."""
 
 import time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
@@ -197,6 +197,31 @@ class TestInventorySftp(InventoryCase):
         floor.snapshot(self.sandbox)
         self.poll()
         self.assertEqual(self.reports()[-1].state, "match")
+
+    def test_a_lot_tracked_product_is_never_posted_without_its_lots(self):
+        wine = self.env["product.product"].create(
+            {
+                "name": "Wine",
+                "default_code": "WINE-1",
+                "is_storable": True,
+                "tracking": "lot",
+                "standard_price": 1.0,
+            }
+        )
+        lot = self.env["stock.lot"].create({"name": "L1", "product_id": wine.id})
+        self.env["stock.quant"]._update_available_quantity(
+            wine, self.warehouse.lot_stock_id, 5, lot_id=lot
+        )
+        floor.stock(self.sandbox, "WINE-1", 4, name="Wine")
+        floor.snapshot(self.sandbox)
+        self.poll()
+        (report,) = self.reports()
+        line = self.line(report, wine)
+        self.assertEqual((line.difference, line.state), (-1, "to_approve"))
+        with self.assertRaisesRegex(UserError, "Physical Inventory"):
+            line.with_user(self.manager).action_approve()
+        line.with_user(self.manager).action_reject()
+        self.assertEqual(self.on_hand(wine), 5)
 
     def test_an_unknown_sku_opens_an_exception(self):
         floor.stock(self.sandbox, "CAP-1", 3, name="Cap")
