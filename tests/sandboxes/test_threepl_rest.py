@@ -170,6 +170,34 @@ def test_duplicate_reference_id_is_422_and_creates_nothing(sb):
     assert [o["id"] for o in listed.json()] == [first["id"]]
 
 
+def test_order_type_is_required_in_2026_07_without_default(sb):
+    # https://developer.shipbob.com/2026-07/api/orders/create-order: type
+    # (DTC, DropShip, B2B) is Required
+    body = order_body()
+    del body["type"]
+    answer = api(sb, "POST", "/2026-07/order", json=body)
+    assert answer.status_code == 400 and "type" in answer.json()
+    wrong = api(sb, "POST", "/2026-07/order", json=order_body(type="Retail"))
+    assert wrong.status_code == 400 and "type" in wrong.json()
+    assert api(sb, "GET", "/2026-07/order").json() == []  # nothing created
+    assert create(sb)["type"] == "DTC"
+
+
+def test_b2b_order_without_retailer_data_is_422(sb):
+    # "DropShip and B2B orders must also include retailer_program_data and
+    # shipping_terms, or the create request fails validation with a 422"
+    answer = api(sb, "POST", "/2026-07/order", json=order_body(type="B2B"))
+    assert answer.status_code == 422
+    assert "retailer_program_data" in answer.json()["message"]
+    b2b = order_body(
+        type="B2B",
+        retailer_program_data={"purchase_order_number": "PO-7"},
+        shipping_terms={"carrier_type": "Parcel", "payment_term": "Prepaid"},
+    )
+    created = api(sb, "POST", "/2026-07/order", json=b2b)
+    assert created.status_code == 201 and created.json()["type"] == "B2B"
+
+
 def test_reference_id_is_unique_per_channel(sb):
     create(sb)
     other = api(sb, "POST", "/2026-07/order", channel=2002, json=order_body())

@@ -133,7 +133,9 @@ def on_orders(sb, request, version):
     if request.method == "POST":
         channel = sb.channel(request, required=True)
         data = body(request)
-        order = sb.warehouse.create_order(channel["id"], order_data(data), "rest")
+        order = sb.warehouse.create_order(
+            channel["id"], order_data(data, version), "rest"
+        )
         return json_response(render.order(sb, order), 201)
     channel = sb.channel(request, required=False)
     args = {k.lower(): v for k, v in request.args.items()}
@@ -153,13 +155,44 @@ def on_orders(sb, request, version):
     return sb.paginate(request, [render.order(sb, o) for o in orders])
 
 
-def order_data(data: dict) -> dict:
+ORDER_TYPES = ("DTC", "DropShip", "B2B")
+
+
+def order_data(data: dict, version: str = "2026-07") -> dict:
     """ShipBob's order body -> the warehouse's order data."""
     missing = [
         k for k in ("reference_id", "shipping_method", "recipient") if not data.get(k)
     ]
     if missing:
         raise BadRequest(missing[0], f"The {missing[0]} field is required.")
+    # 2026-07 Create Order: "type enum Required. Order type. Accepted values
+    # are DTC, DropShip and B2B. DropShip and B2B orders must also include
+    # retailer_program_data and shipping_terms, or the create request fails
+    # validation with a 422 response"
+    # (https://developer.shipbob.com/2026-07/api/orders/create-order); no
+    # default. Older versions keep the sandbox's former DTC default (their
+    # pages were not reviewed).
+    kind = data.get("type")
+    if version >= "2026-07" or kind is not None:
+        if not kind:
+            raise BadRequest("type", "The type field is required.")
+        if kind not in ORDER_TYPES:
+            raise BadRequest(
+                "type", f"The type must be one of {', '.join(ORDER_TYPES)}."
+            )
+        if kind != "DTC" and version >= "2026-07":
+            absent = [
+                k
+                for k in ("retailer_program_data", "shipping_terms")
+                if not data.get(k)
+            ]
+            if absent:
+                raise HttpProblem(
+                    422,
+                    f"{kind} orders must include retailer_program_data and "
+                    "shipping_terms.",
+                    absent[0],
+                )
     recipient = data["recipient"]
     address = recipient.get("address") if isinstance(recipient, dict) else None
     if not isinstance(address, dict) or not all(
