@@ -393,8 +393,11 @@ def test_injected_timeout_still_creates_the_order(sb):
 def test_subscriptions_create_list_delete(sb, receiver):
     created = subscribe(sb, receiver)
     assert created["secret"].startswith("whsec_")
-    listed = api(sb, "GET", "/2026-07/webhook").json()
+    answer = api(sb, "GET", "/2026-07/webhook").json()
+    assert set(answer) == {"items", "next", "prev"}  # get-subscriptions 2026-07
+    listed = answer["items"]
     assert [s["id"] for s in listed] == [created["id"]]
+    assert isinstance(created["id"], str) and listed[0]["enabled"] is True
     assert "secret" not in listed[0]
     bad = api(
         sb,
@@ -408,6 +411,15 @@ def test_subscriptions_create_list_delete(sb, receiver):
     sb.ship(create(sb)["id"])
     sb.flush_webhooks()
     assert receiver.received == []
+
+
+def test_subscriptions_list_pages_with_records_per_page_and_cursor(sb, receiver):
+    made = [subscribe(sb, receiver)["id"] for _ in range(3)]
+    first = api(sb, "GET", "/2026-07/webhook?RecordsPerPage=2").json()
+    assert len(first["items"]) == 2 and first["prev"] is None
+    rest = api(sb, "GET", first["next"][first["next"].index("/2026-07/") :]).json()
+    assert [s["id"] for s in first["items"] + rest["items"]] == made
+    assert rest["next"] is None and rest["prev"]
 
 
 def test_order_shipped_webhook_is_signed(sb, receiver):

@@ -52,7 +52,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..toolkit import json_response
-from . import receiving, render
+from . import inventory, receiving, render
 from .inventory import (  # noqa: F401 - handlers found by name
     on_inventory_level,
     on_inventory_level_locations,
@@ -277,8 +277,15 @@ def on_webhooks(sb, request, version):
         if "errors" in result:
             return json_response(result["errors"], 400)
         return json_response(sb.hub.public(result, with_secret=True), 201)
-    return sb.paginate(
-        request, [sb.hub.public(s) for s in sb.hub.subscriptions.values()]
+    # "Get Subscriptions" (https://developer.shipbob.com/2026-07/api/webhooks/
+    # get-subscriptions): query RecordsPerPage and Cursor ("A pagination
+    # token used to retrieve the next or previous page of results"); 200
+    # {items, next, prev}
+    return inventory.page(
+        request,
+        [sb.hub.public(s) for s in sb.hub.subscriptions.values()],
+        size_param="RecordsPerPage",
+        keys=("items", "next", "prev"),
     )
 
 
