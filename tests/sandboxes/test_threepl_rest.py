@@ -123,7 +123,19 @@ def test_bearer_token_required(sb):
     assert wrong.json()["message"] == "No valid API key provided."
     ok = api(sb, "GET", "/2026-07/channel")
     assert ok.status_code == 200
-    assert ok.json()[0]["id"] == CHANNEL
+    assert ok.json()["items"][0]["id"] == CHANNEL
+
+
+def test_channels_are_a_page_of_items(sb):
+    # https://developer.shipbob.com/2026-07/api/channels/get-channels
+    answer = api(sb, "GET", "/2026-07/channel").json()
+    assert set(answer) == {"items", "next", "prev"}
+    ids = [c["id"] for c in answer["items"]]
+    one = api(sb, "GET", "/2026-07/channel?RecordsPerPage=1").json()
+    assert [c["id"] for c in one["items"]] == ids[:1]
+    assert one["next"].startswith("/2026-07/channel?")  # a path, as documented
+    rest = api(sb, "GET", one["next"]).json()
+    assert [c["id"] for c in one["items"] + rest["items"]] == ids
 
 
 def test_date_versioned_paths(sb):
@@ -417,7 +429,7 @@ def test_subscriptions_list_pages_with_records_per_page_and_cursor(sb, receiver)
     made = [subscribe(sb, receiver)["id"] for _ in range(3)]
     first = api(sb, "GET", "/2026-07/webhook?RecordsPerPage=2").json()
     assert len(first["items"]) == 2 and first["prev"] is None
-    rest = api(sb, "GET", first["next"][first["next"].index("/2026-07/") :]).json()
+    rest = api(sb, "GET", first["next"]).json()
     assert [s["id"] for s in first["items"] + rest["items"]] == made
     assert rest["next"] is None and rest["prev"]
 

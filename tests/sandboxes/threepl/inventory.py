@@ -159,6 +159,7 @@ def page(
     items: list,
     size_param: str = "PageSize",
     keys: tuple = ("first", "items", "last", "next", "prev"),
+    absolute: bool = True,
 ) -> dict:
     """The documented page object (``{first, items, last, next, prev}``, or
     the ``keys`` of another 2026-07 list) for the size parameter
@@ -181,7 +182,10 @@ def page(
 
     def url(at: int) -> str:
         query = keep + [(size_param, str(size)), ("Cursor", _cursor(at))]
-        return f"{request.host_url.rstrip('/')}{request.path}?{urlencode(query)}"
+        # Get Channels' example answers a path ("next":
+        # "/2026-01/channel?cursor=..."); the inventory example a full URL
+        host = request.host_url.rstrip("/") if absolute else ""
+        return f"{host}{request.path}?{urlencode(query)}"
 
     last_at = max(0, (len(items) - 1) // size * size)
     has_next = offset + size < len(items)

@@ -1,7 +1,8 @@
 """The API routes of the 3PL sandbox (``/<version>/...``), ShipBob-shaped.
 
 - ``GET /channel`` (https://developer.shipbob.com/guides/returns: "Fetch this
-  with a GET request to /2026-01/channel");
+  with a GET request to /2026-01/channel"; ``{items, next, prev}``:
+  .../2026-07/api/channels/get-channels);
 - ``POST /order`` (https://developer.shipbob.com/guides/build-orders-integration,
   "Step 1: Create an Order": ``reference_id``, ``order_number``,
   ``shipping_method``, ``recipient``, ``products[{reference_id, name,
@@ -113,10 +114,19 @@ def body(request: Request) -> dict:
 
 
 def on_channels(sb, request, version):
-    return [
-        {**c, "scopes": ["orders_read", "orders_write", "receiving_read"]}
-        for c in sb.channels
-    ]
+    # "Get Channels" (https://developer.shipbob.com/2026-07/api/channels/
+    # get-channels): "Retrieves a paginated list of channels"; RecordsPerPage
+    # (default 50) and Cursor; 200 {items, next, prev}, next/prev paths
+    return inventory.page(
+        request,
+        [
+            {**c, "scopes": ["orders_read", "orders_write", "receiving_read"]}
+            for c in sb.channels
+        ],
+        size_param="RecordsPerPage",
+        keys=("items", "next", "prev"),
+        absolute=False,
+    )
 
 
 def _owned(sb, request, order_id, required=False) -> dict:
@@ -286,6 +296,7 @@ def on_webhooks(sb, request, version):
         [sb.hub.public(s) for s in sb.hub.subscriptions.values()],
         size_param="RecordsPerPage",
         keys=("items", "next", "prev"),
+        absolute=False,
     )
 
 
