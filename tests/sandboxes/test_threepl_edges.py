@@ -96,6 +96,36 @@ def test_delivered_tracking_sends_two_topics(sb, receiver):  # noqa: F811
     assert receiver.bodies()[1]["tracking_status"] == "Delivered"
 
 
+def test_order_delivered_once_when_all_its_shipments_are_delivered(sb, receiver):  # noqa: F811
+    # https://developer.shipbob.com/2026-07/guides/tracking: order.delivered
+    # "fires when all shipments on the order are delivered"
+    subscribe(sb, receiver, ["order.delivered"])
+    sb.stock("SKU-A", 5)
+    order = create(sb, qty=2)
+    fact = sb.ship(order["id"])
+    sb.track(fact["shipment"]["id"], "InTransit")
+    sb.flush_webhooks()
+    assert receiver.topics() == []
+    sb.track(fact["shipment"]["id"], "Delivered")
+    sb.track(fact["shipment"]["id"], "Delivered")  # the carrier says it twice
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.delivered"]
+    body = receiver.bodies()[0]
+    assert body["id"] == order["id"]
+    assert body["reference_id"] == order["reference_id"]
+
+
+def test_order_delivered_ignores_the_cancelled_short_shipment(sb, receiver):  # noqa: F811
+    subscribe(sb, receiver, ["order.delivered"])
+    sb.stock("SKU-A", 1)
+    order = create(sb, qty=2)
+    fact = sb.ship(order["id"], {"SKU-A": 1})
+    assert fact["short_shipment"]["status"] == "Cancelled"
+    sb.track(fact["shipment"]["id"], "Delivered")
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.delivered"]
+
+
 def test_late_delivery_of_one_message(sb, receiver):  # noqa: F811
     subscribe(sb, receiver)
     sb.stock("SKU-A", 5)

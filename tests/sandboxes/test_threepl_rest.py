@@ -123,7 +123,19 @@ def test_bearer_token_required(sb):
     assert wrong.json()["message"] == "No valid API key provided."
     ok = api(sb, "GET", "/2026-07/channel")
     assert ok.status_code == 200
-    assert ok.json()[0]["id"] == CHANNEL
+    assert ok.json()["items"][0]["id"] == CHANNEL
+
+
+def test_channels_are_a_page_of_items(sb):
+    # https://developer.shipbob.com/2026-07/api/channels/get-channels
+    answer = api(sb, "GET", "/2026-07/channel").json()
+    assert set(answer) == {"items", "next", "prev"}
+    ids = [c["id"] for c in answer["items"]]
+    one = api(sb, "GET", "/2026-07/channel?RecordsPerPage=1").json()
+    assert [c["id"] for c in one["items"]] == ids[:1]
+    assert one["next"].startswith("/2026-07/channel?")  # a path, as documented
+    rest = api(sb, "GET", one["next"]).json()
+    assert [c["id"] for c in one["items"] + rest["items"]] == ids
 
 
 def test_date_versioned_paths(sb):
@@ -168,6 +180,34 @@ def test_duplicate_reference_id_is_422_and_creates_nothing(sb):
     assert "same reference_id" in second.json()["message"]
     listed = api(sb, "GET", "/2026-07/order", params={"ReferenceIds": "SO-1/OUT-1"})
     assert [o["id"] for o in listed.json()] == [first["id"]]
+
+
+def test_order_type_is_required_in_2026_07_without_default(sb):
+    # https://developer.shipbob.com/2026-07/api/orders/create-order: type
+    # (DTC, DropShip, B2B) is Required
+    body = order_body()
+    del body["type"]
+    answer = api(sb, "POST", "/2026-07/order", json=body)
+    assert answer.status_code == 400 and "type" in answer.json()
+    wrong = api(sb, "POST", "/2026-07/order", json=order_body(type="Retail"))
+    assert wrong.status_code == 400 and "type" in wrong.json()
+    assert api(sb, "GET", "/2026-07/order").json() == []  # nothing created
+    assert create(sb)["type"] == "DTC"
+
+
+def test_b2b_order_without_retailer_data_is_422(sb):
+    # "DropShip and B2B orders must also include retailer_program_data and
+    # shipping_terms, or the create request fails validation with a 422"
+    answer = api(sb, "POST", "/2026-07/order", json=order_body(type="B2B"))
+    assert answer.status_code == 422
+    assert "retailer_program_data" in answer.json()["message"]
+    b2b = order_body(
+        type="B2B",
+        retailer_program_data={"purchase_order_number": "PO-7"},
+        shipping_terms={"carrier_type": "Parcel", "payment_term": "Prepaid"},
+    )
+    created = api(sb, "POST", "/2026-07/order", json=b2b)
+    assert created.status_code == 201 and created.json()["type"] == "B2B"
 
 
 def test_reference_id_is_unique_per_channel(sb):
@@ -365,8 +405,11 @@ def test_injected_timeout_still_creates_the_order(sb):
 def test_subscriptions_create_list_delete(sb, receiver):
     created = subscribe(sb, receiver)
     assert created["secret"].startswith("whsec_")
-    listed = api(sb, "GET", "/2026-07/webhook").json()
+    answer = api(sb, "GET", "/2026-07/webhook").json()
+    assert set(answer) == {"items", "next", "prev"}  # get-subscriptions 2026-07
+    listed = answer["items"]
     assert [s["id"] for s in listed] == [created["id"]]
+    assert isinstance(created["id"], str) and listed[0]["enabled"] is True
     assert "secret" not in listed[0]
     bad = api(
         sb,
@@ -380,6 +423,15 @@ def test_subscriptions_create_list_delete(sb, receiver):
     sb.ship(create(sb)["id"])
     sb.flush_webhooks()
     assert receiver.received == []
+
+
+def test_subscriptions_list_pages_with_records_per_page_and_cursor(sb, receiver):
+    made = [subscribe(sb, receiver)["id"] for _ in range(3)]
+    first = api(sb, "GET", "/2026-07/webhook?RecordsPerPage=2").json()
+    assert len(first["items"]) == 2 and first["prev"] is None
+    rest = api(sb, "GET", first["next"]).json()
+    assert [s["id"] for s in first["items"] + rest["items"]] == made
+    assert rest["next"] is None and rest["prev"]
 
 
 def test_order_shipped_webhook_is_signed(sb, receiver):

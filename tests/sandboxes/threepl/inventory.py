@@ -154,35 +154,49 @@ def _offset(cursor: str) -> int:
     return offset
 
 
-def page(request, items: list) -> dict:
-    """The documented page object ``{first, items, last, next, prev}``."""
+def page(
+    request,
+    items: list,
+    size_param: str = "PageSize",
+    keys: tuple = ("first", "items", "last", "next", "prev"),
+    absolute: bool = True,
+) -> dict:
+    """The documented page object (``{first, items, last, next, prev}``, or
+    the ``keys`` of another 2026-07 list) for the size parameter
+    ``size_param`` and an opaque ``Cursor``."""
     args = {k.lower(): v for k, v in request.args.items()}
     try:
-        size = int(args.get("pagesize", PAGE_SIZE_DEFAULT))
+        size = int(args.get(size_param.lower(), PAGE_SIZE_DEFAULT))
     except ValueError:
-        raise _BadQuery("PageSize", "PageSize must be an integer.") from None
+        raise _BadQuery(size_param, f"{size_param} must be an integer.") from None
     if not 1 <= size <= PAGE_SIZE_MAX:
-        raise _BadQuery("PageSize", f"PageSize must be between 1 and {PAGE_SIZE_MAX}.")
+        raise _BadQuery(
+            size_param, f"{size_param} must be between 1 and {PAGE_SIZE_MAX}."
+        )
     offset = _offset(args["cursor"]) if args.get("cursor") else 0
     keep = [
         (k, v)
         for k, v in request.args.items(multi=True)
-        if k.lower() not in ("cursor", "pagesize")
+        if k.lower() not in ("cursor", size_param.lower())
     ]
 
     def url(at: int) -> str:
-        query = keep + [("PageSize", str(size)), ("Cursor", _cursor(at))]
-        return f"{request.host_url.rstrip('/')}{request.path}?{urlencode(query)}"
+        query = keep + [(size_param, str(size)), ("Cursor", _cursor(at))]
+        # Get Channels' example answers a path ("next":
+        # "/2026-01/channel?cursor=..."); the inventory example a full URL
+        host = request.host_url.rstrip("/") if absolute else ""
+        return f"{host}{request.path}?{urlencode(query)}"
 
     last_at = max(0, (len(items) - 1) // size * size)
     has_next = offset + size < len(items)
-    return {
+    answer = {
         "first": url(0) if offset > 0 else None,
         "items": items[offset : offset + size],
         "last": url(last_at) if has_next else None,
         "next": url(offset + size) if has_next else None,
         "prev": url(max(0, offset - size)) if offset > 0 else None,
     }
+    return {k: answer[k] for k in keys}
 
 
 def _sort(items: list, request) -> list:
