@@ -20,26 +20,11 @@ the file's ``damaged``.
 from datetime import datetime
 
 
-def _pages(client, path, params=None):
-    """Every item of a paged list, following ``next``."""
-    response = client.get(path, params, operation="inventory.list")
-    while True:
-        data = response.json() or {}
-        if isinstance(data, list):  # an API answering a bare list
-            yield from data
-            return
-        yield from data.get("items") or []
-        following = data.get("next")
-        if not following:
-            return
-        response = client.request("GET", following, operation="inventory.list")
-
-
 def inventory_levels(client, *, per_location=False):
     """The account's levels (``per_location``: grouped by fulfillment
     center)."""
     path = "inventory-level/locations" if per_location else "inventory-level"
-    return list(_pages(client, path, {"PageSize": 250}))
+    return list(client.list_all(path, {"PageSize": 250}, operation="inventory.list"))
 
 
 def _qty(source, *names):

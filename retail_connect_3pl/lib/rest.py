@@ -113,11 +113,19 @@ class ThreeplClient(RetailHttpClient):
         )
 
     def list_all(self, path, params=None, *, operation):
-        """Every item of a list, following the ``next-page`` header."""
+        """Every item of a list: a bare list paged by the ``next-page``
+        header (Get Orders), or a 2026-07 page object ``{items, next, ...}``
+        whose ``next`` is the following page's URL or path (Get Channels,
+        Get All Inventory Levels)."""
         response = self.get(path, params, operation=operation)
         while True:
-            yield from response.json() or []
-            following = response.headers.get("next-page")
+            data = response.json() or []
+            if isinstance(data, dict):
+                yield from data.get("items") or []
+                following = data.get("next")
+            else:
+                yield from data
+                following = response.headers.get("next-page")
             if not following:
                 return
             # a path on the API (or an absolute URL of its own origin)

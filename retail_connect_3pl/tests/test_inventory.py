@@ -11,7 +11,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
-from .common import ThreeplCase, floor, run_jobs
+from .common import DEFAULT_CHANNEL, ThreeplCase, floor, run_jobs
 from .test_sftp import new_key
 
 
@@ -240,6 +240,17 @@ class TestInventoryRest(InventoryCase):
         policy = self.backend._policy("inventory")
         self.assertFalse(policy._job_poll().startswith("failed"))
         run_jobs(self.env)
+
+    def test_connection_reads_the_paged_channels(self):
+        # GET /channel answers {items, next, prev} (2026-07 Get Channels)
+        self.assertIn(DEFAULT_CHANNEL["name"], self.backend._check_connection())
+
+    def test_the_client_follows_the_inventory_pages(self):
+        client = self.backend._threepl_client()
+        items = client.list_all(
+            "inventory-level", {"PageSize": 1}, operation="inventory.list"
+        )
+        self.assertEqual([i["sku"] for i in items], ["MUG-1", "TEE-1"])
 
     def test_the_inventory_policy_polls_hourly(self):
         policy = self.backend._policy("inventory")
