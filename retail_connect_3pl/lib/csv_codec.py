@@ -79,6 +79,14 @@ SHIPPING_ADVICE = [
     "qty",
 ]
 READ_COLUMNS = {"ack": ACK, "shipping_advice": SHIPPING_ADVICE}
+# readers of the other inbox types, registered by their modules
+READERS = {}
+
+
+def register_reader(kind, columns, reader):
+    """Read inbox files of ``kind`` (``columns`` required) with ``reader``."""
+    READ_COLUMNS[kind] = columns
+    READERS[kind] = reader
 
 
 class Incomplete(Exception):
@@ -176,6 +184,8 @@ def read_message(name, data):
     rows = read_rows(data, READ_COLUMNS[kind])
     if {r["message_id"] for r in rows} != {match["message_id"]}:
         raise Unreadable(f"{name}: its rows name another message_id")
+    if kind in READERS:
+        return READERS[kind](rows)
     if kind == "ack":
         return _ack(rows)
     return _shipping_advice(rows)
@@ -249,3 +259,7 @@ def _shipping_advice(rows):
         "packages": list(packages.values()),
         "lines": lines,
     }
+
+
+# the inbound goods' files (ASN out; receipt and return advice in)
+from . import csv_receipts  # noqa: E402,F401

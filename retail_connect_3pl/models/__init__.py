@@ -5,3 +5,4 @@ from . import threepl_shipping_order
 from . import threepl_shipping_advice
 from . import threepl_sftp_inbox
 from . import stock_picking
+from . import threepl_receipt
