@@ -6,3 +6,4 @@ from . import threepl_shipping_advice
 from . import threepl_sftp_inbox
 from . import stock_picking
 from . import threepl_receipt
+from . import threepl_return
