@@ -75,7 +75,39 @@ class RetailBackend(models.Model):
         self._threepl_enqueue(message)
         return message
 
-    def _threepl_notice(self, picking):
+    def _threepl_cancel_receipt(self, picking):
+        """The receipt was cancelled: cancel its notice at the 3PL (once)."""
+        self.ensure_one()
+        if not self._threepl_notice(picking):
+            return self.env["threepl.message"]
+        sent = self._threepl_notice(picking, purpose="cancel")
+        if sent:
+            return sent
+        message = (
+            self.env["threepl.message"]
+            .sudo()
+            .create(
+                {
+                    "backend_id": self.id,
+                    "message_type": "inbound_notice",
+                    "direction": "out",
+                    "purpose": "cancel",
+                    "order_ref": picking.name,
+                    "transport": self.threepl_transport,
+                    "picking_id": picking.id,
+                }
+            )
+        )
+        self._threepl_enqueue(message)
+        return message
+
+    def _threepl_order_message(self, picking, purpose="new"):
+        # the send job asks for the first message of a picking it cancels
+        if picking.picking_type_code == "incoming":
+            return self._threepl_notice(picking, purpose=purpose)
+        return super()._threepl_order_message(picking, purpose=purpose)
+
+    def _threepl_notice(self, picking, purpose="new"):
         return (
             self.env["threepl.message"]
             .sudo()
@@ -83,7 +115,7 @@ class RetailBackend(models.Model):
                 [
                     ("backend_id", "=", self.id),
                     ("message_type", "=", "inbound_notice"),
-                    ("purpose", "=", "new"),
+                    ("purpose", "=", purpose),
                     ("picking_id", "=", picking.id),
                 ],
                 order="id desc",
@@ -417,4 +449,16 @@ class StockPicking(models.Model):
             warehouse = picking.picking_type_id.warehouse_id
             for backend in backends._threepl_backends_for(warehouse):
                 backend._threepl_notify_receipt(picking)
+        return result
+
+    def _threepl_cancelled(self):
+        """Receipts cancelled: cancel their notices at the 3PL."""
+        result = super()._threepl_cancelled()
+        backends = self.env["retail.backend"]
+        for picking in self.filtered(
+            lambda p: p.picking_type_code == "incoming" and p.state == "cancel"
+        ):
+            warehouse = picking.picking_type_id.warehouse_id
+            for backend in backends._threepl_backends_for(warehouse):
+                backend._threepl_cancel_receipt(picking)
         return result

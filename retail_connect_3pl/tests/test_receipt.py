@@ -164,6 +164,28 @@ class TestReceiptRest(ReceiptMixin, ThreeplCase):
         self.assertEqual(picking.move_line_ids.lot_id.name, "L-2026")
         self.assertEqual(self.on_hand(wine), 6)
 
+    def test_a_cancelled_receipt_cancels_its_wro_until_received(self):
+        first = self.announced((self.mug, 3))
+        first.action_cancel()
+        run_jobs(self.env)
+        (wro,) = self.wros(first.name)
+        self.assertEqual(wro["status"], "Cancelled")
+        cancel = self.messages(message_type="inbound_notice", purpose="cancel")
+        self.assertEqual(cancel.state, "done")
+        # received at the 3PL, then cancelled in Odoo: the 3PL refuses
+        second = self.receipt((self.tee, 2))
+        run_jobs(self.env)
+        floor.receive(self.sandbox, second.name)
+        second.action_cancel()
+        run_jobs(self.env)
+        (wro,) = self.wros(second.name)
+        self.assertEqual(wro["status"], "Completed")
+        refused = self.messages(
+            message_type="inbound_notice", purpose="cancel", picking_id=second.id
+        )
+        self.assertEqual(refused.state, "error")
+        self.assertIn("already_received", refused.error)
+
     def test_an_advice_for_a_receipt_odoo_never_announced(self):
         # a WRO someone made at the 3PL by hand
         client = self.backend._threepl_client()
