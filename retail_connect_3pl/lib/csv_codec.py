@@ -112,6 +112,14 @@ READ_COLUMNS = {
     "inventory_snapshot": INVENTORY_SNAPSHOT,
     "inventory_adjustment": INVENTORY_ADJUSTMENT,
 }
+# readers of the other inbox types, registered by their modules
+READERS = {}
+
+
+def register_reader(kind, columns, reader):
+    """Read inbox files of ``kind`` (``columns`` required) with ``reader``."""
+    READ_COLUMNS[kind] = columns
+    READERS[kind] = reader
 
 
 class Incomplete(Exception):
@@ -209,6 +217,8 @@ def read_message(name, data):
     rows = read_rows(data, READ_COLUMNS[kind])
     if {r["message_id"] for r in rows} != {match["message_id"]}:
         raise Unreadable(f"{name}: its rows name another message_id")
+    if kind in READERS:
+        return READERS[kind](rows)
     if kind == "ack":
         return _ack(rows)
     if kind == "inventory_snapshot":
@@ -337,3 +347,5 @@ def _inventory_adjustment(rows):
             for r in rows
         ],
     }
+# the inbound goods' files (ASN out; receipt and return advice in)
+from . import csv_receipts  # noqa: E402,F401

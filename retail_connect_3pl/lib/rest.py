@@ -30,6 +30,7 @@ from odoo.addons.retail_connect_base.lib.http import (
     parse_retry_after,
 )
 
+from .rest_receiving import send_inbound_notice
 from .transport import Refused, Transport
 
 
@@ -140,6 +141,8 @@ class RestTransport(Transport):
 
     def send(self, message):
         kind = message["type"]
+        if kind == "inbound_shipment_notice":
+            return send_inbound_notice(self.client, message)
         if kind != "shipping_order":
             raise Refused(
                 "invalid_value", f"the REST transport does not send {kind} messages"

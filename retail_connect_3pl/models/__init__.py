@@ -7,3 +7,5 @@ from . import threepl_sftp_inbox
 from . import stock_picking
 from . import threepl_discrepancy_report
 from . import threepl_inventory
+from . import threepl_receipt
+from . import threepl_return
