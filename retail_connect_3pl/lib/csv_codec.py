@@ -347,5 +347,7 @@ def _inventory_adjustment(rows):
             for r in rows
         ],
     }
+
+
 # the inbound goods' files (ASN out; receipt and return advice in)
 from . import csv_receipts  # noqa: E402,F401
