@@ -6,3 +6,5 @@ from . import test_sftp
 from . import test_inventory
 from . import test_receipt
 from . import test_return
+from . import test_backpressure
+from . import test_chaos
