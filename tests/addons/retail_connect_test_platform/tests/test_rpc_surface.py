@@ -45,6 +45,8 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    ("amazon.settlement", "action_book"): MANAGERS,
+    ("amazon.settlement", "action_match_deposit"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
