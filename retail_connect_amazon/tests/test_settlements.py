@@ -224,3 +224,92 @@ class TestSettlements(AmazonCase):
         self.assertEqual(len(exception), 1)
         self.assertIn("-0.37 EUR differ", exception.message)
         self.assertIn(settlement.name, exception.message)
+
+    def test_throttled_report_download_is_retried_not_failed(self):
+        order = self.place()
+        self.poll()
+        self.shipped(order)
+        self.poll()
+        self.close()
+        # Amazon answers the document call 429 QuotaExceeded once
+        self.sandbox.inject_fault("throttle", times=1, operation="getReportDocument")
+        self.poll_settlements()
+        run_jobs(self.env, rounds=3)
+        settlement = self.settlements()
+        self.assertEqual(len(settlement), 1)
+        self.assertTrue(settlement.move_id)
+        self.assertEqual(len(self.sandbox.requests("/reports/2021-06-30/documents")), 2)
+        failed = self.env["queue.job"].search([("state", "=", "failed")])
+        self.assertFalse(failed, failed.mapped("exc_info"))
+        self.assertFalse(self.exceptions(), self.exceptions().mapped("message"))
+
+    def test_an_order_odoo_lacks_stops_the_booking_until_imported(self):
+        order = self.place()
+        with self.sandbox.lock:
+            self.sandbox.book.tick()
+        self.shipped(order)
+        self.close()
+        self.poll_settlements()
+        settlement = self.settlements()
+        self.assertEqual(len(settlement), 1)
+        self.assertFalse(settlement.move_id)
+        self.assertEqual(settlement.state, "imported")
+        exception = self.exceptions().filtered(
+            lambda e: e.subject_key == f"settlement:{settlement.name}"
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertIn(order.order_id, exception.message)
+        # the order comes in; Retry books the settlement whole
+        self.poll()
+        self.assertTrue(self.sale_of(order.order_id))
+        exception.action_retry()
+        run_jobs(self.env, rounds=2)
+        self.assertEqual(settlement.state, "booked")
+        self.assertEqual(exception.state, "resolved")
+        invoice = self.sale_of(order.order_id).invoice_ids
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_a_report_that_does_not_add_up_says_by_how_much(self):
+        settlement = self.Settlement.create(
+            {
+                "name": "99990000017",
+                "backend_id": self.backend.id,
+                "currency_id": self.eur.id,
+                "end_date": "2026-11-30 08:00:00",
+                "deposit_date": "2026-12-03 08:00:00",
+                "total_amount": -40.05,
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "kind": "fee",
+                            "transaction_type": "other-transaction",
+                            "description": "Subscription Fee",
+                            "amount": -39.00,
+                        },
+                    ),
+                    (
+                        0,
+                        0,
+                        {
+                            "kind": "fba_fee",
+                            "transaction_type": "other-transaction",
+                            "description": "FBA storage fee",
+                            "amount": -1.00,
+                        },
+                    ),
+                ],
+            }
+        )
+        self.assertAlmostEqual(settlement.difference, -0.05, 2)
+        settlement.action_book()
+        run_jobs(self.env)
+        move = settlement.move_id
+        self.assertEqual(move.state, "posted")
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, 2)
+        exception = self.exceptions().filtered(
+            lambda e: e.subject_key == f"settlement-total:{settlement.name}"
+        )
+        self.assertEqual(len(exception), 1)
+        self.assertIn("-0.05 EUR differ", exception.message)
