@@ -14,5 +14,6 @@
         "views/retail_backend_views.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_listing_views.xml",
+        "views/amazon_settlement_views.xml",
     ],
 }

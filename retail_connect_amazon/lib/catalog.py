@@ -47,6 +47,8 @@ USAGE_PLANS = {
     "confirmShipment": (2.0, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "getReports": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
 }
 # operation -> model file (test_contracts.py checks the plans against them)
 MODEL_OF = {
@@ -55,4 +57,6 @@ MODEL_OF = {
     "confirmShipment": "ordersV0.json",
     "getListingsItem": "listingsItems_2021-08-01.json",
     "patchListingsItem": "listingsItems_2021-08-01.json",
+    "getReports": "reports_2021-06-30.json",
+    "getReportDocument": "reports_2021-06-30.json",
 }

@@ -50,6 +50,8 @@ EXPECTED = {
     ("threepl.discrepancy.report", "action_reject"): MANAGERS,
     ("threepl.discrepancy.line", "action_approve"): MANAGERS,
     ("threepl.discrepancy.line", "action_reject"): MANAGERS,
+    ("amazon.settlement", "action_book"): MANAGERS,
+    ("amazon.settlement", "action_match_deposit"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
