@@ -6,3 +6,4 @@ from . import amazon_shipment
 from . import stock_picking
 from . import amazon_listing
 from . import stock_quant
+from . import amazon_feed
