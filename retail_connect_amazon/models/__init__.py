@@ -7,3 +7,4 @@ from . import stock_picking
 from . import amazon_listing
 from . import stock_quant
 from . import amazon_feed
+from . import amazon_notification

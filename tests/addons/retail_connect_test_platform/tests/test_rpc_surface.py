@@ -45,6 +45,7 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    ("retail.backend", "action_amazon_subscribe_notifications"): MANAGERS,
     ("amazon.feed", "action_check_now"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
