@@ -9,3 +9,5 @@ from . import stock_quant
 from . import amazon_settlement
 from . import amazon_settlement_import
 from . import amazon_settlement_booking
+from . import amazon_feed
+from . import amazon_notification

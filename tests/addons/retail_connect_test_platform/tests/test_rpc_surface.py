@@ -52,6 +52,8 @@ EXPECTED = {
     ("threepl.discrepancy.line", "action_reject"): MANAGERS,
     ("amazon.settlement", "action_book"): MANAGERS,
     ("amazon.settlement", "action_match_deposit"): MANAGERS,
+    ("retail.backend", "action_amazon_subscribe_notifications"): MANAGERS,
+    ("amazon.feed", "action_check_now"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
