@@ -45,6 +45,9 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    # go-live approvals (four eyes): managers, never the requester
+    ("retail.approval", "action_approve"): MANAGERS,
+    ("retail.approval", "action_reject"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
@@ -175,6 +178,9 @@ class TestRpcSurface(HttpCase):
             return self.env[model].create(
                 {"exception_ids": [(6, 0, self.exception.ids)], "reason": "rpc"}
             )
+        if model == "retail.approval":
+            # requested by the test's own user: any manager may decide it
+            return self.env[model]._request(self.backend, "activate")
         if model == "shopify.map.sku":
             product = self.env["product.product"].create({"name": "RPC product"})
             return self.env[model].create(
