@@ -15,3 +15,4 @@ from . import retail_channel
 from . import retail_privacy
 from . import retail_integration_map
 from . import retail_approval
+from . import retail_promotion

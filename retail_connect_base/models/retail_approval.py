@@ -9,12 +9,17 @@ Nobody writes a request directly (read-only access rights): only these
 buttons do, after checking their group.
 """
 
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .common import check_group
 
-ACTIONS = [("activate", "Activate / resume")]
+ACTIONS = [
+    ("activate", "Activate / resume"),
+    ("promote", "Apply a promoted configuration"),
+]
 
 
 class ResCompany(models.Model):
@@ -41,6 +46,9 @@ class RetailApproval(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     action = fields.Selection(ACTIONS, required=True, readonly=True)
     reason = fields.Text(readonly=True)
+    payload = fields.Text(
+        readonly=True, help="What runs once approved (a promoted configuration)."
+    )
     requester_id = fields.Many2one(
         "res.users", "Requested by", required=True, readonly=True
     )
@@ -95,8 +103,7 @@ class RetailApproval(models.Model):
                     requester=approval.requester_id.name,
                 )
             )
-            # runs the action, which consumes this approval (_consume)
-            approval.backend_id.action_activate()
+            approval._run()
         return True
 
     def action_reject(self):
@@ -121,6 +128,16 @@ class RetailApproval(models.Model):
         return True
 
     # ------------------------------------------------------------- helpers
+    def _run(self):
+        """Run the approved action once, as the approver."""
+        self.ensure_one()
+        if self.action == "activate":
+            # consumes this approval (_consume) as it activates
+            self.backend_id.action_activate()
+        elif self.action == "promote":
+            self.sudo().executed_at = fields.Datetime.now()
+            self.backend_id._promotion_apply(json.loads(self.payload))
+
     def _check_decidable(self):
         self.ensure_one()
         if self.state != "pending":
@@ -145,12 +162,14 @@ class RetailApproval(models.Model):
         self.backend_id.sudo()._message_log(body=body)
 
     @api.model
-    def _request(self, backend, action, reason=None):
-        """The pending request of ``action`` on ``backend`` (made if none)."""
+    def _request(self, backend, action, reason=None, payload=None):
+        """The pending request of ``action`` (and ``payload``) on ``backend``,
+        made if none."""
         pending = self.sudo().search(
             [
                 ("backend_id", "=", backend.id),
                 ("action", "=", action),
+                ("payload", "=", payload or False),
                 ("state", "=", "pending"),
             ],
             limit=1,
@@ -166,6 +185,7 @@ class RetailApproval(models.Model):
                     "Go live with the production backend %(backend)s.",
                     backend=backend.name,
                 ),
+                "payload": payload,
                 "requester_id": self.env.uid,
                 "requested_at": fields.Datetime.now(),
             }

@@ -48,6 +48,9 @@ EXPECTED = {
     # go-live approvals (four eyes): managers, never the requester
     ("retail.approval", "action_approve"): MANAGERS,
     ("retail.approval", "action_reject"): MANAGERS,
+    ("retail.backend", "action_promotion_export"): MANAGERS,
+    ("retail.backend", "action_promotion_import"): MANAGERS,
+    ("retail.promotion", "action_apply"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
@@ -181,6 +184,13 @@ class TestRpcSurface(HttpCase):
         if model == "retail.approval":
             # requested by the test's own user: any manager may decide it
             return self.env[model]._request(self.backend, "activate")
+        if model == "retail.promotion":
+            # a wizard is its creator's own: the manager's
+            return (
+                self.env[model]
+                .with_user(self.users["manager"])
+                .create({"backend_id": self.backend.id})
+            )
         if model == "shopify.map.sku":
             product = self.env["product.product"].create({"name": "RPC product"})
             return self.env[model].create(
