@@ -125,6 +125,27 @@ class RetailSyncPolicy(models.Model):
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
 
+    map_conflict = fields.Text(
+        "Integration map conflicts",
+        compute="_compute_map_conflict",
+        help="Blocking conflicts of this backend's policies on the integration "
+        "map: a production backend cannot go live in the production database "
+        "with them.",
+    )
+
+    def _compute_map_conflict(self):
+        conflicts = self.policy_ids._map_conflicts()
+        for backend in self:
+            backend.map_conflict = (
+                "\n".join(
+                    message
+                    for policy in backend.policy_ids
+                    for _code, level, message in conflicts.get(policy.id, [])
+                    if level == BLOCKING
+                )
+                or False
+            )
+
     def _is_marketplace(self):
         """True for a marketplace (others sell there too: stock published to
         it needs a safety stock). Platform addons override."""

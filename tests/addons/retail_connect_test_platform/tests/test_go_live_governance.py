@@ -137,6 +137,7 @@ class TestGoLiveGovernance(TransactionCase):
             with self.assertRaisesRegex(UserError, "system of record of Products"):
                 first.action_activate()
             self.assertEqual(first.state, "draft")
+            self.assertIn("Shop B", first.map_conflict, "the backend shows why")
             sandbox = self._backend("Sandbox", environment="sandbox")
             sandbox._policy("product").write(
                 {"direction": "in", "system_of_record": "platform"}
