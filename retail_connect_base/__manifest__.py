@@ -24,6 +24,7 @@
         "wizards/retail_exception_ignore_views.xml",
         "report/retail_report_views.xml",
         "views/retail_connect_menus.xml",
+        "views/retail_governance_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

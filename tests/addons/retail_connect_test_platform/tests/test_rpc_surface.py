@@ -54,6 +54,12 @@ EXPECTED = {
     ("amazon.settlement", "action_match_deposit"): MANAGERS,
     ("retail.backend", "action_amazon_subscribe_notifications"): MANAGERS,
     ("amazon.feed", "action_check_now"): MANAGERS,
+    # go-live approvals (four eyes): managers, never the requester
+    ("retail.approval", "action_approve"): MANAGERS,
+    ("retail.approval", "action_reject"): MANAGERS,
+    ("retail.backend", "action_promotion_export"): MANAGERS,
+    ("retail.backend", "action_promotion_import"): MANAGERS,
+    ("retail.promotion", "action_apply"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
@@ -183,6 +189,16 @@ class TestRpcSurface(HttpCase):
         if model == "retail.exception.ignore":
             return self.env[model].create(
                 {"exception_ids": [(6, 0, self.exception.ids)], "reason": "rpc"}
+            )
+        if model == "retail.approval":
+            # requested by the test's own user: any manager may decide it
+            return self.env[model]._request(self.backend, "activate")
+        if model == "retail.promotion":
+            # a wizard is its creator's own: the manager's
+            return (
+                self.env[model]
+                .with_user(self.users["manager"])
+                .create({"backend_id": self.backend.id})
             )
         if model == "shopify.map.sku":
             product = self.env["product.product"].create({"name": "RPC product"})
