@@ -13,3 +13,4 @@ from . import res_partner
 from . import ir_http
 from . import retail_channel
 from . import retail_privacy
+from . import stock_picking_hold
