@@ -80,6 +80,8 @@ EXPECTED = {
     ("retail.exception.ignore", "action_confirm"): RETAIL,
     ("shopify.map.sku", "action_map_and_retry"): RETAIL,
     ("stripe.assign.payment", "action_assign_and_retry"): RETAIL,
+    # deliveries a Stripe dispute holds: Retail users release them
+    ("stripe.dispute", "action_release_deliveries"): RETAIL,
 }
 
 
