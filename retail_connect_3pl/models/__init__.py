@@ -6,3 +6,7 @@ from . import threepl_backlog
 from . import threepl_shipping_advice
 from . import threepl_sftp_inbox
 from . import stock_picking
+from . import threepl_discrepancy_report
+from . import threepl_inventory
+from . import threepl_receipt
+from . import threepl_return

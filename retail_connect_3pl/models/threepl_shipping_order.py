@@ -158,6 +158,9 @@ class RetailBackend(models.Model):
                 {"state": "done", "error": "Not sent: the delivery was cancelled."}
             )
             return f"{message.name}: not sent, the delivery was cancelled"
+        if message.purpose == "new" and picking.retail_hold:
+            # sent once released (stock.picking._retail_hold_released)
+            return f"{message.name}: not sent, the delivery is on hold"
         if message.purpose == "cancel":
             order = self._threepl_order_message(picking)
             if not order.sent_at:
