@@ -4,7 +4,10 @@ file), the 3PL's receipt advice validating it once, damaged units kept out of
 sellable stock, lots, a backorder for what did not arrive, and exceptions for
 advices Odoo cannot place."""
 
+from lxml import etree
+
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import ThreeplCase, floor, run_jobs
 from .test_sftp import new_key
@@ -301,3 +304,23 @@ class TestReceiptSftp(ReceiptMixin, ThreeplCase):
         self.assertEqual(len(self.advices()), 1)
         (exception,) = self.open_exceptions(f"receipt:{picking.name}")
         self.assertIn("received or cancelled in Odoo already", exception.message)
+
+
+@tagged("post_install", "-at_install")
+class TestReceiptMessagesView(ReceiptMixin, ThreeplCase):
+    def test_the_receipts_filter_finds_notice_and_advice(self):
+        picking = self.receipt((self.mug, 1))
+        run_jobs(self.env)
+        floor.receive(self.sandbox, picking.name)
+        self.assertFalse(
+            self.backend._policy("shipment")._job_poll().startswith("failed")
+        )
+        run_jobs(self.env)
+        view = self.env.ref("retail_connect_3pl.threepl_message_view_search")
+        (node,) = etree.fromstring(view.arch).xpath("//filter[@name='receipts']")
+        domain = safe_eval(node.get("domain"))
+        found = self.Message.search(domain + [("backend_id", "=", self.backend.id)])
+        self.assertEqual(
+            sorted(found.mapped("message_type")), ["inbound_notice", "receipt_advice"]
+        )
+        self.assertEqual(found.picking_id, picking)
