@@ -304,7 +304,25 @@ def seed_threepl(odoo, url, port_base, log):
         lambda: odoo("stock.picking", "read", picking, ["state"])[0]["state"] == "done",
         "the 3PL shipment",
     )
-    log(f"3PL sandbox seeded: {name} sent to the warehouse and shipped")
+    # stock the 3PL lost without telling: the next inventory poll's count
+    # shows it, as a discrepancy report
+    sandbox("drift", {"sku": products[0]["default_code"], "delta": -3})
+    reports = len(odoo("threepl.discrepancy.report", "search", []))
+    policies = odoo(
+        "retail.sync.policy",
+        "search",
+        [["backend_id", "=", backend_id], ["domain", "=", "inventory"]],
+    )
+    odoo("retail.sync.policy", "write", policies, {"next_poll_at": False})
+    run_cron(odoo, "retail_connect_base.cron_poll")
+    wait(
+        lambda: len(odoo("threepl.discrepancy.report", "search", [])) > reports,
+        "the 3PL discrepancy report",
+    )
+    log(
+        f"3PL sandbox seeded: {name} sent to the warehouse and shipped, "
+        "a stock count with a discrepancy"
+    )
     return backend_id
 
 
