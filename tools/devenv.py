@@ -804,7 +804,8 @@ def cmd_test(args):
 
 # --------------------------------------------------------------------- demo
 def seed_demo(url, db, sandbox_port_base):
-    """Give the demo shop a catalog and orders, and send their webhooks to Odoo.
+    """Give the demo shop a catalog and orders, and send their webhooks to Odoo;
+    then the Stripe, 3PL and Amazon sandboxes their traffic (demo_platforms.py).
 
     The sandboxes keep state in memory: each `make demo` seeds them again, as a
     shop that starts over. Their ids are never reused across runs (``--state-dir``
@@ -826,17 +827,37 @@ def seed_demo(url, db, sandbox_port_base):
     if answer.get("error"):
         raise RuntimeError(answer["error"]["data"]["message"])
 
-    def call(model, method, *args):
+    def call(model, method, *args, **kwargs):
         reply = rpc.post(
             f"{url}/web/dataset/call_kw",
             json={
-                "params": {"model": model, "method": method, "args": args, "kwargs": {}}
+                "params": {
+                    "model": model,
+                    "method": method,
+                    "args": args,
+                    "kwargs": kwargs,
+                }
             },
             timeout=30,
         ).json()
         if reply.get("error"):
             raise RuntimeError(reply["error"]["data"]["message"])
-        return reply["result"]
+        return reply.get("result")  # absent when the method returns None
+
+    try:
+        seed_shopify(call, url, sandbox_port_base)
+    except Exception as err:  # noqa: BLE001 - the other platforms still run
+        log(f"WARNING: Shopify demo traffic not sent: {err}")
+    # Stripe, 3PL and Amazon: backends on their sandboxes, and their traffic
+    sys.path.insert(0, str(ROOT / "tools"))
+    import demo_platforms  # noqa: PLC0415
+
+    demo_platforms.seed(call, url, sandbox_port_base, log)
+
+
+def seed_shopify(call, url, sandbox_port_base):
+    """The demo shop's catalog and orders (see seed_demo)."""
+    import requests  # noqa: PLC0415
 
     backend_id = call(
         "ir.model.data",
@@ -845,6 +866,13 @@ def seed_demo(url, db, sandbox_port_base):
         ["res_id"],
     )[0]["res_id"]
     shop = f"http://127.0.0.1:{sandbox_port_base + 1}/__sandbox__"
+    # demo data says port 8071: follow --sandbox-port
+    call(
+        "retail.backend",
+        "write",
+        [backend_id],
+        {"base_url": shop[: -len("/__sandbox__")]},
+    )
 
     def post(path, data):
         response = requests.post(f"{shop}/{path}", json=data, timeout=30)

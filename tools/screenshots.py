@@ -3,8 +3,9 @@
 
 Needs Debian's chromium and chromium-driver and `pip install selenium`; run it
 while `make demo` serves http://127.0.0.1:8069. Usage:
-    python3 tools/screenshots.py OUT_DIR [name=path ...]
-Paths are Odoo URLs such as /odoo/action-retail_connect_base.action_overview.
+    python3 tools/screenshots.py [--base URL] OUT_DIR [name=path ...]
+Paths are Odoo URLs such as /odoo/action-retail_connect_base.action_overview;
+``--base`` is the demo's URL when it runs on another port (``demo --port``).
 """
 
 import shutil
@@ -48,19 +49,19 @@ def browser():
     return webdriver.Chrome(service=service, options=options)
 
 
-def main(out, paths):
+def main(out, paths, base=BASE):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     driver = browser()
     try:
-        driver.get(f"{BASE}/web/login")
+        driver.get(f"{base}/web/login")
         WebDriverWait(driver, 20).until(
             EC.element_to_be_clickable((By.ID, "login"))
         ).send_keys("admin")
         driver.find_element(By.ID, "password").send_keys("admin" + Keys.RETURN)
         time.sleep(3)
         for name, path in paths.items():
-            driver.get(f"{BASE}{path}")
+            driver.get(f"{base}{path}")
             time.sleep(4)
             target = out / f"{name}.png"
             driver.save_screenshot(str(target))
@@ -70,5 +71,9 @@ def main(out, paths):
 
 
 if __name__ == "__main__":
-    extra = dict(arg.split("=", 1) for arg in sys.argv[2:])
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/img", extra or DEFAULT_PATHS)
+    argv = sys.argv[1:]
+    base = BASE
+    if argv[:1] == ["--base"]:
+        base, argv = argv[1].rstrip("/"), argv[2:]
+    extra = dict(arg.split("=", 1) for arg in argv[1:])
+    main(argv[0] if argv else "docs/img", extra or DEFAULT_PATHS, base)
