@@ -11,8 +11,11 @@
     "data": [
         "security/ir.model.access.csv",
         "security/retail_connect_amazon_security.xml",
+        "views/amazon_menus.xml",
         "views/retail_backend_views.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_listing_views.xml",
+        "views/amazon_settlement_views.xml",
+        "views/amazon_feed_views.xml",
     ],
 }

@@ -7,7 +7,8 @@
 - Marketplace ids: https://developer-docs.amazon.com/sp-api/docs/marketplace-ids
 - Usage plans (rate per second, burst): the "Usage Plan" table in each
   operation's description in the official models (``orders_2026-01-01.json``,
-  ``ordersV0.json``, ``listingsItems_2021-08-01.json``); ``test_contracts.py``
+  ``ordersV0.json``, ``listingsItems_2021-08-01.json``,
+  ``feeds_2021-06-30.json``, ``notifications.json``); ``test_contracts.py``
   reads them back from the models. Amazon keeps one token bucket per
   operation and selling-partner/application pair
   (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits).
@@ -47,6 +48,18 @@ USAGE_PLANS = {
     "confirmShipment": (2.0, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "getReports": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
+    # Feeds 2021-06-30 (a burst of listing quantities)
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    # Notifications v1 (ORDER_CHANGE)
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
 }
 # operation -> model file (test_contracts.py checks the plans against them)
 MODEL_OF = {
@@ -55,4 +68,14 @@ MODEL_OF = {
     "confirmShipment": "ordersV0.json",
     "getListingsItem": "listingsItems_2021-08-01.json",
     "patchListingsItem": "listingsItems_2021-08-01.json",
+    "getReports": "reports_2021-06-30.json",
+    "getReportDocument": "reports_2021-06-30.json",
+    "createFeedDocument": "feeds_2021-06-30.json",
+    "createFeed": "feeds_2021-06-30.json",
+    "getFeed": "feeds_2021-06-30.json",
+    "getFeedDocument": "feeds_2021-06-30.json",
+    "getDestinations": "notifications.json",
+    "createDestination": "notifications.json",
+    "getSubscription": "notifications.json",
+    "createSubscription": "notifications.json",
 }

@@ -136,9 +136,10 @@ class AmazonListing(models.Model):
         sold = pending.get((marketplace.code, self.sku), 0)
         return max(0, math.floor(product.free_qty - marketplace.safety_stock - sold))
 
-    def _amazon_refused(self, answer):
+    def _amazon_refused(self, answer, retry_job=None):
         """Amazon refused the quantity: set the listing aside with its own
-        exception (the others go on)."""
+        exception (the others go on); ``retry_job``: the call its Retry runs
+        (default: the running job's)."""
         self.ensure_one()
         issues = "; ".join(
             f"{issue.get('code')}: {issue.get('message')}"
@@ -162,7 +163,7 @@ class AmazonListing(models.Model):
             subject_key=f"listing:{self.marketplace_id.code}:{self.sku}",
             record=self,
             fix={"sku": self.sku, "issues": answer.get("issues") or []},
-            retry_job=backend._job_call(),
+            retry_job=retry_job or backend._job_call(),
         )
 
     def write(self, vals):
@@ -211,20 +212,31 @@ class RetailBackend(models.Model):
                 ("marketplace_id.active", "=", True),
                 # Amazon knows a listing by its seller SKU: none, nothing to send
                 ("product_id.default_code", "!=", False),
+                # a feed carrying it is in flight: pushed once its report is read
+                ("feed_id", "=", False),
             ]
         )
         if not listings:
             return "nothing to push"
         pending = self._amazon_pending_units()
-        client = self._amazon_client()
-        seller = quote(self.amazon_seller_id or "", safe="")
-        sent = unchanged = refused = 0
+        changes, unchanged = [], 0
         for listing in listings:
             target = listing._target(pending)
             if listing.sent_at and target == listing.sent_qty and not listing.issue:
                 listing.dirty = False
                 unchanged += 1
                 continue
+            changes.append((listing, target))
+        if len(changes) > self.amazon_feed_threshold:
+            # a burst: one listings feed per marketplace (amazon_feed.py)
+            feeds = self._amazon_push_feeds(changes)
+            return (
+                f"{len(changes)} changed in {len(feeds)} feed(s), {unchanged} unchanged"
+            )
+        client = self._amazon_client()
+        seller = quote(self.amazon_seller_id or "", safe="")
+        sent = refused = 0
+        for listing, target in changes:
             try:
                 answer = client.call(
                     "PATCH",

@@ -16,3 +16,4 @@ from . import retail_privacy
 from . import retail_integration_map
 from . import retail_approval
 from . import retail_promotion
+from . import stock_picking_hold

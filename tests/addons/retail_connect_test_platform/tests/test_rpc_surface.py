@@ -45,6 +45,15 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    # 3PL discrepancies: posting stock differences is a manager's decision
+    ("threepl.discrepancy.report", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.report", "action_reject"): MANAGERS,
+    ("threepl.discrepancy.line", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.line", "action_reject"): MANAGERS,
+    ("amazon.settlement", "action_book"): MANAGERS,
+    ("amazon.settlement", "action_match_deposit"): MANAGERS,
+    ("retail.backend", "action_amazon_subscribe_notifications"): MANAGERS,
+    ("amazon.feed", "action_check_now"): MANAGERS,
     # go-live approvals (four eyes): managers, never the requester
     ("retail.approval", "action_approve"): MANAGERS,
     ("retail.approval", "action_reject"): MANAGERS,
@@ -71,6 +80,8 @@ EXPECTED = {
     ("retail.exception.ignore", "action_confirm"): RETAIL,
     ("shopify.map.sku", "action_map_and_retry"): RETAIL,
     ("stripe.assign.payment", "action_assign_and_retry"): RETAIL,
+    # deliveries a Stripe dispute holds: Retail users release them
+    ("stripe.dispute", "action_release_deliveries"): RETAIL,
 }
 
 
