@@ -194,7 +194,8 @@ class RetailBackend(models.Model):
         waiting = self.env["shopify.product.export"].search(
             [("backend_id", "in", self.ids)]
         )
-        for backend in waiting.backend_id:
+        # a backend waiting for its go-live approval is not active yet
+        for backend in waiting.backend_id.filtered(lambda b: b.state == "active"):
             backend._shopify_enqueue_catalog_export()
         return result
 
