@@ -7,3 +7,4 @@ from . import test_shipments
 from . import test_stock
 from . import test_feeds
 from . import test_notifications
+from . import test_chaos
