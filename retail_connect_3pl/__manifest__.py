@@ -11,8 +11,10 @@
     "data": [
         "security/ir.model.access.csv",
         "security/retail_connect_3pl_security.xml",
+        "data/ir_cron_data.xml",
         "views/retail_backend_views.xml",
         "views/threepl_message_views.xml",
+        "views/threepl_inventory_views.xml",
         "views/retail_connect_3pl_menus.xml",
     ],
 }

@@ -15,6 +15,7 @@
         "views/retail_backend_views.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_listing_views.xml",
+        "views/amazon_settlement_views.xml",
         "views/amazon_feed_views.xml",
     ],
 }

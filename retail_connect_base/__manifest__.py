@@ -21,9 +21,11 @@
         "views/retail_exchange_views.xml",
         "views/retail_sync_exception_views.xml",
         "views/retail_channel_views.xml",
+        "views/stock_picking_hold_views.xml",
         "wizards/retail_exception_ignore_views.xml",
         "report/retail_report_views.xml",
         "views/retail_connect_menus.xml",
+        "views/retail_governance_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

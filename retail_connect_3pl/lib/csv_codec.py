@@ -78,7 +78,48 @@ SHIPPING_ADVICE = [
     "weight_kg",
     "qty",
 ]
-READ_COLUMNS = {"ack": ACK, "shipping_advice": SHIPPING_ADVICE}
+# §3.7 / §3.8
+INVENTORY_SNAPSHOT = [
+    "message_id",
+    "row_count",
+    "warehouse_code",
+    "as_of",
+    "sku",
+    "barcode",
+    "on_hand",
+    "available",
+    "committed",
+    "damaged",
+    "uom",
+]
+INVENTORY_ADJUSTMENT = [
+    "message_id",
+    "row_count",
+    "adjustment_ref",
+    "warehouse_code",
+    "adjusted_at",
+    "line_no",
+    "sku",
+    "delta",
+    "uom",
+    "reason_code",
+    "lot",
+    "reference",
+]
+READ_COLUMNS = {
+    "ack": ACK,
+    "shipping_advice": SHIPPING_ADVICE,
+    "inventory_snapshot": INVENTORY_SNAPSHOT,
+    "inventory_adjustment": INVENTORY_ADJUSTMENT,
+}
+# readers of the other inbox types, registered by their modules
+READERS = {}
+
+
+def register_reader(kind, columns, reader):
+    """Read inbox files of ``kind`` (``columns`` required) with ``reader``."""
+    READ_COLUMNS[kind] = columns
+    READERS[kind] = reader
 
 
 class Incomplete(Exception):
@@ -176,8 +217,14 @@ def read_message(name, data):
     rows = read_rows(data, READ_COLUMNS[kind])
     if {r["message_id"] for r in rows} != {match["message_id"]}:
         raise Unreadable(f"{name}: its rows name another message_id")
+    if kind in READERS:
+        return READERS[kind](rows)
     if kind == "ack":
         return _ack(rows)
+    if kind == "inventory_snapshot":
+        return _inventory_snapshot(rows)
+    if kind == "inventory_adjustment":
+        return _inventory_adjustment(rows)
     return _shipping_advice(rows)
 
 
@@ -249,3 +296,58 @@ def _shipping_advice(rows):
         "packages": list(packages.values()),
         "lines": lines,
     }
+
+
+def _inventory_snapshot(rows):
+    """A full count of one warehouse at ``as_of`` (§3.7): a SKU absent from
+    it has nothing in that warehouse."""
+    first = rows[0]
+    if not first["as_of"] or not first["warehouse_code"]:
+        raise Unreadable("an inventory snapshot needs as_of and warehouse_code")
+    return {
+        "type": "inventory_snapshot",
+        "message_id": first["message_id"],
+        "warehouse_code": first["warehouse_code"],
+        "as_of": first["as_of"],
+        "lines": [
+            {
+                "sku": r["sku"],
+                "barcode": r["barcode"],
+                "on_hand": _number(r["on_hand"]),
+                "available": _number(r["available"]),
+                "committed": _number(r["committed"]),
+                "damaged": _number(r["damaged"]),
+                "uom": r["uom"] or "EA",
+            }
+            for r in rows
+            if r["sku"]
+        ],
+    }
+
+
+def _inventory_adjustment(rows):
+    """Stock the warehouse changed outside orders and receipts (§3.8)."""
+    first = rows[0]
+    return {
+        "type": "inventory_adjustment",
+        "message_id": first["message_id"],
+        "adjustment_ref": first["adjustment_ref"],
+        "warehouse_code": first["warehouse_code"],
+        "adjusted_at": first["adjusted_at"],
+        "lines": [
+            {
+                "line_no": int(r["line_no"] or 0),
+                "sku": r["sku"],
+                "delta": _number(r["delta"]),
+                "uom": r["uom"] or "EA",
+                "reason": r["reason_code"],
+                "lot": r["lot"],
+                "reference": r["reference"],
+            }
+            for r in rows
+        ],
+    }
+
+
+# the inbound goods' files (ASN out; receipt and return advice in)
+from . import csv_receipts  # noqa: E402,F401

@@ -30,6 +30,7 @@ from odoo.addons.retail_connect_base.lib.http import (
     parse_retry_after,
 )
 
+from .rest_receiving import send_inbound_notice
 from .transport import Refused, Transport
 
 
@@ -113,11 +114,19 @@ class ThreeplClient(RetailHttpClient):
         )
 
     def list_all(self, path, params=None, *, operation):
-        """Every item of a list, following the ``next-page`` header."""
+        """Every item of a list: a bare list paged by the ``next-page``
+        header (Get Orders), or a 2026-07 page object ``{items, next, ...}``
+        whose ``next`` is the following page's URL or path (Get Channels,
+        Get All Inventory Levels)."""
         response = self.get(path, params, operation=operation)
         while True:
-            yield from response.json() or []
-            following = response.headers.get("next-page")
+            data = response.json() or []
+            if isinstance(data, dict):
+                yield from data.get("items") or []
+                following = data.get("next")
+            else:
+                yield from data
+                following = response.headers.get("next-page")
             if not following:
                 return
             # a path on the API (or an absolute URL of its own origin)
@@ -132,6 +141,8 @@ class RestTransport(Transport):
 
     def send(self, message):
         kind = message["type"]
+        if kind == "inbound_shipment_notice":
+            return send_inbound_notice(self.client, message)
         if kind != "shipping_order":
             raise Refused(
                 "invalid_value", f"the REST transport does not send {kind} messages"

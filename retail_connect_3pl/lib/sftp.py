@@ -18,8 +18,13 @@ import paramiko
 from odoo.addons.retail_connect_base.lib.errors import AuthError, TransientError
 
 from .csv_codec import file_name, write_shipping_order
+from .csv_receipts import write_inbound_notice
 from .transport import Refused, Transport
 
+WRITERS = {
+    "shipping_order": write_shipping_order,
+    "inbound_shipment_notice": write_inbound_notice,
+}
 KEY_TYPES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 
 
@@ -110,7 +115,8 @@ class SftpTransport(Transport):
 
     # -- the interface -----------------------------------------------------
     def send(self, message):
-        if message["type"] != "shipping_order":
+        writer = WRITERS.get(message["type"])
+        if writer is None:
             raise Refused("invalid_value", f"cannot send {message['type']} files yet")
         sftp = self.connect()
         name = file_name(message)
@@ -118,7 +124,7 @@ class SftpTransport(Transport):
         temporary = final + ".tmp"
         try:
             with sftp.open(temporary, "wb") as handle:
-                handle.write(write_shipping_order(message))
+                handle.write(writer(message))
             if self._exists(final):
                 # the same message written by an earlier try, not read yet
                 sftp.remove(temporary)

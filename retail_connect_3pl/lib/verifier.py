@@ -33,7 +33,9 @@ from odoo.addons.retail_connect_base.lib.webhook import (
 # a shipment shipped, or the part of an order that will not ship: both close
 # the order, whose shipping advice the connector reads again
 SHIPPED_TOPICS = frozenset({"order.shipped", "order.shipment.cancelled"})
-TOPICS = SHIPPED_TOPICS
+# a return received and processed at the 3PL (the return advice, ≈180)
+RETURN_TOPICS = frozenset({"return.completed"})
+TOPICS = SHIPPED_TOPICS | RETURN_TOPICS
 
 
 def signing_key(secret):

@@ -2,6 +2,11 @@ from . import retail_backend
 from . import threepl_message
 from . import threepl_setup
 from . import threepl_shipping_order
+from . import threepl_backlog
 from . import threepl_shipping_advice
 from . import threepl_sftp_inbox
 from . import stock_picking
+from . import threepl_discrepancy_report
+from . import threepl_inventory
+from . import threepl_receipt
+from . import threepl_return

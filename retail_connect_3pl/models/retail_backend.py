@@ -201,7 +201,7 @@ class RetailBackend(models.Model):
                 count=len(files),
             )
         client = self._threepl_client()
-        channels = client.get("channel", operation="channel.list").json() or []
+        channels = list(client.list_all("channel", operation="channel.list"))
         channel = next(
             (c for c in channels if str(c.get("id")) == self.threepl_channel_id),
             None,

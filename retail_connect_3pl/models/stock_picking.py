@@ -8,11 +8,31 @@ class StockPicking(models.Model):
         """Deliveries now ready in a 3PL-managed warehouse: shipping orders."""
         backends = self.env["retail.backend"]
         for picking in self.filtered(
-            lambda p: p.picking_type_code == "outgoing" and p.state == "assigned"
+            lambda p: (
+                p.picking_type_code == "outgoing"
+                and p.state == "assigned"
+                and not p.retail_hold
+            )
         ):
             warehouse = picking.picking_type_id.warehouse_id
             for backend in backends._threepl_backends_for(warehouse):
                 backend._threepl_release(picking)
+
+    def _retail_hold_released(self):
+        """A hold lifted (base): send what waited for it."""
+        result = super()._retail_hold_released()
+        backends = self.env["retail.backend"]
+        for picking in self.filtered(
+            lambda p: p.picking_type_code == "outgoing" and p.state == "assigned"
+        ):
+            warehouse = picking.picking_type_id.warehouse_id
+            for backend in backends._threepl_backends_for(warehouse):
+                waiting = backend._threepl_order_message(picking)
+                if waiting and waiting.state == "draft":
+                    backend._threepl_enqueue(waiting)
+                else:
+                    backend._threepl_release(picking)
+        return result
 
     def _threepl_cancelled(self):
         """Deliveries cancelled (by hand or with their sale order): cancel

@@ -13,9 +13,11 @@ import json
 
 from odoo import fields, models
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
     RemoteError,
+    TransientError,
     ValidationSyncError,
 )
 
@@ -117,16 +119,33 @@ class RetailBackend(models.Model):
         message = message.sudo()
         message.attempts = self._job_attempt()
         kind = "cancel" if message.purpose == "cancel" else "order"
+        unreachable = []
+
+        def send(message):
+            try:
+                return self._threepl_send(message)
+            except (TransientError, RetryableJobError) as err:
+                unreachable.append(err)
+                raise
+
         result = self._run_outbound(
             "shipment",
             f"{kind}:{message.order_ref}",
-            self._threepl_send,
+            send,
             message,
             record=message.picking_id or message,
         )
         if message.state in ("draft", "error") and result.startswith("failed: "):
-            # the body failed for good (its exception is open): say so here
-            message.write({"state": "error", "error": result.removeprefix("failed: ")})
+            # the body failed for good (its exception is open): say so here;
+            # a 3PL that stayed unreachable refused nothing: the message keeps
+            # its place in the backlog (threepl_backlog.py) and goes out, in
+            # order, once the 3PL answers again
+            message.write(
+                {
+                    "state": "draft" if unreachable else "error",
+                    "error": result.removeprefix("failed: "),
+                }
+            )
         return result
 
     def _threepl_send(self, message):
@@ -139,6 +158,9 @@ class RetailBackend(models.Model):
                 {"state": "done", "error": "Not sent: the delivery was cancelled."}
             )
             return f"{message.name}: not sent, the delivery was cancelled"
+        if message.purpose == "new" and picking.retail_hold:
+            # sent once released (stock.picking._retail_hold_released)
+            return f"{message.name}: not sent, the delivery is on hold"
         if message.purpose == "cancel":
             order = self._threepl_order_message(picking)
             if not order.sent_at:

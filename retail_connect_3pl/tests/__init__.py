@@ -3,3 +3,8 @@ from . import test_backend
 from . import test_shipping_order
 from . import test_shipping_advice
 from . import test_sftp
+from . import test_inventory
+from . import test_receipt
+from . import test_return
+from . import test_backpressure
+from . import test_chaos

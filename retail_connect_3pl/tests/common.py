@@ -13,7 +13,14 @@ from sandboxes.threepl import (  # noqa: E402
 )
 from sandboxes.threepl import admin as floor  # noqa: E402
 
-__all__ = ["ThreeplCase", "WarehouseError", "floor", "run_job", "run_jobs"]
+__all__ = [
+    "DEFAULT_CHANNEL",
+    "ThreeplCase",
+    "WarehouseError",
+    "floor",
+    "run_job",
+    "run_jobs",
+]
 
 
 class ThreeplCase(HttpCase):

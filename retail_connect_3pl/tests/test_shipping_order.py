@@ -73,7 +73,9 @@ class TestShippingOrder(ThreeplCase):
         self.sandbox.inject_fault("status", status=503, times=None)
         run_jobs(self.env, rounds=3)
         (message,) = self.messages()
-        self.assertEqual(message.state, "error")
+        # refused nothing: it keeps its place in the backlog
+        self.assertEqual(message.state, "draft")
+        self.assertIn("Gave up", message.error)
         (exception,) = self.open_exceptions(f"order:{picking.name}")
         self.assertIn("Gave up after 3 attempts", exception.message)
         self.assertFalse(self.remote_orders(picking.name))

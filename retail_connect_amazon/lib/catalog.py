@@ -48,6 +48,8 @@ USAGE_PLANS = {
     "confirmShipment": (2.0, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "getReports": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
     # Feeds 2021-06-30 (a burst of listing quantities)
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),
@@ -66,6 +68,8 @@ MODEL_OF = {
     "confirmShipment": "ordersV0.json",
     "getListingsItem": "listingsItems_2021-08-01.json",
     "patchListingsItem": "listingsItems_2021-08-01.json",
+    "getReports": "reports_2021-06-30.json",
+    "getReportDocument": "reports_2021-06-30.json",
     "createFeedDocument": "feeds_2021-06-30.json",
     "createFeed": "feeds_2021-06-30.json",
     "getFeed": "feeds_2021-06-30.json",

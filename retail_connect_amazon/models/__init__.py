@@ -6,5 +6,8 @@ from . import amazon_shipment
 from . import stock_picking
 from . import amazon_listing
 from . import stock_quant
+from . import amazon_settlement
+from . import amazon_settlement_import
+from . import amazon_settlement_booking
 from . import amazon_feed
 from . import amazon_notification

@@ -144,6 +144,10 @@ class RetailBackend(models.Model):
             return ["sellingpartnerapi-*.amazon.com"]
         return super()._production_host_patterns()
 
+    def _is_marketplace(self):
+        # others sell there too: the integration map wants a safety stock
+        return self.platform == "amazon" or super()._is_marketplace()
+
     def _default_policies(self):
         policies = super()._default_policies()
         if self.platform != "amazon":

@@ -5,6 +5,7 @@ from . import test_orders
 from . import test_contracts
 from . import test_shipments
 from . import test_stock
+from . import test_settlements
 from . import test_feeds
 from . import test_notifications
 from . import test_chaos

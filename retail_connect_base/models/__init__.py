@@ -13,3 +13,7 @@ from . import res_partner
 from . import ir_http
 from . import retail_channel
 from . import retail_privacy
+from . import retail_integration_map
+from . import retail_approval
+from . import retail_promotion
+from . import stock_picking_hold

@@ -423,6 +423,7 @@ class RetailBackend(models.Model):
 
     def action_activate(self):
         check_group(self.env)
+        requested = self.browse()
         for backend in self:
             if backend.base_url:
                 backend._assert_host_matches_environment(backend.base_url)
@@ -430,6 +431,11 @@ class RetailBackend(models.Model):
                 reason := backend._not_production_db_reason()
             ):
                 raise UserError(reason)
+            # go-live governance (retail_integration_map.py, retail_approval.py)
+            backend._check_map_conflicts()
+            if not backend._go_live_approved():
+                requested |= backend
+                continue
             backend.write(
                 {
                     "state": "active",
@@ -439,6 +445,15 @@ class RetailBackend(models.Model):
                 }
             )
             backend._enqueue_waiting_events()
+        if requested:
+            return self._notify(
+                self.env._(
+                    "Approval requested for %(backends)s: another Retail Manager "
+                    "approves it (Configuration > Approvals), which activates it.",
+                    backends=", ".join(requested.mapped("name")),
+                ),
+                "warning",
+            )
         return True
 
     def action_pause(self, reason=None):

@@ -112,39 +112,12 @@ class StripeDispute(models.Model):
         if not changed:
             return False
         self.write(changed)
+        exception = self._stripe_exception()
         if "evidence_due_by" in changed and self.evidence_due_by:
-            self.activity_ids.write({"date_deadline": self.evidence_due_by.date()})
-        if self.status in CLOSED and self.activity_ids:
-            self.activity_ids.action_feedback(
-                feedback=self.env._(
-                    "Dispute closed: %(status)s.",
-                    status=dict(STATUSES)[self.status],
-                )
-            )
+            exception.activity_ids.write({"date_deadline": self.evidence_due_by.date()})
+        if "status" in changed and self.status in CLOSED:
+            self._stripe_closed(exception)
         return True
-
-    def _stripe_schedule_owner(self):
-        owner = self._owner()
-        if not owner or self.status in CLOSED:
-            return
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            user_id=owner.id,
-            date_deadline=(self.evidence_due_by or fields.Datetime.now()).date(),
-            summary=self.env._(
-                "Answer Stripe dispute %(dispute)s (%(amount)s %(currency)s)",
-                dispute=self.name,
-                amount=f"{self.amount:.2f}",
-                currency=self.currency_id.name,
-            ),
-            note=self.env._(
-                "The customer disputed the payment %(intent)s (%(reason)s). Submit "
-                "evidence in Stripe's Dashboard before %(due)s, or accept it.",
-                intent=self.payment_intent,
-                reason=self.reason or "-",
-                due=self.evidence_due_by or "-",
-            ),
-        )
 
 
 class SaleOrder(models.Model):
@@ -187,7 +160,7 @@ class RetailBackend(models.Model):
         changed = dispute._stripe_apply(remote)
         booked = self._stripe_book_dispute(dispute, remote)
         if created:
-            dispute._stripe_schedule_owner()
+            dispute._stripe_opened()
         elif not (changed or booked):
             raise EventSkipped(
                 "skipped_duplicate", f"{dispute_id} is recorded as it is on Stripe"

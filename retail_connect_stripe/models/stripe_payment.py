@@ -64,6 +64,25 @@ class RetailBackend(models.Model):
                 "skipped_stale",
                 f"{intent_id} is {intent.get('status')} on Stripe, not succeeded",
             )
+        charge = intent.get("latest_charge")
+        linked = self._stripe_transaction_payment(intent_id)
+        if linked:
+            # Odoo's payment_stripe booked it already: link, never book twice
+            # (stripe_payment_link.py)
+            transaction = linked.payment_transaction_id
+            bindings._bind(
+                self,
+                linked,
+                intent_id,
+                external_ref=intent_id,
+                remote_updated_at=self._stripe_datetime(intent["created"]),
+                extra={
+                    "charge": charge.get("id") if isinstance(charge, dict) else charge,
+                    "sale_order": transaction.sale_order_ids[:1].id or None,
+                    "payment_transaction": transaction.reference,
+                },
+            )
+            return linked
         subject = f"payment:{intent_id}"
         currency = self._stripe_currency(intent["currency"], subject)
         amount = to_amount(intent["amount_received"], intent["currency"])
@@ -94,7 +113,6 @@ class RetailBackend(models.Model):
             )
         invoices, partner, sale = target
         payment = self._stripe_register(invoices, partner, intent, currency, amount)
-        charge = intent.get("latest_charge")
         bindings._bind(
             self,
             payment,

@@ -48,6 +48,15 @@ class TestStripeDisputes(StripeCase):
     def disputes(self):
         return self.env["stripe.dispute"].search([("backend_id", "=", self.backend.id)])
 
+    def dispute_exception(self, dispute, states=("new", "in_progress", "resolved")):
+        return self.env["retail.sync.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("subject_key", "=", f"dispute-open:{dispute.name}"),
+                ("state", "in", states),
+            ]
+        )
+
     def fees_booked(self):
         return sum(
             self.env["account.move.line"]
@@ -81,7 +90,14 @@ class TestStripeDisputes(StripeCase):
             opened["evidence_details"]["due_by"], tz=timezone.utc
         )
         self.assertEqual(dispute.evidence_due_by, due.replace(tzinfo=None))
-        activity = dispute.activity_ids
+        # the dispute owner's exception, its activity due on the deadline
+        exception = self.dispute_exception(dispute)
+        self.assertEqual(len(exception), 1)
+        self.assertEqual(exception.owner_user_id, self.owner)
+        self.assertEqual(
+            (exception.res_model, exception.res_id), (dispute._name, dispute.id)
+        )
+        activity = exception.activity_ids
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.owner)
         self.assertEqual(activity.date_deadline, due.date())
@@ -105,7 +121,8 @@ class TestStripeDisputes(StripeCase):
         self.assertEqual(len(dispute.move_ids), 2)
         self.assertAlmostEqual(self.receivable(dispute), 0.0)
         self.assertAlmostEqual(self.fees_booked(), 15.0, msg="Stripe keeps the fee")
-        self.assertFalse(dispute.activity_ids, "done once closed")
+        self.assertEqual(exception.state, "resolved", "resolved once won")
+        self.assertFalse(exception.activity_ids, "done once closed")
         # replayed: nothing more
         self.events().sudo().action_replay()
         run_jobs(self.env, rounds=2)
@@ -123,7 +140,7 @@ class TestStripeDisputes(StripeCase):
         self.assertEqual(dispute.status, "lost")
         self.assertEqual(len(dispute.move_ids), 1)
         self.assertAlmostEqual(self.receivable(dispute), 120.0)
-        self.assertFalse(dispute.activity_ids)
+        self.assertFalse(self.dispute_exception(dispute), "nothing held: no work left")
 
     def test_a_dispute_on_an_unknown_payment_opens_an_exception(self):
         paid = self.pay(11111)  # matches nothing: not registered
@@ -175,6 +192,10 @@ class TestStripeDisputes(StripeCase):
         )
         self.assertTrue(self.disputes().move_ids.line_ids.filtered("reconciled"))
         exceptions = self.env["retail.sync.exception"].search(
-            [("backend_id", "=", self.backend.id)]
+            [
+                ("backend_id", "=", self.backend.id),
+                # the open dispute's own work item (answer it) is expected
+                ("subject_key", "not like", "dispute-open:%"),
+            ]
         )
         self.assertFalse(exceptions, exceptions.mapped("message"))

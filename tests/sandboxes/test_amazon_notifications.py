@@ -39,7 +39,115 @@ def check_envelopes(envelopes):
             )
 
 
+def subscribe(sb, event_filter=None, seller=None):
+    """The connector's setup: a destination (grantless) and the seller's
+    ORDER_CHANGE subscription; returns the subscription."""
+    app = grantless(sb)
+    destination = call(
+        sb,
+        "POST",
+        "/notifications/v1/destinations",
+        app,
+        model=NOTIFICATIONS,
+        json={"name": "rc", "resourceSpecification": {"sqs": {"arn": SQS}}},
+    ).json()["payload"]
+    body = {"payloadVersion": "1.0", "destinationId": destination["destinationId"]}
+    if event_filter is not None:
+        body["processingDirective"] = {"eventFilter": event_filter}
+    answer = call(
+        sb,
+        "POST",
+        "/notifications/v1/subscriptions/ORDER_CHANGE",
+        seller or token(sb),
+        model=NOTIFICATIONS,
+        json=body,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["payload"]
+
+
+def test_nothing_is_sent_without_a_subscription(sb):
+    # https://developer-docs.amazon.com/sp-api/docs/subscribe-to-mfn-notifications:
+    # notifications reach an application "to which you are subscribed"
+    order = seed(sb, DE)
+    ship_all(sb, order)
+    assert queued(sb) == []
+    forced = requests.post(
+        sb.test_url + "/__sandbox__/notifications", json={"order_id": order["orderId"]}
+    ).json()
+    assert forced["sent"] is False and queued(sb) == []
+
+
+def test_event_filter_order_change_types_and_marketplaces(sb):
+    # notifications.json EventFilter: orderChangeTypes / marketplaceIds
+    sub = subscribe(
+        sb,
+        {
+            "eventFilterType": "ORDER_CHANGE",
+            "orderChangeTypes": ["BuyerRequestedChange"],
+            "marketplaceIds": [GB],
+        },
+    )
+    de_order = seed(sb, DE)
+    gb_order = seed(sb, GB)
+    ship_all(sb, gb_order)
+    assert queued(sb) == []  # status changes are filtered out
+    for order in (de_order, gb_order):
+        requests.post(
+            f"{sb.test_url}/__sandbox__/orders/{order['orderId']}/cancel_request"
+        )
+    [envelope] = queued(sb)
+    payload = envelope["Payload"]["OrderChangeNotification"]
+    assert payload["AmazonOrderId"] == gb_order["orderId"]
+    assert payload["OrderChangeType"] == "BuyerRequestedChange"
+    assert envelope["NotificationMetadata"]["SubscriptionId"] == sub["subscriptionId"]
+
+
+def test_event_filter_is_validated(sb):
+    seller = token(sb)
+    for bad in (
+        {"eventFilter": {"orderChangeTypes": ["OrderStatusChange"]}},  # no type
+        {"eventFilter": {"eventFilterType": "ANY_OFFER_CHANGED"}},
+        {
+            "eventFilter": {
+                "eventFilterType": "ORDER_CHANGE",
+                "orderChangeTypes": ["Everything"],
+            }
+        },
+        {
+            "eventFilter": {"eventFilterType": "ORDER_CHANGE"},
+            "filterExpression": "true",
+        },
+    ):
+        app = grantless(sb)
+        destination = call(
+            sb,
+            "POST",
+            "/notifications/v1/destinations",
+            app,
+            model=NOTIFICATIONS,
+            json={"name": "rc", "resourceSpecification": {"sqs": {"arn": SQS}}},
+        ).json()["payload"]
+        answer = call(
+            sb,
+            "POST",
+            "/notifications/v1/subscriptions/ORDER_CHANGE",
+            seller,
+            model=NOTIFICATIONS,
+            json={
+                "payloadVersion": "1.0",
+                "destinationId": destination["destinationId"],
+                "processingDirective": bad,
+            },
+        )
+        assert answer.status_code == 400, bad
+    # nothing was subscribed: no notification
+    seed(sb, DE)
+    assert queued(sb) == []
+
+
 def test_each_status_change_is_an_order_change_notification(sb):
+    subscribe(sb)
     order = seed(sb, DE, pending_seconds=600)
     sb.clock.advance(600)
     access = token(sb)
@@ -64,6 +172,7 @@ def test_each_status_change_is_an_order_change_notification(sb):
 
 
 def test_admin_publishes_duplicates_and_buyer_cancel_requests(sb):
+    subscribe(sb)
     order = seed(sb, GB, fulfilled_by="AMAZON")
     requests.delete(sb.test_url + "/__sandbox__/notifications")
     made = requests.post(
@@ -106,6 +215,7 @@ def receiver():
 
 
 def test_flush_posts_bodies_with_duplicates(sb, receiver):
+    subscribe(sb)
     seed(sb, DE)
     seed(sb, DE)
     answer = requests.post(

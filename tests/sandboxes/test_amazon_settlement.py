@@ -247,6 +247,10 @@ def test_get_reports_paging_and_parameters(sb):
         == 400
     )
     assert reports(sb, access, pageSize="101").status_code == 400
+    # marketplaceIds: maxItems 10 (reports_2021-06-30.json, getReports)
+    eleven = ",".join(f"A{i:012d}" for i in range(11))
+    assert reports(sb, access, marketplaceIds=eleven).status_code == 400
+    assert reports(sb, access, marketplaceIds=DE).status_code == 200
     assert reports(sb, token(sb, "Atzr|sandbox-refresh-token-na")).json() == {
         "reports": []
     }

@@ -53,11 +53,14 @@ def test_bad_page_is_400(sb):  # noqa: F811
     assert answer.status_code == 400 and "Page" in answer.json()
 
 
-def test_inventory_level_filter_by_sku(sb):  # noqa: F811
+def test_inventory_level_search_and_inventory_ids(sb):  # noqa: F811
     sb.stock("SKU-A", 1)
     sb.stock("SKU-B", 2)
-    answer = api(sb, "GET", "/2026-07/inventory-level?SKUs=SKU-B").json()
-    assert [item["sku"] for item in answer] == ["SKU-B"]
+    answer = api(sb, "GET", "/2026-07/inventory-level?SearchBy=sku-b").json()
+    [item] = answer["items"]
+    assert item["sku"] == "SKU-B"
+    by_id = f"/2026-07/inventory-level?InventoryIds={item['inventory_id']}"
+    assert [i["sku"] for i in api(sb, "GET", by_id).json()["items"]] == ["SKU-B"]
 
 
 def test_config_route_changes_the_rate_limit(sb):  # noqa: F811
@@ -91,6 +94,36 @@ def test_delivered_tracking_sends_two_topics(sb, receiver):  # noqa: F811
         "order.shipment.delivered",
     ]
     assert receiver.bodies()[1]["tracking_status"] == "Delivered"
+
+
+def test_order_delivered_once_when_all_its_shipments_are_delivered(sb, receiver):  # noqa: F811
+    # https://developer.shipbob.com/2026-07/guides/tracking: order.delivered
+    # "fires when all shipments on the order are delivered"
+    subscribe(sb, receiver, ["order.delivered"])
+    sb.stock("SKU-A", 5)
+    order = create(sb, qty=2)
+    fact = sb.ship(order["id"])
+    sb.track(fact["shipment"]["id"], "InTransit")
+    sb.flush_webhooks()
+    assert receiver.topics() == []
+    sb.track(fact["shipment"]["id"], "Delivered")
+    sb.track(fact["shipment"]["id"], "Delivered")  # the carrier says it twice
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.delivered"]
+    body = receiver.bodies()[0]
+    assert body["id"] == order["id"]
+    assert body["reference_id"] == order["reference_id"]
+
+
+def test_order_delivered_ignores_the_cancelled_short_shipment(sb, receiver):  # noqa: F811
+    subscribe(sb, receiver, ["order.delivered"])
+    sb.stock("SKU-A", 1)
+    order = create(sb, qty=2)
+    fact = sb.ship(order["id"], {"SKU-A": 1})
+    assert fact["short_shipment"]["status"] == "Cancelled"
+    sb.track(fact["shipment"]["id"], "Delivered")
+    sb.flush_webhooks()
+    assert receiver.topics() == ["order.delivered"]
 
 
 def test_late_delivery_of_one_message(sb, receiver):  # noqa: F811
@@ -304,7 +337,7 @@ def test_exception_then_shipped_when_stock_arrives(sb, receiver):  # noqa: F811
         "name": "Exception",
         "description": "out_of_stock",
     }
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
     assert item["total_fulfillable_quantity"] == 3
     assert item["total_sellable_quantity"] == 1  # minus the exception order
     sb.ship(order["id"])

@@ -54,12 +54,12 @@ def receiver():
 def inventory_id(sb, sku):
     with sb.lock:
         sb.warehouse.product(sku)  # a product ShipBob knows
-    levels = api(sb, "GET", "/2026-07/inventory-level").json()
+    levels = api(sb, "GET", "/2026-07/inventory-level").json()["items"]
     return next(item["inventory_id"] for item in levels if item["sku"] == sku)
 
 
 def level(sb, sku):
-    levels = api(sb, "GET", "/2026-07/inventory-level").json()
+    levels = api(sb, "GET", "/2026-07/inventory-level").json()["items"]
     return next(item for item in levels if item["sku"] == sku)
 
 
@@ -126,7 +126,7 @@ def test_wro_received_with_damaged_units_and_lots(sb):
     assert (line["stowed_quantity"], line["damaged_quantity"]) == (8, 2)
     assert line["lots"] == [{"lot_number": "L7", "quantity": 8}]
     item = level(sb, "SKU-A")
-    assert item["total_onhand_quantity"] == 10
+    assert item["total_on_hand_quantity"] == 10
     assert item["total_fulfillable_quantity"] == 8  # damaged units cannot ship
 
 
@@ -189,7 +189,7 @@ def test_return_created_then_completed_by_webhook(sb, receiver):
         {"action": "Restock", "quantity": 1},
         {"action": "Dispose", "quantity": 1},
     ]
-    assert level(sb, "SKU-A")["total_onhand_quantity"] == 5  # 3 left + 2 back
+    assert level(sb, "SKU-A")["total_on_hand_quantity"] == 5  # 3 left + 2 back
     assert level(sb, "SKU-A")["total_fulfillable_quantity"] == 4
 
 

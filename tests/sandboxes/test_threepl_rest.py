@@ -123,7 +123,19 @@ def test_bearer_token_required(sb):
     assert wrong.json()["message"] == "No valid API key provided."
     ok = api(sb, "GET", "/2026-07/channel")
     assert ok.status_code == 200
-    assert ok.json()[0]["id"] == CHANNEL
+    assert ok.json()["items"][0]["id"] == CHANNEL
+
+
+def test_channels_are_a_page_of_items(sb):
+    # https://developer.shipbob.com/2026-07/api/channels/get-channels
+    answer = api(sb, "GET", "/2026-07/channel").json()
+    assert set(answer) == {"items", "next", "prev"}
+    ids = [c["id"] for c in answer["items"]]
+    one = api(sb, "GET", "/2026-07/channel?RecordsPerPage=1").json()
+    assert [c["id"] for c in one["items"]] == ids[:1]
+    assert one["next"].startswith("/2026-07/channel?")  # a path, as documented
+    rest = api(sb, "GET", one["next"]).json()
+    assert [c["id"] for c in one["items"] + rest["items"]] == ids
 
 
 def test_date_versioned_paths(sb):
@@ -168,6 +180,34 @@ def test_duplicate_reference_id_is_422_and_creates_nothing(sb):
     assert "same reference_id" in second.json()["message"]
     listed = api(sb, "GET", "/2026-07/order", params={"ReferenceIds": "SO-1/OUT-1"})
     assert [o["id"] for o in listed.json()] == [first["id"]]
+
+
+def test_order_type_is_required_in_2026_07_without_default(sb):
+    # https://developer.shipbob.com/2026-07/api/orders/create-order: type
+    # (DTC, DropShip, B2B) is Required
+    body = order_body()
+    del body["type"]
+    answer = api(sb, "POST", "/2026-07/order", json=body)
+    assert answer.status_code == 400 and "type" in answer.json()
+    wrong = api(sb, "POST", "/2026-07/order", json=order_body(type="Retail"))
+    assert wrong.status_code == 400 and "type" in wrong.json()
+    assert api(sb, "GET", "/2026-07/order").json() == []  # nothing created
+    assert create(sb)["type"] == "DTC"
+
+
+def test_b2b_order_without_retailer_data_is_422(sb):
+    # "DropShip and B2B orders must also include retailer_program_data and
+    # shipping_terms, or the create request fails validation with a 422"
+    answer = api(sb, "POST", "/2026-07/order", json=order_body(type="B2B"))
+    assert answer.status_code == 422
+    assert "retailer_program_data" in answer.json()["message"]
+    b2b = order_body(
+        type="B2B",
+        retailer_program_data={"purchase_order_number": "PO-7"},
+        shipping_terms={"carrier_type": "Parcel", "payment_term": "Prepaid"},
+    )
+    created = api(sb, "POST", "/2026-07/order", json=b2b)
+    assert created.status_code == 201 and created.json()["type"] == "B2B"
 
 
 def test_reference_id_is_unique_per_channel(sb):
@@ -243,17 +283,64 @@ def test_shipments_with_tracking(sb):
 def test_inventory_levels_on_hand_committed_fulfillable(sb):
     sb.stock("SKU-A", 10)
     order = create(sb, qty=3)
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
     assert item["sku"] == "SKU-A"
-    assert item["total_onhand_quantity"] == 10
+    assert item["total_on_hand_quantity"] == 10
     assert item["total_committed_quantity"] == 3
     assert item["total_fulfillable_quantity"] == 7
-    per_fc = item["fulfillable_quantity_by_fulfillment_center"][0]
-    assert per_fc["onhand_quantity"] == 10 and per_fc["fulfillable_quantity"] == 7
+    grouped = api(sb, "GET", "/2026-07/inventory-level/locations").json()
+    per_fc = grouped["items"][0]["locations"][0]
+    assert per_fc["on_hand_quantity"] == 10 and per_fc["fulfillable_quantity"] == 7
     sb.ship(order["id"])
-    item = api(sb, "GET", "/2026-07/inventory-level").json()[0]
-    assert item["total_onhand_quantity"] == 7
+    item = api(sb, "GET", "/2026-07/inventory-level").json()["items"][0]
+    assert item["total_on_hand_quantity"] == 7
     assert item["total_committed_quantity"] == 0
+
+
+def test_inventory_levels_answer_is_the_documented_page_object(sb):
+    # https://developer.shipbob.com/2026-07/api/inventory/get-all-inventory-levels
+    sb.stock("SKU-A", 4)
+    answer = api(sb, "GET", "/2026-07/inventory-level").json()
+    assert set(answer) == {"first", "items", "last", "next", "prev"}
+    assert answer["first"] is None and answer["prev"] is None
+    assert answer["next"] is None and answer["last"] is None
+    [item] = answer["items"]
+    assert set(item) == {
+        "inventory_id",
+        "name",
+        "sku",
+        "total_awaiting_quantity",
+        "total_backordered_quantity",
+        "total_committed_quantity",
+        "total_exception_quantity",
+        "total_fulfillable_quantity",
+        "total_internal_transfer_quantity",
+        "total_on_hand_quantity",
+        "total_sellable_quantity",
+    }
+    one = api(sb, "GET", f"/2026-07/inventory-level/{item['inventory_id']}")
+    assert one.json() == item
+    assert api(sb, "GET", "/2026-07/inventory-level/999999").status_code == 404
+
+
+def test_inventory_levels_page_size_and_next_url_walk_every_item(sb):
+    for n in range(5):
+        sb.stock(f"SKU-{n}", n + 1)
+    seen, url, pages = [], "/2026-07/inventory-level?PageSize=2", 0
+    while url:
+        answer = api(sb, "GET", url).json()
+        assert len(answer["items"]) <= 2
+        seen += [item["sku"] for item in answer["items"]]
+        pages += 1
+        nxt = answer["next"]
+        url = nxt[nxt.index("/2026-07/") :] if nxt else None
+    assert pages == 3
+    assert seen == [f"SKU-{n}" for n in range(5)]  # each once, none lost
+    first = api(sb, "GET", "/2026-07/inventory-level?PageSize=2").json()
+    assert "Cursor=" in first["next"] and first["last"]
+    assert api(sb, "GET", "/2026-07/inventory-level?PageSize=0").status_code == 400
+    bad = api(sb, "GET", "/2026-07/inventory-level?Cursor=nonsense")
+    assert bad.status_code == 400
 
 
 # -------------------------------------------------------------- rate limit
@@ -318,8 +405,11 @@ def test_injected_timeout_still_creates_the_order(sb):
 def test_subscriptions_create_list_delete(sb, receiver):
     created = subscribe(sb, receiver)
     assert created["secret"].startswith("whsec_")
-    listed = api(sb, "GET", "/2026-07/webhook").json()
+    answer = api(sb, "GET", "/2026-07/webhook").json()
+    assert set(answer) == {"items", "next", "prev"}  # get-subscriptions 2026-07
+    listed = answer["items"]
     assert [s["id"] for s in listed] == [created["id"]]
+    assert isinstance(created["id"], str) and listed[0]["enabled"] is True
     assert "secret" not in listed[0]
     bad = api(
         sb,
@@ -333,6 +423,15 @@ def test_subscriptions_create_list_delete(sb, receiver):
     sb.ship(create(sb)["id"])
     sb.flush_webhooks()
     assert receiver.received == []
+
+
+def test_subscriptions_list_pages_with_records_per_page_and_cursor(sb, receiver):
+    made = [subscribe(sb, receiver)["id"] for _ in range(3)]
+    first = api(sb, "GET", "/2026-07/webhook?RecordsPerPage=2").json()
+    assert len(first["items"]) == 2 and first["prev"] is None
+    rest = api(sb, "GET", first["next"]).json()
+    assert [s["id"] for s in first["items"] + rest["items"]] == made
+    assert rest["next"] is None and rest["prev"]
 
 
 def test_order_shipped_webhook_is_signed(sb, receiver):

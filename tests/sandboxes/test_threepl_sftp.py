@@ -360,6 +360,29 @@ def test_archive_rename_never_overwrites(sb, sftp):
     assert sftp.listdir("archive") == [ack]
 
 
+def test_posix_rename_replaces_the_target_plain_rename_refuses(sb, sftp):
+    # OpenSSH PROTOCOL §4.3 posix-rename@openssh.com: rename(2) semantics
+    # (the target is replaced); SSH_FXP_RENAME: an existing target is an error
+    for name, data in (("a.tmp", b"old\n"), ("b.tmp", b"new\n")):
+        with sftp.open(f"archive/{name}", "wb") as handle:
+            handle.write(data)
+    sftp.rename("archive/a.tmp", "archive/x.csv")
+    with pytest.raises(OSError):
+        sftp.rename("archive/b.tmp", "archive/x.csv")
+    sftp.posix_rename("archive/b.tmp", "archive/x.csv")
+    assert sftp.listdir("archive") == ["x.csv"]
+    with sftp.open("archive/x.csv", "rb") as handle:
+        assert handle.read() == b"new\n"
+
+
+def test_posix_rename_into_outbox_is_read_by_the_warehouse(sb, sftp):
+    name, data = shipping_order()
+    with sftp.open(f"outbox/{name}.tmp", "wb") as handle:
+        handle.write(data)
+    sftp.posix_rename(f"outbox/{name}.tmp", f"outbox/{name}")
+    assert inbox(sftp, "ack_")
+
+
 # -------------------------------------------------------------- file faults
 def test_truncated_inbox_file_then_redelivered_whole(sb, sftp):
     sb.stock("SKU-A", 10)

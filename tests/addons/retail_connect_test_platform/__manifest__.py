@@ -6,6 +6,8 @@
     "website": "https://github.com/retail-connect/retail_connect",
     "license": "LGPL-3",
     "category": "Hidden/Tests",
-    "depends": ["retail_connect_base"],
+    # payment_stripe: Odoo's own Stripe provider, which the Stripe connector
+    # must link to rather than book a payment twice (its tests)
+    "depends": ["retail_connect_base", "payment_stripe"],
     "external_dependencies": {"python": ["requests"]},
 }

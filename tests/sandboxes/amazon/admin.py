@@ -31,7 +31,9 @@ account, to drive scenarios.
 - ``GET /__sandbox__/feeds/<id>`` (a feed with its processing report);
 - ``GET /__sandbox__/notifications`` (queued ORDER_CHANGE envelopes),
   ``POST /__sandbox__/notifications`` ``{order_id, change_type, reason,
-  duplicates}`` (publish one, with duplicates of the same NotificationId),
+  duplicates}`` (publish one, with duplicates of the same NotificationId,
+  if the seller's ORDER_CHANGE subscription lets it through; else
+  ``{sent: false, why}``),
   ``POST /__sandbox__/notifications/receive`` ``{max}`` (take them, as an
   SQS receive-and-delete), ``POST /__sandbox__/notifications/flush`` ``{url,
   order, duplicate_every, seed}`` (POST each body to ``url``), ``DELETE``;
@@ -213,12 +215,13 @@ def admin_order_refund(sb, request, data, order_id):
 def admin_order_cancel_request(sb, request, data, order_id):
     with sb.lock:
         order = _order(sb, order_id)
-        return notifications.publish(
+        event = notifications.publish(
             sb,
             order,
             "BuyerRequestedChange",
             data.get("reason", "Buyer Requested Cancel"),
         )
+        return event or {"sent": False, "why": _NOT_SENT}
 
 
 def admin_settlements(sb, request, data):
@@ -254,18 +257,25 @@ def admin_feed(sb, request, data, feed_id):
         }
 
 
+_NOT_SENT = (
+    "no ORDER_CHANGE subscription of the seller lets this notification "
+    "through (createSubscription, processingDirective.eventFilter)"
+)
+
+
 def admin_notifications(sb, request, data):
     with sb.lock:
         sb.book.tick()
         if request.method == "POST":
             order = _order(sb, data["order_id"])
-            return notifications.publish(
+            event = notifications.publish(
                 sb,
                 order,
                 data.get("change_type", "OrderStatusChange"),
                 data.get("reason", "SandboxRequested"),
                 duplicates=int(data.get("duplicates", 0)),
             )
+            return event or {"sent": False, "why": _NOT_SENT}
         if request.method == "DELETE":
             sb.notification_queue.clear()
         return {"notifications": list(sb.notification_queue)}

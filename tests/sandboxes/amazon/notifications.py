@@ -29,13 +29,27 @@ the seller's (``createSubscription`` {``payloadVersion``, ``destinationId``,
 ``getSubscription``), read or deleted by id grantless. Answers wrap their
 data in ``payload``.
 
-The sandbox publishes whether or not the app subscribed (a demo needs no
-setup); the envelope carries the seller's ORDER_CHANGE subscription id when
-there is one. The notifications wait in a queue (what the SQS queue would
+Amazon sends a notification only to an application that subscribed the
+seller to its type: "Instead of polling for information, your application
+can receive information directly from Amazon when an event activates a
+notification to which you are subscribed"
+(https://developer-docs.amazon.com/sp-api/docs/subscribe-to-mfn-notifications,
+https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide).
+So an ORDER_CHANGE is queued only for a seller with an ORDER_CHANGE
+subscription (the sandbox has one application), carrying that
+subscription's id, and only if the subscription's
+``processingDirective.eventFilter`` lets it through (``notifications.json``
+``EventFilter``: ``eventFilterType`` required, "ORDER_CHANGE" here;
+``orderChangeTypes`` "To receive notifications of all change types, do not
+provide this list"; ``marketplaceIds`` "To receive notifications in every
+marketplace, do not provide this list"; ``eventFilter`` and
+``filterExpression`` "are mutually exclusive"). The sandbox does not
+evaluate CEL ``filterExpression``s: it refuses them (400) rather than
+ignore them; ``aggregationSettings`` is accepted and has no effect (ORDER_CHANGE
+is not aggregated). The notifications wait in a queue (what the SQS queue would
 hold) that a test reads with ``GET|POST /__sandbox__/notifications/...``
 or posts, as the message bodies, to a URL (what an SQS consumer would hand
-on). Consuming SQS
-itself is left to the connector's transport.
+on). Consuming SQS itself is left to the connector's transport.
 """
 
 from __future__ import annotations
@@ -60,7 +74,6 @@ def reset(sb) -> None:
     sb.application_id = (
         f"amzn1.sellerapps.app.{uuid.uuid5(uuid.NAMESPACE_URL, sb.client_id)}"
     )
-    sb.subscription_id = str(uuid.uuid4())
     sb.notification_queue = []
     sb.destinations = {}
     sb.subscriptions = {}  # (seller, type) -> subscription
@@ -78,7 +91,9 @@ def _changed(sb, order, change, when) -> None:
     publish(sb, order, "OrderStatusChange", reason, when)
 
 
-def envelope(sb, order, change_type: str, reason: str, when: float) -> dict:
+def envelope(
+    sb, order, change_type: str, reason: str, when: float, subscription_id=None
+) -> dict:
     now = sb.clock.now()
     buyer_cancel = change_type == "BuyerRequestedChange"
     items = []
@@ -132,22 +147,37 @@ def envelope(sb, order, change_type: str, reason: str, when: float) -> dict:
         },
         "NotificationMetadata": {
             "ApplicationId": sb.application_id,
-            "SubscriptionId": _subscription_id(sb, order.seller_id),
+            "SubscriptionId": subscription_id,
             "PublishTime": utc_iso(now),
             "NotificationId": str(uuid.uuid4()),
         },
     }
 
 
-def publish(sb, order, change_type, reason, when=None, duplicates: int = 0) -> dict:
-    """Queue a notification (and ``duplicates`` copies of it, same id)."""
+def publish(sb, order, change_type, reason, when=None, duplicates: int = 0):
+    """Queue a notification (and ``duplicates`` copies of it, same id) if the
+    seller's ORDER_CHANGE subscription wants it; return it, or None when
+    nobody subscribed or its event filter leaves it out."""
     if change_type not in CHANGE_TYPES:
         raise ValueError(f"OrderChangeType must be one of {CHANGE_TYPES}")
+    found = sb.subscriptions.get((order.seller_id, "ORDER_CHANGE"))
+    if found is None or not _wanted(found, order, change_type):
+        return None
     when = sb.clock.now() if when is None else when
-    event = envelope(sb, order, change_type, reason, when)
+    event = envelope(sb, order, change_type, reason, when, found["subscriptionId"])
     for _ in range(1 + duplicates):
         sb.notification_queue.append(event)
     return event
+
+
+def _wanted(subscription: dict, order, change_type: str) -> bool:
+    directive = subscription.get("processingDirective") or {}
+    event_filter = directive.get("eventFilter") or {}
+    types = event_filter.get("orderChangeTypes")
+    if types and change_type not in types:
+        return False
+    marketplaces = event_filter.get("marketplaceIds")
+    return not marketplaces or order.marketplace_id in marketplaces
 
 
 def receive(sb, limit: int | None = None) -> list[dict]:
@@ -173,11 +203,6 @@ def flush(sb, url=None, order="fifo", duplicate_every=None, seed=None) -> list:
     for event in events:
         sender.queue(event)
     return sender.flush(order=order, duplicate_every=duplicate_every, seed=seed)
-
-
-def _subscription_id(sb, seller_id) -> str:
-    found = sb.subscriptions.get((seller_id, "ORDER_CHANGE"))
-    return found["subscriptionId"] if found else sb.subscription_id
 
 
 # ------------------------------------------------------- Notifications API
@@ -249,8 +274,9 @@ def create_subscription(sb, seller, notification_type, body) -> dict:
         "payloadVersion": "1.0",
         "destinationId": destination_id,
     }
-    if isinstance(body.get("processingDirective"), dict):
-        subscription["processingDirective"] = body["processingDirective"]
+    directive = body.get("processingDirective")
+    if directive is not None:
+        subscription["processingDirective"] = _checked_directive(directive)
     sb.subscriptions[key] = subscription
     return {"payload": subscription}
 
@@ -270,3 +296,36 @@ def subscription_by_id(sb, notification_type, subscription_id, delete=False) -> 
                 return {}
             return {"payload": found}
     raise ApiError(404, "NotFound", f"Subscription {subscription_id} not found.")
+
+
+def _checked_directive(directive) -> dict:
+    """``ProcessingDirective`` of ``notifications.json`` for ORDER_CHANGE."""
+
+    def invalid(message):
+        return ApiError(400, "InvalidInput", message)
+
+    if not isinstance(directive, dict):
+        raise invalid("processingDirective must be an object.")
+    event_filter = directive.get("eventFilter")
+    if event_filter is not None and directive.get("filterExpression") is not None:
+        raise invalid("eventFilter and filterExpression are mutually exclusive.")
+    if directive.get("filterExpression") is not None:
+        raise invalid("The sandbox does not evaluate filterExpression.")
+    if event_filter is None:
+        return directive
+    if not isinstance(event_filter, dict):
+        raise invalid("eventFilter must be an object.")
+    if event_filter.get("eventFilterType") != "ORDER_CHANGE":
+        raise invalid("eventFilter.eventFilterType must be ORDER_CHANGE.")
+    types = event_filter.get("orderChangeTypes")
+    if types is not None and (
+        not isinstance(types, list) or any(t not in CHANGE_TYPES for t in types)
+    ):
+        raise invalid(f"orderChangeTypes must be a list of {', '.join(CHANGE_TYPES)}.")
+    marketplaces = event_filter.get("marketplaceIds")
+    if marketplaces is not None and (
+        not isinstance(marketplaces, list)
+        or not all(isinstance(m, str) for m in marketplaces)
+    ):
+        raise invalid("marketplaceIds must be a list of marketplace ids.")
+    return directive

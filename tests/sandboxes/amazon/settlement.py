@@ -387,6 +387,11 @@ def get_reports(sb, seller, args) -> dict:
             raise ApiError(400, "InvalidInput", "At most 10 reportTypes are allowed.")
         statuses = set(as_list(args, "processingStatuses", STATUSES))
         marketplaces = as_list(args, "marketplaceIds")
+        if len(marketplaces) > 10:
+            # getReports' marketplaceIds: "maxItems": 10 (reports_2021-06-30.json)
+            raise ApiError(
+                400, "InvalidInput", "At most 10 marketplaceIds are allowed."
+            )
         try:
             size = int(args.get("pageSize", "10"))
             since = parse_iso(args["createdSince"]) if "createdSince" in args else None

@@ -22,7 +22,13 @@ Reference"; secondary source for the exact names).
 Webhook payloads (secondary source: PLATFORMS.md §4, the hookdeck skill):
 ``order.shipped`` and ``order.shipment.cancelled`` /
 ``order.shipment.tracking.updated`` / ``order.shipment.delivered`` carry the
-shipment with its order's ``reference_id``; ``order.shipped`` "Fires when a
+shipment with its order's ``reference_id``; ``order.delivered`` ("Order-level
+delivery confirmation (fires when all shipments on the order are
+delivered)", https://developer.shipbob.com/2026-07/guides/tracking; "Use
+order.delivered to detect when all shipments on an order have been
+delivered", https://developer.shipbob.com/2026-07/webhooks) carries the order
+(its payload is not on those pages: the order, as ``GET /order/{id}``
+answers, is the sandbox's reading of "order-level"); ``order.shipped`` "Fires when a
 shipping label is purchased and printed"
 (https://developer.shipbob.com/experimental/webhooks); ``return.*`` carry
 the return.
@@ -163,6 +169,8 @@ def webhook_payloads(sb, kind: str, fact: dict) -> list[tuple[str, dict]]:
         out = [("order.shipment.tracking.updated", shipment(sb, fact["shipment"]))]
         if fact["shipment"]["tracking_status"] == "Delivered":
             out.append(("order.shipment.delivered", shipment(sb, fact["shipment"])))
+        if fact.get("order_delivered"):
+            out.append(("order.delivered", order(sb, fact["order"])))
         return out
     if kind in ("return_created", "return_completed", "return_updated"):
         topic = "return." + kind.split("_", 1)[1]

@@ -1,7 +1,8 @@
 """The API routes of the 3PL sandbox (``/<version>/...``), ShipBob-shaped.
 
 - ``GET /channel`` (https://developer.shipbob.com/guides/returns: "Fetch this
-  with a GET request to /2026-01/channel");
+  with a GET request to /2026-01/channel"; ``{items, next, prev}``:
+  .../2026-07/api/channels/get-channels);
 - ``POST /order`` (https://developer.shipbob.com/guides/build-orders-integration,
   "Step 1: Create an Order": ``reference_id``, ``order_number``,
   ``shipping_method``, ``recipient``, ``products[{reference_id, name,
@@ -35,10 +36,10 @@
   ``canceled_shipment_results[{action, is_success, reason, shipment_id}]`` and
   ``order``; a shipped order is not cancellable (422, the shipment "must not
   be picked, packed, or shipped": cancel-shipment-by-order-id-and-shipment-id);
-- ``GET /inventory-level``: per SKU on hand / fulfillable / committed /
-  sellable and per fulfillment center (https://developer.shipbob.com/guides,
-  "Inventory GET"; field names as in ShipBob's inventory view:
-  secondary source, PLATFORMS.md §4);
+- ``GET /inventory-level``, ``/inventory-level/{id}``,
+  ``/inventory-level/locations``: see ``inventory`` (paged
+  ``{first, items, last, next, prev}``, ShipBob 2026-07 "Get All Inventory
+  Levels");
 - ``GET /fulfillment-center`` (https://developer.shipbob.com/v1.0/faq.md);
 - ``POST|GET /webhook``, ``DELETE /webhook/{id}`` (see ``webhooks``);
 - receiving (WRO) and returns: ``receiving.py``.
@@ -52,7 +53,12 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..toolkit import json_response
-from . import receiving, render
+from . import inventory, receiving, render
+from .inventory import (  # noqa: F401 - handlers found by name
+    on_inventory_level,
+    on_inventory_level_locations,
+    on_inventory_levels,
+)
 from .warehouse import SHIPMENT_OPEN, SHIPPED, WarehouseError
 
 
@@ -88,6 +94,8 @@ RULES = [
     _rule("/shipment/<int:shipment_id>:updateAddress", "update_address", "PUT"),
     _rule("/shipment/<int:shipment_id>:updateLineItemsBySku", "update_lines", "POST"),
     _rule("/inventory-level", "inventory_levels", "GET"),
+    _rule("/inventory-level/locations", "inventory_level_locations", "GET"),
+    _rule("/inventory-level/<int:inventory_id>", "inventory_level", "GET"),
     _rule("/fulfillment-center", "fulfillment_centers", "GET"),
     _rule("/webhook", "webhooks", "GET", "POST"),
     _rule("/webhook/<int:subscription_id>", "webhook", "DELETE"),
@@ -106,10 +114,19 @@ def body(request: Request) -> dict:
 
 
 def on_channels(sb, request, version):
-    return [
-        {**c, "scopes": ["orders_read", "orders_write", "receiving_read"]}
-        for c in sb.channels
-    ]
+    # "Get Channels" (https://developer.shipbob.com/2026-07/api/channels/
+    # get-channels): "Retrieves a paginated list of channels"; RecordsPerPage
+    # (default 50) and Cursor; 200 {items, next, prev}, next/prev paths
+    return inventory.page(
+        request,
+        [
+            {**c, "scopes": ["orders_read", "orders_write", "receiving_read"]}
+            for c in sb.channels
+        ],
+        size_param="RecordsPerPage",
+        keys=("items", "next", "prev"),
+        absolute=False,
+    )
 
 
 def _owned(sb, request, order_id, required=False) -> dict:
@@ -126,7 +143,9 @@ def on_orders(sb, request, version):
     if request.method == "POST":
         channel = sb.channel(request, required=True)
         data = body(request)
-        order = sb.warehouse.create_order(channel["id"], order_data(data), "rest")
+        order = sb.warehouse.create_order(
+            channel["id"], order_data(data, version), "rest"
+        )
         return json_response(render.order(sb, order), 201)
     channel = sb.channel(request, required=False)
     args = {k.lower(): v for k, v in request.args.items()}
@@ -146,13 +165,44 @@ def on_orders(sb, request, version):
     return sb.paginate(request, [render.order(sb, o) for o in orders])
 
 
-def order_data(data: dict) -> dict:
+ORDER_TYPES = ("DTC", "DropShip", "B2B")
+
+
+def order_data(data: dict, version: str = "2026-07") -> dict:
     """ShipBob's order body -> the warehouse's order data."""
     missing = [
         k for k in ("reference_id", "shipping_method", "recipient") if not data.get(k)
     ]
     if missing:
         raise BadRequest(missing[0], f"The {missing[0]} field is required.")
+    # 2026-07 Create Order: "type enum Required. Order type. Accepted values
+    # are DTC, DropShip and B2B. DropShip and B2B orders must also include
+    # retailer_program_data and shipping_terms, or the create request fails
+    # validation with a 422 response"
+    # (https://developer.shipbob.com/2026-07/api/orders/create-order); no
+    # default. Older versions keep the sandbox's former DTC default (their
+    # pages were not reviewed).
+    kind = data.get("type")
+    if version >= "2026-07" or kind is not None:
+        if not kind:
+            raise BadRequest("type", "The type field is required.")
+        if kind not in ORDER_TYPES:
+            raise BadRequest(
+                "type", f"The type must be one of {', '.join(ORDER_TYPES)}."
+            )
+        if kind != "DTC" and version >= "2026-07":
+            absent = [
+                k
+                for k in ("retailer_program_data", "shipping_terms")
+                if not data.get(k)
+            ]
+            if absent:
+                raise HttpProblem(
+                    422,
+                    f"{kind} orders must include retailer_program_data and "
+                    "shipping_terms.",
+                    absent[0],
+                )
     recipient = data["recipient"]
     address = recipient.get("address") if isinstance(recipient, dict) else None
     if not isinstance(address, dict) or not all(
@@ -227,53 +277,6 @@ def on_order_shipment(sb, request, version, order_id, shipment_id):
     return render.shipment(sb, sb.warehouse.shipments[shipment_id])
 
 
-def on_inventory_levels(sb, request, version):
-    wh = sb.warehouse
-    skus = set()
-    for value in request.args.getlist("SKUs") + request.args.getlist("sku"):
-        skus.update(v for v in value.split(",") if v)
-    items = []
-    for sku, product in sorted(wh.products.items()):
-        if skus and sku not in skus:
-            continue
-        per_fc = []
-        for fc in wh.fcs.values():
-            level = wh.level(sku, fc["id"])
-            per_fc.append(
-                {
-                    "id": fc["id"],
-                    "name": fc["name"],
-                    "onhand_quantity": level["on_hand"],
-                    "committed_quantity": level["committed"],
-                    "fulfillable_quantity": level["available"],
-                    "damaged_quantity": level["damaged"],
-                }
-            )
-        total = wh.level(sku)
-        exception = sum(
-            ln["qty"]
-            for o in wh.orders.values()
-            if o["status"] == "Exception"
-            for ln in o["lines"]
-            if ln["sku"] == sku
-        )
-        # damaged units are on hand but cannot be fulfilled
-        fulfillable = total["available"]
-        items.append(
-            {
-                "inventory_id": product["inventory_id"],
-                "sku": sku,
-                "name": product["name"],
-                "total_onhand_quantity": total["on_hand"],
-                "total_committed_quantity": total["committed"],
-                "total_fulfillable_quantity": fulfillable,
-                "total_sellable_quantity": fulfillable - exception,
-                "fulfillable_quantity_by_fulfillment_center": per_fc,
-            }
-        )
-    return sb.paginate(request, items)
-
-
 def on_fulfillment_centers(sb, request, version):
     return [{"id": fc["id"], "name": fc["name"]} for fc in sb.warehouse.fcs.values()]
 
@@ -284,8 +287,16 @@ def on_webhooks(sb, request, version):
         if "errors" in result:
             return json_response(result["errors"], 400)
         return json_response(sb.hub.public(result, with_secret=True), 201)
-    return sb.paginate(
-        request, [sb.hub.public(s) for s in sb.hub.subscriptions.values()]
+    # "Get Subscriptions" (https://developer.shipbob.com/2026-07/api/webhooks/
+    # get-subscriptions): query RecordsPerPage and Cursor ("A pagination
+    # token used to retrieve the next or previous page of results"); 200
+    # {items, next, prev}
+    return inventory.page(
+        request,
+        [sb.hub.public(s) for s in sb.hub.subscriptions.values()],
+        size_param="RecordsPerPage",
+        keys=("items", "next", "prev"),
+        absolute=False,
     )
 
 

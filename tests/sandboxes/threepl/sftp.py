@@ -10,7 +10,12 @@
   ``inbox/`` and ``archive/`` (``docs/3pl-sftp-csv.md``); paths cannot
   escape it. ``rename`` never overwrites (SFTP v3, draft-ietf-secsh-filexfer-02
   §6.5: "It is an error if there already exists a file with the name
-  specified by newpath"); a rename into ``outbox/`` tells the warehouse.
+  specified by newpath"); ``posix-rename@openssh.com`` does: OpenSSH's
+  PROTOCOL file §4.3 (https://github.com/openssh/openssh-portable/blob/master/
+  PROTOCOL) gives it "POSIX semantics, which are different to those provided
+  by the standard SSH_FXP_RENAME", i.e. rename(2): "If newpath already
+  exists, it will be atomically replaced" (man 2 rename); a rename into
+  ``outbox/`` tells the warehouse.
 - During an outage window of the sandbox, a connection is closed at once.
 """
 
@@ -165,18 +170,23 @@ class _Files(paramiko.SFTPServerInterface):
         return self._guard(lambda: os.remove(self._real(path)) or paramiko.SFTP_OK)
 
     def rename(self, oldpath, newpath):
+        return self._rename(oldpath, newpath, overwrite=False)
+
+    def posix_rename(self, oldpath, newpath):
+        # posix-rename@openssh.com: rename(2) semantics, an existing file at
+        # newpath is replaced atomically (see the module docstring)
+        return self._rename(oldpath, newpath, overwrite=True)
+
+    def _rename(self, oldpath, newpath, *, overwrite):
         def renaming():
             old, new = self._real(oldpath), self._real(newpath)
-            if new.exists():
+            if new.exists() and not overwrite:
                 return paramiko.SFTP_FAILURE
-            os.rename(old, new)
+            os.replace(old, new)
             self.server.renamed(new)
             return paramiko.SFTP_OK
 
         return self._guard(renaming)
-
-    def posix_rename(self, oldpath, newpath):
-        return self.rename(oldpath, newpath)
 
     def mkdir(self, path, attr):
         return self._guard(lambda: os.mkdir(self._real(path)) or paramiko.SFTP_OK)

@@ -521,9 +521,26 @@ class Warehouse:
             raise WarehouseError(
                 404, "unknown_shipment", "no shipped shipment with that id"
             )
+        was_delivered = shipment.get("tracking_status") == "Delivered"
         shipment["tracking_status"] = status
         shipment["updated_at"] = self.clock.now()
         order = self.orders[shipment["order_id"]]
         fact = {"transport": order["transport"], "order": order, "shipment": shipment}
+        # order.delivered "fires when all shipments on the order are delivered"
+        # (https://developer.shipbob.com/2026-07/guides/tracking): once, when
+        # this delivery is the last one (cancelled shipments do not count)
+        live = [
+            self.shipments[sid]
+            for sid in order["shipments"]
+            if self.shipments[sid]["status"] != "Cancelled"
+        ]
+        fact["order_delivered"] = (
+            status == "Delivered"
+            and not was_delivered
+            and all(
+                s["status"] == "Completed" and s.get("tracking_status") == "Delivered"
+                for s in live
+            )
+        )
         self.emit("tracking", fact)
         return fact

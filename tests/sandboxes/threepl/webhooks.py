@@ -172,7 +172,11 @@ class WebhookHub:
         return subscription
 
     def public(self, subscription: dict, with_secret: bool = False) -> dict:
-        shown = dict(subscription)
+        # WebhookViewModel (https://developer.shipbob.com/2026-01/api/webhooks/
+        # get-subscriptions; the 2025-07 create-subscription answer shows
+        # "id": "12345"): id a string, created_at, description, enabled,
+        # topics, url
+        shown = dict(subscription, id=str(subscription["id"]), enabled=True)
         if not with_secret:
             shown.pop("secret")
         return shown

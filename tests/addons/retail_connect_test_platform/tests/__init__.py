@@ -14,3 +14,5 @@ from . import test_event_domain
 from . import test_secret_notes
 from . import test_backend_truth
 from . import test_business_reports
+from . import test_go_live_governance
+from . import test_promotion

@@ -45,8 +45,21 @@ EXPECTED = {
     ("retail.backend", "action_shopify_push_all_stock"): MANAGERS,
     ("retail.backend", "action_stripe_register_webhook"): MANAGERS,
     ("retail.backend", "action_threepl_register_webhook"): MANAGERS,
+    # 3PL discrepancies: posting stock differences is a manager's decision
+    ("threepl.discrepancy.report", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.report", "action_reject"): MANAGERS,
+    ("threepl.discrepancy.line", "action_approve"): MANAGERS,
+    ("threepl.discrepancy.line", "action_reject"): MANAGERS,
+    ("amazon.settlement", "action_book"): MANAGERS,
+    ("amazon.settlement", "action_match_deposit"): MANAGERS,
     ("retail.backend", "action_amazon_subscribe_notifications"): MANAGERS,
     ("amazon.feed", "action_check_now"): MANAGERS,
+    # go-live approvals (four eyes): managers, never the requester
+    ("retail.approval", "action_approve"): MANAGERS,
+    ("retail.approval", "action_reject"): MANAGERS,
+    ("retail.backend", "action_promotion_export"): MANAGERS,
+    ("retail.backend", "action_promotion_import"): MANAGERS,
+    ("retail.promotion", "action_apply"): MANAGERS,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
@@ -67,6 +80,8 @@ EXPECTED = {
     ("retail.exception.ignore", "action_confirm"): RETAIL,
     ("shopify.map.sku", "action_map_and_retry"): RETAIL,
     ("stripe.assign.payment", "action_assign_and_retry"): RETAIL,
+    # deliveries a Stripe dispute holds: Retail users release them
+    ("stripe.dispute", "action_release_deliveries"): RETAIL,
 }
 
 
@@ -176,6 +191,16 @@ class TestRpcSurface(HttpCase):
         if model == "retail.exception.ignore":
             return self.env[model].create(
                 {"exception_ids": [(6, 0, self.exception.ids)], "reason": "rpc"}
+            )
+        if model == "retail.approval":
+            # requested by the test's own user: any manager may decide it
+            return self.env[model]._request(self.backend, "activate")
+        if model == "retail.promotion":
+            # a wizard is its creator's own: the manager's
+            return (
+                self.env[model]
+                .with_user(self.users["manager"])
+                .create({"backend_id": self.backend.id})
             )
         if model == "shopify.map.sku":
             product = self.env["product.product"].create({"name": "RPC product"})
