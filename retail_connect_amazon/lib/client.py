@@ -223,18 +223,38 @@ class AmazonClient(RetailHttpClient):
             return response.json()
         return {}  # not reached
 
-    def search_orders(self, params):
+    def search_orders(self, params, restarts=3):
         """Every order of ``searchOrders``, page after page (``nextToken``
-        sent back as ``paginationToken`` with the same filters)."""
-        params = dict(params)
+        sent back as ``paginationToken`` with the same filters).
+
+        A pagination token expires after 24 hours (Orders API v2026-01-01
+        migration guide): refused (400 ``InvalidInput``), the search starts
+        again from its first page with the same filters (at most
+        ``restarts`` times); an order already given (same id and
+        ``lastUpdatedTime``) is not given again, and nothing is skipped.
+        """
+        first = dict(params)
+        params = dict(first)
+        seen = set()
         while True:
-            page = self.call(
-                "GET",
-                "/orders/2026-01-01/orders",
-                operation="searchOrders",
-                params=params,
-            )
-            yield from page.get("orders") or []
+            try:
+                page = self.call(
+                    "GET",
+                    "/orders/2026-01-01/orders",
+                    operation="searchOrders",
+                    params=params,
+                )
+            except RemoteError as err:
+                if err.status != 400 or "paginationToken" not in params or not restarts:
+                    raise
+                restarts -= 1
+                params = dict(first)
+                continue
+            for order in page.get("orders") or []:
+                key = (order.get("orderId"), order.get("lastUpdatedTime"))
+                if key not in seen:
+                    seen.add(key)
+                    yield order
             token = (page.get("pagination") or {}).get("nextToken")
             if not token:
                 return

@@ -8,3 +8,4 @@ from . import test_stock
 from . import test_settlements
 from . import test_feeds
 from . import test_notifications
+from . import test_chaos
