@@ -22,7 +22,8 @@ LINE_ITEM = f"""
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
-    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity
+    duties {{ price {{ {MONEY} }} taxLines {{ rate }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }}"""
 ORDER = f"""
@@ -310,7 +311,8 @@ BULK_ORDER_FIELDS = f"""
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
-    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity
+    duties {{ price {{ {MONEY} }} taxLines {{ rate }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }} }}
 """
