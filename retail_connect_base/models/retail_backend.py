@@ -971,7 +971,11 @@ class RetailBackend(models.Model):
         each operation on its own, as SP-API does); wait in place a short
         while, else raise ``ThrottledError`` with the wait."""
         if bucket == "api":
-            problem = self._rate_limit_problem(cost)
+            # what the platform reported wins over the settings: a Plus shop
+            # grants what the configured default would refuse, a smaller
+            # bucket never holds a call the default would wait for
+            learned = self.env["retail.throttle.bucket"]._learned(self, "api")
+            problem = self._rate_limit_problem(cost, learned=learned)
             if problem:
                 # waiting would never help: a setting to fix, not a throttle
                 raise SyncError(problem, category="throttle")
@@ -1027,9 +1031,25 @@ class RetailBackend(models.Model):
         """
         return []
 
-    def _rate_limit_problem(self, cost):
-        """Why the local limiter could never grant a call of ``cost`` (or None)."""
+    def _rate_limit_problem(self, cost, learned=None):
+        """Why the local limiter could never grant a call of ``cost`` (or None).
+        ``learned``: the ``(capacity, rate)`` the platform reported, which
+        the shared bucket holds instead of the settings."""
         _ = self.env._
+        if learned:
+            capacity, rate = learned
+            if rate > 0 and cost <= capacity:
+                return None
+            return _(
+                "%(backend)s: the platform reports a rate limit of %(capacity)s "
+                "points restored at %(rate)s/s, below the cost of a call "
+                "(%(cost)s): it could never be granted. Ask for a smaller page "
+                "(or split the call); no setting raises the platform's limit.",
+                backend=self.name,
+                capacity=f"{capacity:g}",
+                rate=f"{rate:g}",
+                cost=f"{cost:g}",
+            )
         defaults = self._platform_defaults()
         if self.rate_limit_per_second <= 0:
             return _(

@@ -49,6 +49,19 @@ class RetailThrottleBucket(models.Model):
         return self._update(backend, bucket, cost, capacity, rate, available)
 
     @api.model
+    def _learned(self, backend, bucket):
+        """``(capacity, rate)`` the platform reported for ``bucket``, or None
+        while only the configured ones are known."""
+        with side_cursor(self.env, read_committed=True) as cr:
+            cr.execute(
+                "SELECT capacity, rate FROM retail_throttle_bucket "
+                "WHERE backend_id=%s AND bucket=%s AND learned",
+                (backend.id, bucket),
+            )
+            row = cr.fetchone()
+        return tuple(row) if row else None
+
+    @api.model
     def _observe(
         self,
         backend,

@@ -22,7 +22,8 @@ LINE_ITEM = f"""
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
-    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity
+    duties {{ price {{ {MONEY} }} taxLines {{ rate }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }}"""
 ORDER = f"""
@@ -162,25 +163,57 @@ query OrderFulfillments($id: ID!) {
 # a return with what came back: the dispositions of its reverse fulfillment
 # orders (https://shopify.dev/docs/apps/build/orders-fulfillment/returns-apps/
 # manage-reverse-fulfillment-orders)
-RETURN_BY_ID = """
-query ReturnById($id: ID!) {
-  return(id: $id) {
+# a return with what came back: the dispositions of its reverse fulfillment
+# orders (https://shopify.dev/docs/apps/build/orders-fulfillment/returns-apps/
+# manage-reverse-fulfillment-orders); every connection is read page after
+# page (cursor pagination, https://shopify.dev/docs/api/usage/pagination-graphql)
+RFO_LINE = """
+id
+fulfillmentLineItem { lineItem { id } }
+dispositions { id type quantity }
+"""
+RETURN_BY_ID = f"""
+query ReturnById($id: ID!, $first: Int!, $after: String) {{
+  return(id: $id) {{
     id name status
-    order { id }
-    reverseFulfillmentOrders(first: 4) { nodes { lineItems(first: 50) { nodes {
-      id
-      fulfillmentLineItem { lineItem { id } }
-      dispositions { id type quantity }
-    } } } }
-  }
+    order {{ id }}
+    reverseFulfillmentOrders(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ id lineItems(first: 50) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {RFO_LINE} }}
+      }} }}
+    }}
+  }}
+}}"""
+
+REVERSE_FULFILLMENT_ORDER_LINES = f"""
+query ReverseFulfillmentOrderLines($id: ID!, $first: Int!, $after: String) {{
+  reverseFulfillmentOrder(id: $id) {{
+    lineItems(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {RFO_LINE} }}
+    }}
+  }}
+}}"""
+
+# the order of a reverse fulfillment order (the object has no ``return``
+# field: its return is found among the order's returns)
+REVERSE_FULFILLMENT_ORDER_ORDER = """
+query ReverseFulfillmentOrderOrder($id: ID!) {
+  reverseFulfillmentOrder(id: $id) { id order { id } }
 }"""
 
-REVERSE_FULFILLMENT_ORDER_RETURNS = """
-query ReverseFulfillmentOrderReturns($id: ID!) {
-  reverseFulfillmentOrder(id: $id) {
-    id
-    order { id returns(first: 50) { nodes { id
-      reverseFulfillmentOrders(first: 5) { nodes { id } } } } }
+ORDER_RETURNS = """
+query OrderReturns($id: ID!, $first: Int!, $after: String) {
+  order(id: $id) {
+    returns(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id reverseFulfillmentOrders(first: 10) {
+        pageInfo { hasNextPage }
+        nodes { id }
+      } }
+    }
   }
 }"""
 
@@ -278,7 +311,8 @@ BULK_ORDER_FIELDS = f"""
     originalUnitPriceSet {{ {MONEY} }}
     totalDiscountSet {{ {MONEY} }}
     discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
-    isGiftCard nonFulfillableQuantity duties {{ price {{ {MONEY} }} }}
+    isGiftCard nonFulfillableQuantity
+    duties {{ price {{ {MONEY} }} taxLines {{ rate }} }}
     {TAXES}
     variant {{ id inventoryItem {{ id }} }} }} }} }}
 """

@@ -114,6 +114,27 @@ def order_lines(order):
     return lines
 
 
+def duties(order):
+    """The order's duties by the tax rates charged on them (``Duty.taxLines``:
+    "A list of taxes charged on the duty"): ``[{"price_unit", "tax_rates"}]``,
+    of the quantity left on each line as its other amounts are."""
+    groups = {}
+    for node in (order.get("lineItems") or {}).get("nodes") or []:
+        quantity = node.get("currentQuantity", node.get("quantity")) or 0
+        if quantity <= 0:
+            continue
+        ordered = node.get("quantity") or quantity
+        for duty in node.get("duties") or ():
+            rates = tuple(tax_rates(duty.get("taxLines")))
+            share = money(duty.get("price")) * quantity / ordered
+            groups[rates] = groups.get(rates, 0.0) + share
+    return [
+        {"price_unit": round(amount, 2), "tax_rates": list(rates)}
+        for rates, amount in groups.items()
+        if round(amount, 2)
+    ]
+
+
 def shipping_lines(order):
     result = []
     for node in (order.get("shippingLines") or {}).get("nodes") or []:

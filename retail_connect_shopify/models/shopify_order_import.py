@@ -14,7 +14,7 @@ from ..lib import documents as gql
 from ..lib import mappers
 from .retail_backend import IMPORT_CONTEXT
 
-LINE_PAGE_COST = 800  # a page of 50 line items with their money and taxes
+LINE_PAGE_COST = 860  # a page of 50 line items with their money and taxes
 
 
 class RetailBackend(models.Model):
@@ -119,7 +119,7 @@ class RetailBackend(models.Model):
         if order is None:
             order = (
                 self._shopify_client()
-                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=900)
+                .graphql(gql.ORDER_BY_ID, {"id": gid}, operation="OrderById", cost=950)
                 .get("order")
             )
         if not order:
@@ -218,8 +218,9 @@ class RetailBackend(models.Model):
                     },
                 )
             )
-        duties = round(sum(line["duties"] for line in mappers.order_lines(order)), 2)
-        if duties:
+        # one duties line per set of taxes charged on duties (Duty.taxLines):
+        # the customer paid them, Odoo's total includes them
+        for duty in mappers.duties(order):
             lines.append(
                 (
                     0,
@@ -228,8 +229,8 @@ class RetailBackend(models.Model):
                         "product_id": self._shopify_duties_product().id,
                         "name": self.env._("Duties (Shopify)"),
                         "product_uom_qty": 1,
-                        "price_unit": duties,
-                        "tax_id": [(5,)],
+                        "price_unit": duty["price_unit"],
+                        "tax_id": [(6, 0, self._shopify_taxes(duty, order, subject))],
                     },
                 )
             )

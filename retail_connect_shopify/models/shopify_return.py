@@ -27,22 +27,81 @@ class RetailBackend(models.Model):
         return self._shopify_sync_return(gid)
 
     def _shopify_sync_returns_of_rfo(self, rfo_gid):
-        data = self._shopify_client().graphql(
-            gql.REVERSE_FULFILLMENT_ORDER_RETURNS,
+        """Sync the return of a reverse fulfillment order: found among its
+        order's returns, read page after page (an order may have more returns
+        than one page; the object names no return of its own)."""
+        client = self._shopify_client()
+        data = self._call_in_job(
+            client.graphql,
+            gql.REVERSE_FULFILLMENT_ORDER_ORDER,
             {"id": rfo_gid},
-            operation="ReverseFulfillmentOrderReturns",
-            cost=410,
+            operation="ReverseFulfillmentOrderOrder",
+            cost=2,
         )
         rfo = data.get("reverseFulfillmentOrder")
-        if not rfo:
+        if not rfo or not rfo.get("order"):
             raise RemoteError(f"Shopify has no reverse fulfillment order {rfo_gid}")
-        returns = ((rfo.get("order") or {}).get("returns") or {}).get("nodes") or []
+        returns = self._call_in_job(
+            list,
+            client.paginate(
+                gql.ORDER_RETURNS,
+                {"id": rfo["order"]["id"], "first": 25},
+                operation="OrderReturns",
+                path=("order", "returns"),
+                cost=360,
+            ),
+        )
         pickings = self.env["stock.picking"]
         for ret in returns:
-            nodes = (ret.get("reverseFulfillmentOrders") or {}).get("nodes") or []
-            if any(node["id"] == rfo_gid for node in nodes):
+            connection = ret.get("reverseFulfillmentOrders") or {}
+            ids = {node["id"] for node in connection.get("nodes") or []}
+            # a return of more reverse fulfillment orders than one page may
+            # hold it too: syncing a return is idempotent, so read it whole
+            truncated = (connection.get("pageInfo") or {}).get("hasNextPage")
+            if rfo_gid in ids or truncated:
                 pickings |= self._shopify_sync_return(ret["id"]) or pickings
         return pickings[:1] or None
+
+    def _shopify_return_whole(self, return_gid):
+        """The return with every reverse fulfillment order and every one of
+        their line items (both connections read page after page)."""
+        client = self._shopify_client()
+        ret, rfos, after = None, [], None
+        while True:
+            data = self._call_in_job(
+                client.graphql,
+                gql.RETURN_BY_ID,
+                {"id": return_gid, "first": 4, "after": after},
+                operation="ReturnById",
+                cost=840,
+            )
+            page = data.get("return")
+            if not page:
+                raise RemoteError(f"Shopify has no return {return_gid}")
+            ret = ret or page
+            connection = page.get("reverseFulfillmentOrders") or {}
+            for rfo in connection.get("nodes") or []:
+                lines = rfo.get("lineItems") or {}
+                info = lines.get("pageInfo") or {}
+                nodes = list(lines.get("nodes") or [])
+                if info.get("hasNextPage"):
+                    nodes += self._call_in_job(
+                        list,
+                        client.paginate(
+                            gql.REVERSE_FULFILLMENT_ORDER_LINES,
+                            {"id": rfo["id"], "first": 50},
+                            operation="ReverseFulfillmentOrderLines",
+                            path=("reverseFulfillmentOrder", "lineItems"),
+                            cost=210,
+                            after=info.get("endCursor"),
+                        ),
+                    )
+                rfos.append(dict(rfo, lineItems={"nodes": nodes}))
+            info = connection.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                break
+            after = info.get("endCursor")
+        return dict(ret, reverseFulfillmentOrders={"nodes": rfos})
 
     def _shopify_sync_return(self, return_gid):
         """The return picking (or None) for the units of ``return_gid`` restocked on
@@ -51,12 +110,7 @@ class RetailBackend(models.Model):
         A refund of the return moves money only (see _shopify_import_refund).
         """
         self.ensure_one()
-        data = self._shopify_client().graphql(
-            gql.RETURN_BY_ID, {"id": return_gid}, operation="ReturnById", cost=820
-        )
-        ret = data.get("return")
-        if not ret:
-            raise RemoteError(f"Shopify has no return {return_gid}")
+        ret = self._shopify_return_whole(return_gid)
         order_gid = ret["order"]["id"]
         # one receiver per order at a time: two webhooks of one return (or a
         # return and its refund) never both see a disposition as new

@@ -23,3 +23,4 @@ from . import test_order_edits
 from . import test_order_many_lines
 from . import test_stock_rebind
 from . import test_stock_published_report
+from . import test_returns_many

@@ -56,3 +56,40 @@ class TestOrderExtras(ShopifyCase):
         self.assertFalse(
             self.env["retail.sync.exception"].search([("backend_id", "=", backend.id)])
         )
+
+    def test_taxes_charged_on_duties_are_in_the_odoo_total(self):
+        """Duty.taxLines: a duty taxed at 19% lands on the duties product
+        with that tax, an untaxed one without: Odoo's total is Shopify's."""
+        order = self.new_order(
+            lines=[
+                {"sku": "TSHIRT-001", "quantity": 1},
+                {"sku": "MUG-002", "quantity": 1},
+            ],
+            duties={
+                "TSHIRT-001": {
+                    "price": "2.40",
+                    "taxes": [{"title": "VAT", "rate": 0.19}],
+                },
+                "MUG-002": "1.00",
+            },
+        )
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        event = self.Event.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(event.state, "done", event.error)
+        sale = self.sale_orders()
+        self.assertEqual(len(sale), 1)
+        total = float(self.sandbox.order(order["id"])["totals"]["current_total"])
+        self.assertEqual(round(sale.amount_total, 2), total)
+        duties = sale.order_line.filtered(
+            lambda line: line.product_id == self.backend.shopify_duties_product_id
+        )
+        self.assertEqual(
+            sorted((line.price_subtotal, line.price_total) for line in duties),
+            [(1.0, 1.0), (2.4, 2.86)],  # 2.40 + 19% VAT 0.46
+        )
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id)]
+            )
+        )

@@ -1,5 +1,7 @@
 from odoo.tests import tagged
 
+from odoo.addons.retail_connect_base.lib.errors import SyncError
+
 from ..models.retail_backend import WEBHOOK_TOPICS
 from .common import ShopifyCase, run_jobs
 
@@ -162,6 +164,21 @@ class TestResilience(ShopifyCase):
         self.backend.action_shopify_fetch_locations()
         self.env.invalidate_all()
         self.assertEqual((bucket.capacity, bucket.rate), (2000, 100))
+
+    def test_the_cost_check_uses_the_capacity_shopify_reported(self):
+        """A call costing more than the configured burst (2,000) but less than
+        the 20,000 a Plus shop reports is granted; one costing more than a
+        1,000-point bucket Shopify reports is refused at once with a clear
+        reason, not retried forever waiting for tokens that never come."""
+        self.sandbox.set_rate_limit(20000, 1000)
+        self.addCleanup(self.sandbox.set_rate_limit, 2000, 100)
+        self.backend.action_shopify_fetch_locations()  # learns 20,000 / 1,000
+        self.assertEqual(self.backend.rate_limit_capacity, 2000)
+        self.backend._take_token(2500)  # granted, no SyncError
+        self.sandbox.set_rate_limit(1000, 50)
+        self.backend.action_shopify_fetch_locations()  # learns 1,000 / 50
+        with self.assertRaisesRegex(SyncError, "reports a rate limit of 1000"):
+            self.backend._take_token(1200)
 
 
 @tagged("post_install", "-at_install")

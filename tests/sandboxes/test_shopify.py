@@ -535,6 +535,35 @@ def test_custom_items_gift_cards_tips_and_duties(shop, stock):
     ]
 
 
+def test_taxes_charged_on_duties_are_in_the_total(shop, stock):
+    """Duty.taxLines: "A list of taxes charged on the duty": the customer
+    pays them, so the order's tax and total count them."""
+    order = shop.add_order(
+        None,
+        [{"sku": "TS-1", "quantity": 1, "price": "20.00"}],
+        taxes=[{"title": "VAT", "rate": 0.19}],
+        duties={"TS-1": {"price": "2.40", "taxes": [{"title": "VAT", "rate": 0.2}]}},
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      currentTotalPriceSet { shopMoney { amount } }
+      totalTaxSet { shopMoney { amount } }
+      currentTotalDutiesSet { shopMoney { amount } }
+      lineItems(first: 5) { nodes { duties {
+        price { shopMoney { amount } }
+        taxLines { rate priceSet { shopMoney { amount } } } } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    (line,) = result["lineItems"]["nodes"]
+    (duty,) = line["duties"]
+    assert duty["price"]["shopMoney"]["amount"] == "2.40"
+    assert [
+        (t["rate"], t["priceSet"]["shopMoney"]["amount"]) for t in duty["taxLines"]
+    ] == [(0.2, "0.48")]
+    assert result["currentTotalDutiesSet"]["shopMoney"]["amount"] == "2.40"
+    # VAT 3.80 on the shirt, 0.48 on the duty
+    assert result["totalTaxSet"]["shopMoney"]["amount"] == "4.28"
+    assert result["currentTotalPriceSet"]["shopMoney"]["amount"] == "26.68"
+
+
 def test_test_orders_and_pos_orders_say_so(shop, stock):
     web = shop.add_order(None, [{"sku": "TS-1"}])
     test = shop.add_order(None, [{"sku": "TS-1"}], test=True)

@@ -82,7 +82,12 @@ class ShopifyOrdersMixin:
         "the item is not something that can be fulfilled, like a tip") and
         ``Order.totalTipReceivedSet``. ``duties``: ``{sku: amount}`` import
         duties charged at checkout (LineItem.duties, Duty.price;
-        Order.currentTotalDutiesSet), part of the order's total.
+        Order.currentTotalDutiesSet), part of the order's total; or ``{sku:
+        {"price", "taxes": [{"title", "rate"}]}}``: a duty with the taxes
+        charged on it (Duty.taxLines), part of the order's tax and total
+        (assumption: the docs do not say how Order.totalTaxSet counts them;
+        the customer pays them, so totalPriceSet does; they follow
+        ``taxesIncluded`` as line items' taxes do).
         ``gift_card_payment``: that much of a paid order was paid with a gift
         card (a SALE transaction of the ``gift_card`` gateway): a payment, not
         a discount, so the order's total is unchanged.
@@ -196,10 +201,21 @@ class ShopifyOrdersMixin:
                         taxes_included,
                     )
                 )
-            for sku, amount in (duties or {}).items():
+            for sku, duty in (duties or {}).items():
                 line = next(x for x in order["lineItems"] if x["sku"] == sku)
+                if not isinstance(duty, dict):
+                    duty = {"price": duty}
+                price = money(duty["price"])
                 line["duties"].append(
-                    {"id": self._next("Duty"), "price": money(amount), "taxLines": []}
+                    {
+                        "id": self._next("Duty"),
+                        "price": price,
+                        # Duty.taxLines: "A list of taxes charged on the duty"
+                        # (https://shopify.dev/docs/api/admin-graphql/latest/objects/Duty)
+                        "taxLines": self._tax_lines(
+                            price, duty.get("taxes") or [], taxes_included
+                        ),
+                    }
                 )
             if shipping:
                 price = money(shipping.get("price", "0"))
@@ -391,12 +407,16 @@ class ShopifyOrdersMixin:
             quantity, current = line["quantity"], _current(line)
             net = line["price"] * quantity - line["discount"]
             tax = sum((t["price"] for t in line["taxLines"]), zero)
+            duty_tax = sum(
+                (t["price"] for d in line.get("duties") or () for t in d["taxLines"]),
+                zero,
+            )
             gross += line["price"] * quantity
             discounts += line["discount"]
             subtotal += net
-            line_tax += tax
+            line_tax += tax + duty_tax
             current_subtotal += money(net * current / quantity)
-            current_tax += money(tax * current / quantity)
+            current_tax += money(tax * current / quantity) + duty_tax
         shipping = sum((disc.net(s) for s in order["shippingLines"]), zero)
         discounts += sum((s["discount"] for s in order["shippingLines"]), zero)
         shipping_tax = sum(
@@ -1087,7 +1107,7 @@ class ShopifyOrdersMixin:
                 {
                     "id": duty["id"],
                     "price": self._bag(duty["price"], order),
-                    "taxLines": [],
+                    "taxLines": [self._v_tax(t, order) for t in duty["taxLines"]],
                 }
                 for duty in line.get("duties") or ()
             ],
