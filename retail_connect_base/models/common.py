@@ -1,7 +1,10 @@
 import contextlib
 import threading
 
+from psycopg2.errors import UniqueViolation
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 
 @contextlib.contextmanager
@@ -81,3 +84,27 @@ def check_group(env, xmlid=MANAGER):
             group=group.full_name if group else xmlid,
         )
     )
+
+
+def create_or_retry(model, values):
+    """Create the record found missing under ``backend._lock_external``.
+
+    The lock serializes two workers, but cannot refresh the second one's
+    snapshot: PostgreSQL (REPEATABLE READ) took it at the transaction's first
+    query, before the lock (queue_job reads its job first). Once the first
+    worker commits, the second still does not see its record and inserts it
+    again: a unique violation. Here, in a savepoint, that violation becomes a
+    ``RetryableJobError``: queue_job runs the job again on a fresh snapshot,
+    which finds the record. No duplicate, no spurious sync exception.
+    """
+    try:
+        with model.env.cr.savepoint():
+            record = model.create(values)
+            record.flush_recordset()
+    except UniqueViolation as err:
+        raise RetryableJobError(
+            f"{model._name}: created at the same time by another worker; "
+            "retrying to use it",
+            seconds=1,
+        ) from err
+    return record

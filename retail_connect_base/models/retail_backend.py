@@ -941,8 +941,10 @@ class RetailBackend(models.Model):
     def _lock_external(self, model, external_id):
         """Transaction lock on (backend, model, external id): one importer at a time.
 
-        Two workers importing the same remote object serialize here; the second
-        then finds the binding the first created.
+        Two workers importing the same remote object serialize here. The lock
+        does not refresh the second one's snapshot (taken before it): create
+        what was found missing with ``common.create_or_retry``, which turns the
+        duplicate into a job retry that then finds the first one's record.
         """
         self.ensure_one()
         key = zlib.crc32(f"{model}:{external_id}".encode()) - 2**31

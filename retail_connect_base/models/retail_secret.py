@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import config
 
 from ..lib import secrets as secret_lib
+from .common import create_or_retry
 
 
 @functools.lru_cache(maxsize=4)
@@ -65,7 +66,9 @@ class RetailSecret(models.Model):
         if rec:
             rec.write({"ciphertext": token, "updated_at": fields.Datetime.now()})
         else:
-            self.create({"backend_id": backend_id, "name": name, "ciphertext": token})
+            # two renewals at once (an access token): the second one retries
+            values = {"backend_id": backend_id, "name": name, "ciphertext": token}
+            create_or_retry(self, values)
 
     @api.model
     def _rotate_all(self):

@@ -37,6 +37,7 @@ from odoo.addons.retail_connect_base.lib.errors import (
     TransientError,
     ValidationSyncError,
 )
+from odoo.addons.retail_connect_base.models.common import create_or_retry
 
 from ..lib.client import to_amount
 
@@ -156,7 +157,8 @@ class RetailBackend(models.Model):
         )
         created = not dispute
         if created:
-            dispute = Dispute.create(self._stripe_dispute_values(remote))
+            values = self._stripe_dispute_values(remote)
+            dispute = create_or_retry(Dispute, values)
         changed = dispute._stripe_apply(remote)
         booked = self._stripe_book_dispute(dispute, remote)
         if created:

@@ -2,8 +2,12 @@
 deadline, the withdrawal and the fee booked once, reversed when won."""
 
 from datetime import datetime, timezone
+from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from .common import StripeCase, run_jobs
 
@@ -76,6 +80,24 @@ class TestStripeDisputes(StripeCase):
         run_jobs(self.env, rounds=3)
 
     # -------------------------------------------------------------- tests
+    def test_a_dispute_created_by_a_concurrent_worker_is_a_retry(self):
+        """Two events of one dispute on two workers: the second one's snapshot,
+        taken before the first committed, does not show the dispute even under
+        the lock (see test_create_race for two real transactions)."""
+        _sale, charge = self.paid_order()
+        self.admin("disputes", {"charge": charge, "reason": "fraudulent"})
+        self.settle()
+        dispute = self.disputes()
+        self.assertEqual(len(dispute), 1)
+        Dispute = type(self.env["stripe.dispute"])
+        stale = patch.object(Dispute, "search", lambda model, *a, **k: model.browse())
+        with stale, mute_logger("odoo.sql_db"):
+            with self.assertRaises(RetryableJobError):
+                self.backend._stripe_dispute_event(dispute.name)
+        # the retry sees it: one dispute, still booked once
+        self.assertEqual(self.disputes(), dispute)
+        self.assertEqual(len(dispute.move_ids), 1)
+
     def test_a_won_dispute_is_recorded_booked_and_reversed_once(self):
         sale, charge = self.paid_order()
         opened = self.admin("disputes", {"charge": charge, "reason": "fraudulent"})
