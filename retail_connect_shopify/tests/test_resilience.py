@@ -71,6 +71,18 @@ class TestResilience(ShopifyCase):
         for order in orders[::2]:
             self.sandbox.update_order(order["id"], note="changed")
             self.sandbox.emit("orders/updated", order["id"], deliver=False)
+        # order edits (issue 7, point 8): one more of the first line and a line
+        # added, on two plain orders, then the balance paid (until then they
+        # are partially paid: not confirmed); webhooks shuffled with the rest
+        for order in (orders[0], orders[6]):
+            first = order["lineItems"][0]
+            self.sandbox.edit_order(
+                order["id"],
+                quantities={first["id"]: first["quantity"] + 1},
+                add=[{"sku": "MUG-002", "quantity": 1, "price": "11.00"}],
+                emit=True,
+            )
+            self.sandbox.update_order(order["id"], financial_status="PAID", emit=True)
         answers = self.sandbox.flush_webhooks(
             order="shuffle", duplicate_every=3, seed=7
         )
@@ -97,7 +109,10 @@ class TestResilience(ShopifyCase):
             )
         events = self.Event.search([("backend_id", "=", self.backend.id)])
         self.assertEqual(
-            len(events), 18, "12 creations + 6 updates, duplicates dropped"
+            len(events),
+            24,
+            "12 creations, 6 updates, 2 edits (edited, updated, paid), "
+            "duplicates dropped",
         )
         self.assertFalse(events.filtered(lambda e: e.state in ("failed", "dead")))
         self.assertFalse(
