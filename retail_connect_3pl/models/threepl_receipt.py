@@ -25,7 +25,6 @@ from odoo.addons.retail_connect_base.lib.errors import (
     ConflictError,
     EventSkipped,
     MappingError,
-    ValidationSyncError,
 )
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
@@ -139,30 +138,10 @@ class RetailBackend(models.Model):
         }
         if message.purpose == "cancel":
             return base
-        lines = []
-        moves = picking.move_ids.filtered(lambda m: m.state != "cancel")
-        for number, move in enumerate(moves.sorted("id"), 1):
-            product = move.product_id
-            if not product.default_code:
-                raise ValidationSyncError(
-                    self.env._(
-                        "%(product)s has no internal reference: the 3PL knows "
-                        "products by SKU. Set it, then press Retry.",
-                        product=product.display_name,
-                    )
-                )
-            lines.append(
-                {
-                    "line_no": number,
-                    "move_id": move.id,
-                    "sku": product.default_code,
-                    "barcode": product.barcode or None,
-                    "qty": move.product_uom_qty,
-                    "uom": "EA",
-                    "lot": None,
-                    "expiry": None,
-                }
-            )
+        lines = [
+            dict(line, lot=None, expiry=None)
+            for _move, line in self._threepl_move_lines(picking)
+        ]
         return dict(
             base,
             warehouse_code=picking.picking_type_id.warehouse_id.code,

@@ -216,6 +216,33 @@ class RetailBackend(models.Model):
         return f"{message.name}: {message.state}{adopted}"
 
     # ------------------------------------------------------------- mapping
+    def _threepl_move_lines(self, picking):
+        """``(move, line)`` for each move of ``picking`` not cancelled, the line
+        with what every 3PL message says of it (the 3PL knows products by SKU:
+        a product without one is an error to fix, then Retry)."""
+        pairs = []
+        moves = picking.move_ids.filtered(lambda m: m.state != "cancel")
+        for number, move in enumerate(moves.sorted("id"), 1):
+            product = move.product_id
+            if not product.default_code:
+                raise ValidationSyncError(
+                    self.env._(
+                        "%(product)s has no internal reference: the 3PL knows "
+                        "products by SKU. Set it, then press Retry.",
+                        product=product.display_name,
+                    )
+                )
+            line = {
+                "line_no": number,
+                "move_id": move.id,
+                "sku": product.default_code,
+                "barcode": product.barcode or None,
+                "qty": move.product_uom_qty,
+                "uom": "EA",
+            }
+            pairs.append((move, line))
+        return pairs
+
     def _threepl_order_payload(self, message):
         """The canonical shipping order (≈940) of the message's delivery."""
         picking = message.picking_id
@@ -228,29 +255,10 @@ class RetailBackend(models.Model):
         if message.purpose == "cancel":
             return base
         partner = picking.partner_id
-        lines = []
-        moves = picking.move_ids.filtered(lambda m: m.state != "cancel")
-        for number, move in enumerate(moves.sorted("id"), 1):
-            product = move.product_id
-            if not product.default_code:
-                raise ValidationSyncError(
-                    self.env._(
-                        "%(product)s has no internal reference: the 3PL knows "
-                        "products by SKU. Set it, then press Retry.",
-                        product=product.display_name,
-                    )
-                )
-            lines.append(
-                {
-                    "line_no": number,
-                    "move_id": move.id,
-                    "sku": product.default_code,
-                    "barcode": product.barcode or None,
-                    "name": product.name,
-                    "qty": move.product_uom_qty,
-                    "uom": "EA",
-                }
-            )
+        lines = [
+            dict(line, name=move.product_id.name)
+            for move, line in self._threepl_move_lines(picking)
+        ]
         return dict(
             base,
             customer_order_ref=picking.sale_id.name or picking.origin or None,
