@@ -30,7 +30,7 @@ class StripeDispute(models.Model):
     _inherit = "stripe.dispute"
 
     held_count = fields.Integer(
-        "Deliveries on hold", compute="_compute_held", compute_sudo=True
+        "Number of deliveries on hold", compute="_compute_held", compute_sudo=True
     )
     held_names = fields.Char(
         "Deliveries on hold", compute="_compute_held", compute_sudo=True
