@@ -1,6 +1,9 @@
 """A 3PL backend wired to a live 3PL sandbox (tests/sandboxes/threepl), a
 3PL-managed warehouse with stock, and helpers to make deliveries ready."""
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from odoo.tests import HttpCase
 
 from odoo.addons.retail_connect_base.tests.common import run_job, run_jobs, sandboxes
@@ -15,12 +18,66 @@ from sandboxes.threepl import admin as floor  # noqa: E402
 
 __all__ = [
     "DEFAULT_CHANNEL",
+    "SftpTransport",
     "ThreeplCase",
     "WarehouseError",
     "floor",
     "run_job",
     "run_jobs",
+    "new_key",
 ]
+
+
+def new_key():
+    """A new Ed25519 key pair: (OpenSSH private key, OpenSSH public key)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        .decode()
+    )
+    return private, public
+
+
+class SftpTransport:
+    """Before ``ThreeplCase`` in the bases: the backend over the sandbox's SFTP
+    server (host key pinned, a key of its own the server authorizes), read
+    by the shipment policy's poll."""
+
+    sftp = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        info = cls.sandbox.sftp.info()
+        private, cls.public_key = new_key()
+        cls.backend.write(
+            {
+                "threepl_transport": "sftp",
+                "threepl_sftp_host": info["host"],
+                "threepl_sftp_port": info["port"],
+                "threepl_sftp_user": info["username"],
+                "threepl_sftp_host_key": info["known_hosts"],
+                "threepl_sftp_private_key": private,
+            }
+        )
+        cls.policy = cls.backend._policy("shipment")
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.sftp.authorize(self.public_key)
+
+    def poll(self):
+        """The shipment policy's poll job, then the events' jobs."""
+        self.assertFalse(self.policy._job_poll().startswith("failed"))
+        run_jobs(self.env)
 
 
 class ThreeplCase(HttpCase):

@@ -9,8 +9,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from .common import ThreeplCase, WarehouseError, floor, run_jobs
-from .test_sftp import new_key
+from .common import ThreeplCase, WarehouseError, floor, new_key, run_jobs
 
 BACKLOG = "threepl:backlog"
 

@@ -14,8 +14,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..lib.rest import ThreeplClient
-from .common import ThreeplCase, floor, run_jobs
-from .test_sftp import new_key
+from .common import SftpTransport, ThreeplCase, floor, run_jobs
 
 ORDERS = 8
 
@@ -128,30 +127,7 @@ class TestChaosRest(ChaosMixin, ThreeplCase):
 
 
 @tagged("post_install", "-at_install")
-class TestChaosSftp(ChaosMixin, ThreeplCase):
-    sftp = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        info = cls.sandbox.sftp.info()
-        private, cls.public_key = new_key()
-        cls.backend.write(
-            {
-                "threepl_transport": "sftp",
-                "threepl_sftp_host": info["host"],
-                "threepl_sftp_port": info["port"],
-                "threepl_sftp_user": info["username"],
-                "threepl_sftp_host_key": info["known_hosts"],
-                "threepl_sftp_private_key": private,
-            }
-        )
-        cls.policy = cls.backend._policy("shipment")
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.sftp.authorize(self.public_key)
-
+class TestChaosSftp(ChaosMixin, SftpTransport, ThreeplCase):
     def poll(self):
         self.assertFalse(self.policy._job_poll().startswith("failed"))
         run_jobs(self.env, rounds=3)

@@ -11,8 +11,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
-from .common import DEFAULT_CHANNEL, ThreeplCase, floor, run_jobs
-from .test_sftp import new_key
+from .common import DEFAULT_CHANNEL, SftpTransport, ThreeplCase, floor, run_jobs
 
 
 class InventoryCase(ThreeplCase):
@@ -62,34 +61,7 @@ class InventoryCase(ThreeplCase):
 
 
 @tagged("post_install", "-at_install")
-class TestInventorySftp(InventoryCase):
-    sftp = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        info = cls.sandbox.sftp.info()
-        private, cls.public_key = new_key()
-        cls.backend.write(
-            {
-                "threepl_transport": "sftp",
-                "threepl_sftp_host": info["host"],
-                "threepl_sftp_port": info["port"],
-                "threepl_sftp_user": info["username"],
-                "threepl_sftp_host_key": info["known_hosts"],
-                "threepl_sftp_private_key": private,
-            }
-        )
-        cls.policy = cls.backend._policy("shipment")
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.sftp.authorize(self.public_key)
-
-    def poll(self):
-        self.assertFalse(self.policy._job_poll().startswith("failed"))
-        run_jobs(self.env)
-
+class TestInventorySftp(SftpTransport, InventoryCase):
     def test_drift_adjusts_small_differences_and_waits_for_large_ones(self):
         floor.drift(self.sandbox, "MUG-1", -1)  # lost, nobody said
         floor.drift(self.sandbox, "TEE-1", -5)  # 5 units: above 2

@@ -9,8 +9,7 @@ import time
 from odoo.tests import tagged
 
 from ..lib.verifier import sign
-from .common import ThreeplCase, floor, run_jobs
-from .test_sftp import new_key
+from .common import SftpTransport, ThreeplCase, floor, run_jobs
 
 
 class ReturnMixin:
@@ -97,34 +96,7 @@ class TestReturnRest(ReturnMixin, ThreeplCase):
 
 
 @tagged("post_install", "-at_install")
-class TestReturnSftp(ReturnMixin, ThreeplCase):
-    sftp = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        info = cls.sandbox.sftp.info()
-        private, cls.public_key = new_key()
-        cls.backend.write(
-            {
-                "threepl_transport": "sftp",
-                "threepl_sftp_host": info["host"],
-                "threepl_sftp_port": info["port"],
-                "threepl_sftp_user": info["username"],
-                "threepl_sftp_host_key": info["known_hosts"],
-                "threepl_sftp_private_key": private,
-            }
-        )
-        cls.policy = cls.backend._policy("shipment")
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.sftp.authorize(self.public_key)
-
-    def poll(self):
-        self.assertFalse(self.policy._job_poll().startswith("failed"))
-        run_jobs(self.env)
-
+class TestReturnSftp(ReturnMixin, SftpTransport, ThreeplCase):
     def test_a_return_advice_file_makes_one_return_receipt(self):
         delivery = self.sell((self.mug, 2))
         run_jobs(self.env)

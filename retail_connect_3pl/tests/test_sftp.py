@@ -3,61 +3,13 @@
 acks and shipping advice read from the inbox through the event inbox, once,
 whatever the duplicates and half-written files; the pinned host key."""
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from odoo.tests import tagged
 
-from .common import ThreeplCase, floor, run_jobs
-
-
-def new_key():
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-        )
-        .decode()
-    )
-    return private, public
+from .common import SftpTransport, ThreeplCase, floor, new_key, run_jobs
 
 
 @tagged("post_install", "-at_install")
-class TestSftp(ThreeplCase):
-    sftp = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        info = cls.sandbox.sftp.info()
-        private, cls.public_key = new_key()
-        cls.backend.write(
-            {
-                "threepl_transport": "sftp",
-                "threepl_sftp_host": info["host"],
-                "threepl_sftp_port": info["port"],
-                "threepl_sftp_user": info["username"],
-                "threepl_sftp_host_key": info["known_hosts"],
-                "threepl_sftp_private_key": private,
-            }
-        )
-        cls.policy = cls.backend._policy("shipment")
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.sftp.authorize(self.public_key)
-
-    def poll(self):
-        """The shipment policy's poll job, then the events' jobs."""
-        self.assertFalse(self.policy._job_poll().startswith("failed"))
-        run_jobs(self.env)
-
+class TestSftp(SftpTransport, ThreeplCase):
     def files(self, folder):
         return self.sandbox.sftp.info()["files"][folder]
 
