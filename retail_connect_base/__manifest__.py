@@ -8,7 +8,9 @@
     "license": "LGPL-3",
     "category": "Connector",
     "depends": ["mail", "queue_job", "sale_stock"],
-    "external_dependencies": {"python": ["requests", "cryptography", "phonenumbers"]},
+    "external_dependencies": {
+        "python": ["requests", "cryptography", "phonenumbers", "jsonschema"]
+    },
     "data": [
         "security/retail_connect_security.xml",
         "security/ir.model.access.csv",

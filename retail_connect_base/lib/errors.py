@@ -12,6 +12,7 @@ CATEGORIES = (
     "throttle",
     "remote",
     "internal",
+    "drift",  # the platform's contract changed (models/retail_contract.py)
 )
 
 

@@ -322,6 +322,8 @@ class RetailEvent(models.Model):
         except Exception as err:  # noqa: BLE001 - classified, none is lost
             failure, dead = backend._job_failure(err)
             self._fail(failure, state="dead" if dead else "failed")
+            # a changed contract is a likely cause: always checked on failure
+            backend._contract_check(self, failed=True)
             return f"{'dead letter' if dead else 'failed'}: {failure.message}"
         values = {
             "state": "done",
@@ -332,6 +334,7 @@ class RetailEvent(models.Model):
             values.update(res_model=record._name, res_id=record.id)
         self.write(values)
         self.env["retail.sync.exception"]._auto_resolve(self)
+        backend._contract_check(self)  # a sample (contract_sample_rate)
         return f"done: {record and record.display_name or ''}"
 
     def _finish(self, state, reason):

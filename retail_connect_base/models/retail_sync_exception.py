@@ -170,11 +170,13 @@ class RetailSyncException(models.Model):
         record=None,
         fix=None,
         retry_job=None,
+        severity=None,
     ):
         """Open an exception, or bump the open one with the same fingerprint.
 
         ``retry_job``: the failed job's call (``retail.backend._job_call``),
         which Retry runs again; a bump adds its own if it is another call.
+        ``severity``: instead of the one of the category and domain.
         """
         message = mask_text(message)
         fingerprint = self._fingerprint(backend, domain, category, subject_key, message)
@@ -201,8 +203,10 @@ class RetailSyncException(models.Model):
         if domain:
             policy = backend.policy_ids.filtered(lambda p: p.domain == domain)[:1]
             owner = policy.owner_user_id
-        severity = SEVERITY.get(category) or (
-            "high" if domain in HIGH_DOMAINS else "normal"
+        severity = (
+            severity
+            or SEVERITY.get(category)
+            or ("high" if domain in HIGH_DOMAINS else "normal")
         )
         values = {
             "name": message.splitlines()[0][:160] if message else category,

@@ -1,14 +1,25 @@
-"""What Shopify says about the API version it served and the deprecated
-fields the connector used (issue 7, point 16)."""
+"""Shopify's API versions and contract (issue 7 point 16, issue 13): the
+version served, the deprecated fields a call used, each version's end of
+support, and the webhook payloads checked against the shipped contract."""
 
+import os
 import re
 from datetime import date
 
 from odoo import fields, models
 
-from odoo.addons.retail_connect_base.models.retail_sync_policy import TECHNICAL
-
 VERSION = re.compile(r"^(\d{4})-(\d{2})$")
+CONTRACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "contracts")
+# webhook topic -> payload type of contracts/<version>/ (REST bodies)
+PAYLOAD_TYPES = {
+    "orders/create": "order",
+    "orders/updated": "order",
+    "orders/paid": "order",
+    "orders/cancelled": "order",
+    "refunds/create": "refund",
+    "customers/create": "customer",
+    "customers/update": "customer",
+}
 
 
 def supported_until(version):
@@ -31,39 +42,47 @@ class RetailBackend(models.Model):
         "(X-Shopify-API-Version); an unsupported version falls forward.",
     )
 
+    def _api_version_info(self, version):
+        if self.platform != "shopify":
+            return super()._api_version_info(version)
+        until = supported_until(version)
+        if not until:
+            return {}
+        return {
+            "support_end": until,
+            "note": self.env._(
+                "12 months from its release (shopify.dev/docs/api/usage/versioning)"
+            ),
+            "change": self.env._(
+                "pin a newer stable version on the backend once the connector "
+                "supports it: read the release notes of every version in between "
+                "(shopify.dev/docs/api/release-notes), adapt the GraphQL documents "
+                "(lib/documents.py) and mappers, regenerate the contracts "
+                "(tools/contract_schemas.py) and subscribe the webhooks again "
+                "(Register webhooks). An unsupported version falls forward to the "
+                "oldest supported one, unreviewed."
+            ),
+        }
+
+    def _contract_dir(self):
+        if self.platform != "shopify":
+            return super()._contract_dir()
+        return CONTRACTS
+
+    def _contract_payload(self, event):
+        if self.platform != "shopify":
+            return super()._contract_payload(event)
+        payload_type = PAYLOAD_TYPES.get(event.topic)
+        if not payload_type or event.source == "replay":
+            return None
+        return payload_type, event._data()
+
     def _shopify_api_notice(self, served, deprecated):
-        """Record the version served; open one exception per deprecated field
-        used (once: an open one is not bumped on every call)."""
+        """Record the version served; each deprecated field used opens one
+        drift exception (once: an open one is not bumped on every call)."""
         self.ensure_one()
         if served and served != self.shopify_served_version:
             self.sudo().shopify_served_version = served
         version = served or self.api_version
-        until = supported_until(version)
-        Exception_ = self.env["retail.sync.exception"].sudo()
         for name in deprecated:
-            subject = f"deprecated:{name}"
-            if Exception_.search_count(
-                [
-                    ("backend_id", "=", self.id),
-                    ("subject_key", "=", subject),
-                    ("state", "in", ("new", "in_progress")),
-                ],
-                limit=1,
-            ):
-                continue
-            message = self.env._(
-                "Shopify API %(version)s reports the deprecated field %(field)s: "
-                "the connector must move to its replacement before %(version)s "
-                "leaves support (%(until)s at the earliest).",
-                version=version,
-                field=name,
-                until=until.isoformat() if until else "?",
-            )
-            Exception_._open_or_bump(
-                self,
-                domain=TECHNICAL,
-                category="remote",
-                message=message,
-                subject_key=subject,
-                fix={"field": name, "api_version": version},
-            )
+            self._drift_deprecated(version, name)

@@ -205,7 +205,8 @@ class TestApiDeprecations(ShopifyCase):
         return self.env["retail.sync.exception"].search(
             [
                 ("backend_id", "=", self.backend.id),
-                ("subject_key", "like", "deprecated:%"),
+                ("category", "=", "drift"),
+                ("subject_key", "like", "%:deprecated:%"),
             ]
         )
 
@@ -230,7 +231,10 @@ class TestApiDeprecations(ShopifyCase):
         found = self._deprecations()
         self.assertEqual(
             sorted(found.mapped("subject_key")),
-            ["deprecated:Customer.email", "deprecated:Customer.phone"],
+            [
+                "drift:shopify:2026-01:deprecated:Customer.email",
+                "drift:shopify:2026-01:deprecated:Customer.phone",
+            ],
         )
         for exception in found:
             self.assertIn("2026-01", exception.name + (exception.message or ""))
