@@ -24,3 +24,4 @@ from . import test_order_many_lines
 from . import test_stock_rebind
 from . import test_stock_published_report
 from . import test_returns_many
+from . import test_bulk_approval
