@@ -15,6 +15,7 @@ from . import retail_channel
 from . import retail_privacy
 from . import retail_integration_map
 from . import retail_approval
+from . import retail_approval_gates
 from . import retail_promotion
 from . import stock_picking_hold
 from . import retail_contract

@@ -1,25 +1,41 @@
-"""Four eyes: a production backend goes live once a second manager approves.
+"""Four eyes: changes to production run once a second manager approves.
 
-Activating or resuming a production backend in the production database
-(``retail.backend._governed_go_live``) opens an approval request instead,
-when the company asks for it (``res.company.retail_four_eyes``, on by
-default). Another Retail Manager than the requester approves it: the approval
-runs the activation once, as the approver; a rejected request never runs.
-Nobody writes a request directly (read-only access rights): only these
-buttons do, after checking their group.
+On a production backend in the production database
+(``retail.backend._governed_go_live``), when the company asks for it
+(``res.company.retail_four_eyes``, on by default), these open an approval
+request instead of running: activating or resuming the backend, applying a
+promoted configuration, and, once it has gone live (retail_approval_gates.py),
+changing a policy's system of record, direction or timing, rotating a secret,
+and the platforms' bulk actions (backfill, push all stock, catalog export).
+
+Another Retail Manager than the requester approves it: the approval runs the
+action once, as the approver; a rejected request never runs. Nobody writes a
+request directly (read-only access rights): only these buttons do, after
+checking their group. The requests are also the governance audit log
+(Reporting > Governance audit log): who asked what and why, who decided, when,
+and whether it ran; each step is logged in the chatter of the request and of
+the backend.
 """
 
 import json
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import plaintext2html
 
 from .common import check_group
 
 ACTIONS = [
     ("activate", "Activate / resume"),
     ("promote", "Apply a promoted configuration"),
+    ("policy", "Change a sync policy"),
+    ("secret", "Rotate a secret"),
+    ("bulk", "Bulk action"),
 ]
+# the context key an approved request runs under: its value is the request
+# itself (a record, which no RPC client can send), so the gates
+# (retail_approval_gates.py) let exactly that action through
+APPROVAL_CONTEXT = "retail_connect_approval"
 
 
 class ResCompany(models.Model):
@@ -39,15 +55,24 @@ class RetailApproval(models.Model):
     _description = "Retail Connect Approval Request"
     _inherit = ["mail.thread"]
     _order = "id desc"
+    # the requester and the approver discuss a request in its chatter
+    _mail_post_access = "read"
 
     backend_id = fields.Many2one(
         "retail.backend", required=True, ondelete="cascade", index=True, readonly=True
     )
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     action = fields.Selection(ACTIONS, required=True, readonly=True)
-    reason = fields.Text(readonly=True)
+    reason = fields.Text(
+        "What and why",
+        readonly=True,
+        help="What runs once approved (every value changed, old and new) and "
+        "the requester's reason.",
+    )
     payload = fields.Text(
-        readonly=True, help="What runs once approved (a promoted configuration)."
+        readonly=True,
+        help="What runs once approved, for the machine (a promoted "
+        "configuration, policy values, a bulk action; never a secret).",
     )
     requester_id = fields.Many2one(
         "res.users", "Requested by", required=True, readonly=True
@@ -117,6 +142,7 @@ class RetailApproval(models.Model):
                     "decided_at": fields.Datetime.now(),
                 }
             )
+            approval._on_reject()
             approval._log(
                 self.env._(
                     "%(action)s of %(backend)s rejected by %(user)s.",
@@ -134,9 +160,21 @@ class RetailApproval(models.Model):
         if self.action == "activate":
             # consumes this approval (_consume) as it activates
             self.backend_id.action_activate()
-        elif self.action == "promote":
-            self.sudo().executed_at = fields.Datetime.now()
-            self.backend_id._promotion_apply(json.loads(self.payload))
+            return
+        if self.executed_at:
+            raise UserError(
+                self.env._("%(request)s already ran.", request=self.display_name)
+            )
+        self.sudo().executed_at = fields.Datetime.now()
+        approved = self.with_context(**{APPROVAL_CONTEXT: self})
+        if self.action == "promote":
+            approved.backend_id._promotion_apply(json.loads(self.payload))
+        else:
+            # retail_approval_gates.py: _run_policy, _run_secret, _run_bulk
+            getattr(approved, f"_run_{self.action}")()
+
+    def _on_reject(self):
+        """What a rejected request leaves behind goes (a pending secret)."""
 
     def _check_decidable(self):
         self.ensure_one()
@@ -158,13 +196,14 @@ class RetailApproval(models.Model):
             )
 
     def _log(self, body):
+        body = plaintext2html(body)
         self.sudo()._message_log(body=body)
         self.backend_id.sudo()._message_log(body=body)
 
     @api.model
-    def _request(self, backend, action, reason=None, payload=None):
+    def _request(self, backend, action, reason=None, payload=None, **values):
         """The pending request of ``action`` (and ``payload``) on ``backend``,
-        made if none."""
+        made if none (with the fields ``values``)."""
         pending = self.sudo().search(
             [
                 ("backend_id", "=", backend.id),
@@ -188,15 +227,17 @@ class RetailApproval(models.Model):
                 "payload": payload,
                 "requester_id": self.env.uid,
                 "requested_at": fields.Datetime.now(),
+                **values,
             }
         )
         approval._log(
             self.env._(
                 "%(action)s of %(backend)s requested by %(user)s: waiting for "
-                "another Retail Manager's approval.",
+                "another Retail Manager's approval.\n%(reason)s",
                 action=dict(ACTIONS)[action],
                 backend=backend.name,
                 user=self.env.user.name,
+                reason=approval.reason,
             )
         )
         return approval

@@ -82,12 +82,18 @@ class RetailBackend(models.Model):
     def action_shopify_backfill(self):
         """First import: bind the catalog by SKU, then recent orders (bulk)."""
         check_group(self.env)
-        for backend in self:
+        # four eyes on a live production backend (retail_approval_gates.py)
+        backends, notice = self._approved_bulk(
+            "action_shopify_backfill", self.env._("Backfill (catalog and orders)")
+        )
+        for backend in backends:
             backend.with_delay(
                 channel=backend._channel("bulk"),
                 identity_key=f"shopify_backfill_{backend.id}",
                 description=f"{backend.name}: backfill",
             )._job_shopify_bulk_start("variants")
+        if notice:
+            return notice
         if len(self) != 1:
             return True
         return self._notify(

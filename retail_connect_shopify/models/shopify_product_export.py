@@ -202,7 +202,11 @@ class RetailBackend(models.Model):
     def action_shopify_export_catalog(self):
         """Send every published product again, changed or not."""
         check_group(self.env)
-        for backend in self:
+        # four eyes on a live production backend (retail_approval_gates.py)
+        backends, notice = self._approved_bulk(
+            "action_shopify_export_catalog", self.env._("Catalog export")
+        )
+        for backend in backends:
             templates = self.env["product.template"].with_context(
                 active_test=False
             ).search([("shopify_backend_ids", "in", backend.ids)]) | self.env[
@@ -220,6 +224,8 @@ class RetailBackend(models.Model):
             self.env["shopify.product.export"]._mark(
                 templates.exists(), backends=backend, force=True
             )
+        if notice:
+            return notice
         return self._notify(
             self.env._("Catalog export queued (bulk channel)."), "success"
         )

@@ -462,7 +462,11 @@ class RetailBackend(models.Model):
     def action_shopify_push_all_stock(self):
         """Publish every bound product at every mapped location (first sync)."""
         check_group(self.env)
-        for backend in self:
+        # four eyes on a live production backend (retail_approval_gates.py)
+        backends, notice = self._approved_bulk(
+            "action_shopify_push_all_stock", self.env._("Push all stock")
+        )
+        for backend in backends:
             products = self.env["product.product"].browse(
                 self.env["retail.binding"]
                 .search(
@@ -478,4 +482,4 @@ class RetailBackend(models.Model):
                     self.env["shopify.stock.level"]._mark_dirty(
                         product, location.warehouse_id.lot_stock_id
                     )
-        return True
+        return notice or True
