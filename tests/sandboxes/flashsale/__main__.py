@@ -143,8 +143,15 @@ def main(argv=None):
         f"seed {options.seed}: {options.expected_orders()} orders over "
         f"{options.duration:.0f} s, peak {options.orders_per_minute:g}/min"
     )
+    # make demo subscribed Odoo to the running sandboxes' webhooks
     wiring = wire(
-        odoo, urls, options, lambda: time.sleep(2), log=log, odoo_url=args.odoo
+        odoo,
+        urls,
+        options,
+        lambda: time.sleep(2),
+        log=log,
+        odoo_url=args.odoo,
+        register=False,
     )
     pump = DemoPump(odoo, wiring)
     sale = FlashSale(odoo, wiring, options, pump, log=log)

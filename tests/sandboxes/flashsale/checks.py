@@ -320,16 +320,34 @@ def _payout(odoo, wiring, journal):
     return True, f"{statement['name']}: {len(lines)} lines, all reconciled"
 
 
-def expected_exceptions(journal):
-    """What the scenario caused on purpose: ``[(kind, what)]``."""
+def expected_exceptions(odoo, journal):
+    """What the scenario caused on purpose: ``[(kind, names)]``, ``names``
+    any of which an exception about it shows (a SKU, an order's names, its
+    delivery's, its payment's)."""
     out = []
     for order in journal.orders:
         if order.unknown_sku:
-            out.append(("unknown SKU", order.lines[0][0]))
+            out.append(("unknown SKU", [order.lines[0][0]]))
+            continue
+        if not (order.short or order.disputed):
+            continue
+        names = [order.ref, order.intent, order.charge]
+        for sale in odoo(
+            "sale.order",
+            "search_read",
+            [["client_order_ref", "=", order.ref]],
+            ["name", "picking_ids"],
+        ):
+            names.append(sale["name"])
+            names += [
+                p["name"]
+                for p in odoo("stock.picking", "read", sale["picking_ids"], ["name"])
+            ]
+        names = [n for n in names if n]
         if order.short:
-            out.append(("short shipment", order.ref))
+            out.append(("short shipment", names))
         if order.disputed:
-            out.append(("dispute", order.charge))
+            out.append(("dispute", names))
     return out
 
 
@@ -341,20 +359,20 @@ def _exceptions(odoo, wiring, journal):
             ["backend_id", "in", list(wiring.backends.values())],
             ["state", "in", ["new", "in_progress"]],
         ],
-        ["name", "message", "subject_key", "fix_data", "category"],
+        ["name", "message", "subject_key", "fix_data", "category", "record_name"],
     )
-    expected = expected_exceptions(journal)
+    expected = expected_exceptions(odoo, journal)
     matched, unexpected = set(), []
     for row in rows:
         text = " ".join(
             str(row.get(k) or "")
-            for k in ("name", "message", "subject_key", "fix_data")
+            for k in ("name", "message", "subject_key", "fix_data", "record_name")
         )
         hit = next(
             (
                 index
-                for index, (_, what) in enumerate(expected)
-                if what and what in text
+                for index, (_, names) in enumerate(expected)
+                if any(n in text for n in names)
             ),
             None,
         )
@@ -365,7 +383,9 @@ def _exceptions(odoo, wiring, journal):
         if not (row.get("fix_data") or row.get("message")):
             unexpected.append(f"{row['subject_key']}: no fix")
     missing = [
-        f"{kind} {what}" for i, (kind, what) in enumerate(expected) if i not in matched
+        f"{kind} {names[0]}"
+        for i, (kind, names) in enumerate(expected)
+        if i not in matched
     ]
     details = []
     if unexpected:

@@ -95,6 +95,10 @@ class FlashSale:
         disputed = set(special[options.short_shipments :][: options.disputes])
         faults = self._fault_plan(count)
         outage_at = options.outage_start * options.duration
+        # webhooks wait in each platform's queue: the sale delivers them,
+        # late, shuffled or twice
+        for platform in ("shopify", "stripe", "threepl"):
+            self.admin[platform]("config", {"webhook_mode": "queue"})
         journal.started = time.time()
         start = time.monotonic()
         index, horizon = 0, 0.0
@@ -162,6 +166,8 @@ class FlashSale:
         stripe("webhooks/flush")
         self.journal.payout = payout["id"]
         self.pump()
+        # the shop posts its webhooks at once again (as make demo has it)
+        self.admin["shopify"]("config", {"webhook_mode": "sync"})
 
     # -------------------------------------------------------------- orders
     def basket(self, big=False):

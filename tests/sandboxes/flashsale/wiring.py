@@ -137,10 +137,12 @@ def _currency(odoo, code):
     return ids[0]
 
 
-def wire(odoo, urls, options, pump, log=print, odoo_url=None):
+def wire(odoo, urls, options, pump, log=print, odoo_url=None, register=True):
     """Wire the four backends to the sandboxes at ``urls`` ({platform: url});
     ``odoo_url``: where the sandboxes post their webhooks (Odoo's
-    ``web.base.url`` by default)."""
+    ``web.base.url`` by default). ``register``: subscribe Odoo to the
+    Stripe and 3PL webhooks (False when the running sandboxes already have
+    the subscription: a second one would deliver every event twice)."""
     admins = {name: Admin(url) for name, url in urls.items()}
     odoo_url = odoo_url or odoo(
         "ir.config_parameter", "get_param", "web.base.url"
@@ -191,8 +193,8 @@ def wire(odoo, urls, options, pump, log=print, odoo_url=None):
         [threepl],
         {"threepl_warehouse_ids": [[4, warehouse]]},
     )
-    admins["threepl"]("config", {"webhook_mode": "queue"})
-    odoo("retail.backend", "action_threepl_register_webhook", [threepl])
+    if register:
+        odoo("retail.backend", "action_threepl_register_webhook", [threepl])
     stock = options.stock_per_sku()
     for sku, product in products.items():
         # the 3PL counts what it holds; Odoo's books say the same
@@ -209,12 +211,37 @@ def wire(odoo, urls, options, pump, log=print, odoo_url=None):
         odoo("stock.quant", "action_apply_inventory", [quant])
 
     # ------------------------------------------------------------ Stripe
-    journal = _one(
-        odoo,
-        "account.journal",
-        [["code", "=", "STRP"]],
-        {"name": "Stripe", "code": "STRP", "type": "bank"},
-    )
+    journal = odoo("account.journal", "search", [["code", "=", "STRP"]])
+    if journal:
+        journal = journal[0]
+    else:
+        # Stripe's balance: a bank journal whose payments wait on a clearing
+        # account until the payout's statement reconciles them
+        clearing = _one(
+            odoo,
+            "account.account",
+            [["code", "=", "1019901"]],
+            {
+                "name": "Stripe clearing",
+                "code": "1019901",
+                "account_type": "asset_current",
+                "reconcile": True,
+            },
+        )
+        journal = odoo(
+            "account.journal",
+            "create",
+            {"name": "Stripe", "code": "STRP", "type": "bank"},
+        )
+        lines = odoo(
+            "account.payment.method.line", "search", [["journal_id", "=", journal]]
+        )
+        odoo(
+            "account.payment.method.line",
+            "write",
+            lines,
+            {"payment_account_id": clearing},
+        )
     stripe = _backend(
         odoo,
         "stripe",
@@ -235,8 +262,9 @@ def wire(odoo, urls, options, pump, log=print, odoo_url=None):
     odoo("retail.backend", "write", [stripe], {"stripe_fee_account_id": fees})
     # the sandbox starts empty each run: a new endpoint and secret; funds
     # available at once, so the sale's payout takes them
-    admins["stripe"]("config", {"available_after": 0, "webhook_mode": "queue"})
-    odoo("retail.backend", "action_stripe_register_webhook", [stripe])
+    admins["stripe"]("config", {"available_after": 0})
+    if register:
+        odoo("retail.backend", "action_stripe_register_webhook", [stripe])
 
     # ----------------------------------------------------------- Shopify
     pricelist = _one(
@@ -261,25 +289,10 @@ def wire(odoo, urls, options, pump, log=print, odoo_url=None):
     config = shop.get("config")
     if config["currency"] != currency:
         shop("config", {"currency": currency})
-    shop(
-        "config",
-        {
-            "webhook_url": f"{odoo_url}/retail_connect/webhook/{shopify}",
-            "webhook_mode": "queue",
-        },
-    )
-    if not any(
-        loc["name"] == LOCATION
-        for loc in odoo(
-            "shopify.location",
-            "search_read",
-            [["backend_id", "=", shopify]],
-            ["name"],
-        )
-    ) or LOCATION not in _shop_locations(shop):
-        if LOCATION not in _shop_locations(shop):
-            shop("locations", {"name": LOCATION})
-        odoo("retail.backend", "action_shopify_fetch_locations", [shopify])
+    shop("config", {"webhook_url": f"{odoo_url}/retail_connect/webhook/{shopify}"})
+    if LOCATION not in _shop_locations(shop):
+        shop("locations", {"name": LOCATION})
+    odoo("retail.backend", "action_shopify_fetch_locations", [shopify])
     locations = odoo(
         "shopify.location",
         "search_read",
