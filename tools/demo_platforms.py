@@ -12,7 +12,9 @@ failure is logged and the others still run. ``odoo(model, method, *args,
 **kwargs)`` is a JSON-RPC call as the demo's admin.
 """
 
+import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -397,11 +399,30 @@ def seed_amazon(odoo, url, port_base, log):
     return backend_id
 
 
+# ------------------------------------------------------- wired together
+def seed_wiring(odoo, url, port_base, log):
+    """The four backends wired together for the flash sale
+    (tests/sandboxes/flashsale/wiring.py): Shopify and Amazon sell the stock
+    of the 3PL's warehouse, Stripe books Shopify's payments, the 3PL ships
+    both channels. ``python3 -m sandboxes.flashsale`` then runs the sale."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from sandboxes.flashsale import Options  # noqa: PLC0415
+    from sandboxes.flashsale.wiring import wire  # noqa: PLC0415
+
+    offsets = {"shopify": 1, "stripe": STRIPE, "threepl": THREEPL, "amazon": AMAZON}
+    urls = {name: f"http://127.0.0.1:{port_base + n}" for name, n in offsets.items()}
+    # the Stripe and 3PL seeding above subscribed Odoo to their webhooks
+    wire(odoo, urls, Options(), lambda: time.sleep(2), log, url, register=False)
+
+
 def seed(odoo, url, port_base, log):
     for platform, seeder in (
         ("Stripe", seed_stripe),
         ("3PL", seed_threepl),
         ("Amazon", seed_amazon),
+        ("flash sale wiring", seed_wiring),
     ):
         try:
             seeder(odoo, url, port_base, log)

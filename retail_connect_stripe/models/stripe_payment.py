@@ -9,7 +9,11 @@ once. It is matched to what it pays:
 1. an assignment made by a person on its exception (``stripe.assign.payment``);
 2. its metadata: ``odoo_order`` (a sale order name, a channel's order name
    such as Shopify's ``#1001`` when one order carries it, else an invoice
-   number), then ``shopify_order`` and ``odoo_invoice`` alike;
+   number), then ``shopify_order`` and ``odoo_invoice`` alike. An order it
+   names that Odoo does not hold yet is on its way (a shop's checkout pays
+   through Stripe before the shop's order webhook reaches Odoo, or that
+   webhook is late): the payment waits for it, retried while the job has
+   retries left, and only then falls back to the rules below;
 3. its amount, currency and customer (the Stripe customer's e-mail or phone
    matched to a partner): the one open invoice of that amount, else the one
    confirmed, uninvoiced order of that total.
@@ -27,11 +31,14 @@ from odoo.addons.retail_connect_base.lib.errors import (
     EventSkipped,
     MappingError,
     RemoteError,
+    TransientError,
     ValidationSyncError,
 )
 
 from ..lib.client import to_amount
 
+# how long a payment waits between two looks for the order it names
+ORDER_WAIT_SECONDS = 30
 OPEN_INVOICE = [
     ("move_type", "=", "out_invoice"),
     ("state", "=", "posted"),
@@ -156,6 +163,7 @@ class RetailBackend(models.Model):
         company = [("company_id", "=", self.company_id.id)]
         no_sale = self.env["sale.order"]
         keys = ("odoo_order", "shopify_order", "odoo_invoice")
+        carried = False  # some order carries a name it gives (several: none wins)
         for value in filter(None, (metadata.get(key) for key in keys)):
             sale = self.env["sale.order"].search(
                 [("name", "=", value), *company], limit=1
@@ -171,6 +179,7 @@ class RetailBackend(models.Model):
                     ],
                     limit=2,
                 )
+                carried |= bool(sale)
                 sale = sale if len(sale) == 1 else sale.browse()
             if sale:
                 return self._stripe_target_of_sale(sale)
@@ -185,6 +194,14 @@ class RetailBackend(models.Model):
             )
             if invoice:
                 return invoice, invoice.partner_id.commercial_partner_id, no_sale
+        named = metadata.get("odoo_order") or metadata.get("shopify_order")
+        if named and not carried and not self._job_is_last_attempt():
+            # the order is on its way (its channel's webhook comes later)
+            raise TransientError(
+                f"{intent['id']} pays order {named}, which Odoo does not hold "
+                "yet: waiting for it",
+                seconds=ORDER_WAIT_SECONDS,
+            )
         partner = self._stripe_partner(intent.get("customer"))
         if not partner:
             return None

@@ -59,6 +59,40 @@ class TestStripePayments(StripeCase):
         )
         self.assertEqual(len(self.payments()), 1)
 
+    def exceptions_of(self, intent):
+        return self.env["retail.sync.exception"].search(
+            [
+                ("backend_id", "=", self.backend.id),
+                ("subject_key", "=", f"payment:{intent}"),
+            ]
+        )
+
+    def test_a_payment_waits_for_the_channel_order_it_names(self):
+        """Checkout pays through Stripe before the shop's order webhook
+        reaches Odoo: the payment is registered once the order is there."""
+        paid = self.pay(12000, metadata={"shopify_order": "#1003"})
+        self.flush()
+        run_jobs(self.env)
+        self.assertFalse(self.payments(), "no order to pay yet")
+        intent = paid["payment_intent"]["id"]
+        self.assertFalse(self.exceptions_of(intent), "waiting is no failure")
+        sale = self.order()
+        sale.client_order_ref = "#1003"  # the late webhook's order
+        run_jobs(self.env)
+        payment = self.payments()
+        self.assertEqual(len(payment), 1)
+        self.assertTrue(self.paid(sale.invoice_ids))
+        self.assertFalse(self.exceptions_of(intent))
+
+    def test_a_payment_naming_an_order_that_never_comes_asks_to_assign_it(self):
+        paid = self.pay(12000, metadata={"shopify_order": "#1004"})
+        self.flush()
+        run_jobs(self.env, rounds=self.backend.job_max_retries + 1)
+        exception = self.exceptions_of(paid["payment_intent"]["id"])
+        self.assertEqual(len(exception), 1)
+        self.assertEqual((exception.category, exception.domain), ("mapping", "payment"))
+        self.assertFalse(self.payments())
+
     def test_an_order_not_invoiced_gets_an_outstanding_payment(self):
         sale = self.order(invoice=False)
         self.pay(12000, metadata={"odoo_order": sale.name})

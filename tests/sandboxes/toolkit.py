@@ -14,7 +14,10 @@ a :class:`FaultPlan`, a :class:`Recorder` and JSON admin routes under
   "times", "skip", "path", "operation", "seconds", "body"}``) or clear the
   faults (``skip``: let that many matching requests through first);
 - ``GET|DELETE /__sandbox__/requests[?path=prefix]``: list or clear the
-  recorded API requests.
+  recorded API requests;
+- ``GET /__sandbox__/stock_history``: what the platform offered for sale,
+  ``[{"time", "sku", "where", "quantity"}]`` oldest first, one entry per
+  change (sandboxes that sell stock: :meth:`BaseSandbox.offered_stock`).
 
 State lives in memory; with :meth:`BaseSandbox.persist_ids` (``python -m
 sandboxes --state-dir``, as ``make demo`` does) the ids a sandbox hands out are
@@ -341,6 +344,46 @@ class FaultPlan:
             return len(self._faults)
 
 
+# ------------------------------------------------------------ stock history
+class StockHistory:
+    """What a sandbox offered for sale over time: one entry per change of a
+    ``(sku, where)`` quantity, stamped with the sandbox's clock.
+
+    The sandbox observes its own state after every request (API or admin),
+    so every change made over HTTP is there, at most one request late; the
+    flash sale scenario reads it to measure how long a channel offered more
+    than Odoo could sell (tests/sandboxes/flashsale)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str], int] = {}
+        self.entries: list[dict] = []
+
+    def observe(self, now: float, offered: Mapping[tuple[str, str], int]) -> None:
+        with self._lock:
+            for key in sorted(set(offered) | set(self._last)):
+                quantity = offered.get(key)
+                if key in self._last and self._last[key] == quantity:
+                    continue
+                if quantity is None:
+                    del self._last[key]
+                else:
+                    self._last[key] = quantity
+                sku, where = key
+                self.entries.append(
+                    {"time": now, "sku": sku, "where": where, "quantity": quantity}
+                )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._last.clear()
+            self.entries = []
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [dict(entry) for entry in self.entries]
+
+
 # ----------------------------------------------------------------- recorder
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -561,6 +604,7 @@ class BaseSandbox:
         self.clock = clock or Clock()
         self.faults = FaultPlan()
         self.recorder = Recorder()
+        self.stock_history = StockHistory()
         self.lock = threading.RLock()
         self.url: str | None = None
         base_rules = [
@@ -574,6 +618,7 @@ class BaseSandbox:
             Rule(
                 "/__sandbox__/requests", endpoint="requests", methods=["GET", "DELETE"]
             ),
+            Rule("/__sandbox__/stock_history", endpoint="stock_history"),
         ]
         # Rules bind to one Map: copy the class-level ones for this instance.
         self._admin_map = Map(
@@ -630,6 +675,7 @@ class BaseSandbox:
         with self.lock:
             self.faults.clear()
             self.recorder.clear()
+            self.stock_history.clear()
             if clock:
                 self.clock.reset()
             self.reset_state()
@@ -648,6 +694,18 @@ class BaseSandbox:
         return SandboxServer(self, port, host).start()
 
     # --------------------------------------------------------------- hooks
+    def offered_stock(self) -> dict[tuple[str, str], int]:
+        """``{(sku, where): quantity}`` a buyer can order now (sandboxes that
+        sell stock; ``where``: a location or marketplace). Called under
+        :attr:`lock` after every request, for :attr:`stock_history`."""
+        return {}
+
+    def observe_stock(self) -> None:
+        with self.lock:
+            offered = self.offered_stock()
+            if offered or self.stock_history.entries:
+                self.stock_history.observe(self.clock.now(), offered)
+
     def operation_for(self, request: Request, endpoint: str | None) -> str | None:
         """Name of the operation that faults can match (the rule endpoint)."""
         return endpoint
@@ -697,6 +755,7 @@ class BaseSandbox:
         request = SandboxRequest(environ)
         try:
             response = self.dispatch(request)
+            self.observe_stock()
         except Exception:
             _logger.exception("%s sandbox failed on %s", self.name, request.path)
             response = self.finalize(
@@ -781,6 +840,10 @@ class BaseSandbox:
     def admin_reset(self, request: Request, data: dict) -> dict:
         self.reset(clock=data.get("clock", True))
         return {"reset": True}
+
+    def admin_stock_history(self, request: Request, data: dict) -> list:
+        self.observe_stock()
+        return self.stock_history.list()
 
     def admin_clock(self, request: Request, data: dict) -> dict:
         if request.method == "POST":

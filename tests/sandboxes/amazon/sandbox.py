@@ -169,6 +169,16 @@ class AmazonSandbox(BaseSandbox):
     def companions(self):
         return [*self.hosts.values(), self.storage]
 
+    def offered_stock(self):
+        """The merchant-fulfilled quantity of each buyable listing, per
+        marketplace (``fulfillment_availability``; see listings.py)."""
+        return {
+            (listing.sku, marketplace): quantity
+            for listing in getattr(self, "listings", {}).values()
+            if listing.buyable and listing.channel == "DEFAULT"
+            for marketplace, quantity in listing.quantity.items()
+        }
+
     def region_url(self, region: str) -> str:
         """The URL of the host of ``region`` (once served)."""
         url = self.hosts[region].url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -105,7 +106,14 @@ class ShopifyAdminMixin:
         order_id = gid("Order", number)
         if request.method == "POST":
             return self._jsonable(self.update_order(order_id, **data))
-        return self._jsonable(self.order(order_id))
+        view = self.order(order_id)
+        with self.lock:
+            # what the merchant sees of each fulfilment: its lines and tracking
+            view["fulfillmentDetails"] = [
+                copy.deepcopy(self.fulfillments[ident])
+                for ident in view["fulfillments"]
+            ]
+        return self._jsonable(view)
 
     def admin_cancel(self, request: Request, data: dict, number: int) -> Any:
         return self._jsonable(self.cancel_order(gid("Order", number), **data))

@@ -25,6 +25,20 @@ class ShopifyInventoryMixin:
     inventory mutations."""
 
     # ---------------------------------------------------------- inventory
+    def offered_stock(self) -> dict:
+        """What buyers can order: the ``available`` quantity of each tracked
+        SKU at each location (untracked items are never sold out)."""
+        skus = {
+            variant["inventoryItemId"]: variant["sku"]
+            for variant in self.variants.values()
+            if variant.get("sku")
+        }
+        return {
+            (skus[item], location): level["available"]
+            for (item, location), level in self.levels.items()
+            if item in skus and self.items.get(item, {}).get("tracked", True)
+        }
+
     def _level(self, item_id: str, location_id: str, *, create=False) -> dict | None:
         key = (item_id, location_id)
         level = self.levels.get(key)
