@@ -8,3 +8,4 @@ from . import test_receipt
 from . import test_return
 from . import test_backpressure
 from . import test_chaos
+from . import test_tours
