@@ -17,4 +17,9 @@
         "views/threepl_inventory_views.xml",
         "views/retail_connect_3pl_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "retail_connect_3pl/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -9,3 +9,4 @@ from . import test_return
 from . import test_backpressure
 from . import test_chaos
 from . import test_contract_drift
+from . import test_tours

@@ -8,3 +8,4 @@ from . import stripe_dispute
 from . import stripe_dispute_hold
 from . import account_move
 from . import stripe_contract
+from . import account_bank_statement

@@ -114,6 +114,14 @@ class RetailBackend(models.Model):
             )
         return defaults
 
+    def _platform_unused_fields(self):
+        unused = super()._platform_unused_fields()
+        if self.platform == "stripe":
+            # one key, secret or restricted (api_key); client_id holds the
+            # account ID
+            unused |= {"client_secret", "access_token"}
+        return unused
+
     def _remote_account(self):
         if self.platform != "stripe":
             return super()._remote_account()

@@ -146,6 +146,7 @@ class RetailBackend(models.Model):
                 "name": f"Stripe payout {payout_id}",
                 "reference": payout_id,
                 "journal_id": journal.id,
+                "stripe_backend_id": self.id,
                 "date": self._stripe_datetime(payout["arrival_date"]).date(),
                 "line_ids": [Command.set(lines.ids)],
             }

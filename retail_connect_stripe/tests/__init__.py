@@ -5,3 +5,4 @@ from . import test_payments
 from . import test_refunds
 from . import test_payouts
 from . import test_contract_drift
+from . import test_tours

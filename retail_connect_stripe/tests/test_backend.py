@@ -17,6 +17,13 @@ class TestStripeBackend(StripeCase):
         self.assertEqual(directions["payment"], "in")
         self.assertEqual(directions["order"], "off")
 
+    def test_the_form_hides_the_credentials_stripe_does_not_use(self):
+        # one key: client secret and access token are hidden on its form,
+        # by the base's rule that hides each platform's own unused fields
+        self.assertEqual(
+            set(self.backend.unused_fields.split()), {"client_secret", "access_token"}
+        )
+
     def test_key_is_write_only(self):
         self.assertNotIn(KEY, str(self.backend.read(["api_key"])))
         self.assertEqual(self.backend._get_secret("api_key"), KEY)

@@ -1,0 +1,64 @@
+/**
+ * Tours of a Stripe account's day in the UI (test_tours.py starts them and
+ * seeds the data through the Stripe sandbox and the real flow): reading a
+ * reconciled payout. Every step waits for its element: no sleeps.
+ */
+import { rpc } from "@web/core/network/rpc";
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+/** A value the test put in a system parameter (the payout's amount). */
+async function testParameter(key) {
+    return rpc("/web/dataset/call_kw/ir.config_parameter/get_param", {
+        model: "ir.config_parameter",
+        method: "get_param",
+        args: [key],
+        kwargs: {},
+    });
+}
+
+const LINES = ".o_form_view .o_field_widget[name='line_ids']";
+
+registry.category("web_tour.tours").add("retail_connect_stripe_payout", {
+    url: "/odoo",
+    steps: () => [
+        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
+        {
+            trigger: "[data-menu-xmlid='retail_connect_stripe.menu_stripe_payout']",
+            run: "click",
+        },
+        {
+            content: "the payout, listed as reconciled",
+            trigger:
+                ".o_list_view .o_data_row:contains(Acme Stripe):has(.o_data_cell[name='stripe_reconciled'] input:checked) .o_data_cell[name='name']",
+            run: "click",
+        },
+        {
+            content: "its form says it is reconciled",
+            trigger: ".o_form_view .ribbon:contains(Reconciled)",
+        },
+        {
+            content: "what left for the bank: the payout's amount",
+            trigger: ".o_form_view .o_field_widget[name='stripe_payout_amount']",
+            async run() {
+                const amount = await testParameter("retail_connect_stripe.tour_payout_amount");
+                const shown = this.anchor.textContent;
+                if (!shown.includes(amount)) {
+                    throw new Error(`the payout shows ${shown}, Stripe paid out ${amount}`);
+                }
+            },
+        },
+        {
+            content: "the customer's charge, matched with her payment",
+            trigger: `${LINES} .o_data_row:contains(Jane Doe):contains(Stripe charge) .o_data_cell[name='is_reconciled'] input:checked`,
+        },
+        {
+            content: "the money sent to the bank, matched",
+            trigger: `${LINES} .o_data_row:contains(Stripe payout) .o_data_cell[name='is_reconciled'] input:checked`,
+        },
+        {
+            content: "no line left to check",
+            trigger: `.o_form_view:not(:has(${LINES} .o_data_row .o_data_cell[name='is_reconciled'] input:not(:checked)))`,
+        },
+    ],
+});
