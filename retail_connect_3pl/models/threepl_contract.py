@@ -4,7 +4,7 @@ shipped schema; ShipBob's API versions and their end of support."""
 import os
 from datetime import date
 
-from odoo import models
+from odoo import api, models
 
 from ..lib.verifier import SHIPPED_TOPICS
 from .retail_backend import PLATFORM
@@ -21,6 +21,11 @@ SUPPORT_ENDS = {
 
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+
+    @api.depends("platform", "api_version", "threepl_transport")
+    def _compute_api_support(self):
+        # an SFTP transport has no API version: the form follows the switch
+        return super()._compute_api_support()
 
     def _api_version_info(self, version):
         if self.platform != PLATFORM:

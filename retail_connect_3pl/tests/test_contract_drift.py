@@ -29,3 +29,7 @@ class TestThreeplContractDrift(ThreeplCase):
         self.assertEqual(self.backend.api_version, "2026-07")
         # "Each version will be supported for 24 months from its release date"
         self.assertEqual(self.backend.api_support_end, date(2028, 7, 31))
+
+    def test_sftp_has_no_api_version_end(self):
+        self.backend.threepl_transport = "sftp"
+        self.assertFalse(self.backend.api_support_end)

@@ -84,5 +84,28 @@ class RetailBackend(models.Model):
         if served and served != self.shopify_served_version:
             self.sudo().shopify_served_version = served
         version = served or self.api_version
+        pinned = self.api_version
+        if served and pinned and served != pinned:
+            # "If the returned version is different, then your app is out of
+            # date" (help.shopify.com/en/api/versioning/migration-guide): the
+            # pinned version left support and Shopify fell forward
+            self._drift_open(
+                version=pinned,
+                payload_type="api",
+                field="version_served",
+                message=self.env._(
+                    "Contract drift: Shopify served API %(served)s to calls pinned "
+                    "to %(pinned)s, which is no longer supported (an unsupported "
+                    "version falls forward to the oldest supported one). The "
+                    "connector now runs on a version it was not checked against: "
+                    "pin a supported version on the backend, read the release "
+                    "notes in between and regenerate the contracts.",
+                    served=served,
+                    pinned=pinned,
+                ),
+                severity="high",
+                fix={"kind": "version", "sent": served, "api_version": pinned},
+                bump=False,
+            )
         for name in deprecated:
             self._drift_deprecated(version, name)

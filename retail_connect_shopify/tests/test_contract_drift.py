@@ -108,6 +108,22 @@ class TestContractDrift(ShopifyCase):
 
 @tagged("post_install", "-at_install")
 class TestApiVersionSupport(ShopifyCase):
+    def test_a_version_served_other_than_the_pinned_one_opens_one_exception(self):
+        Exception_ = self.env["retail.sync.exception"]
+        mine = [("backend_id", "=", self.backend.id), ("category", "=", "drift")]
+        client = self.backend._shopify_client()
+        client.graphql("query Shop { shop { id } }", operation="Shop", cost=1)
+        self.assertFalse(Exception_.search(mine), "2026-10 is served as pinned")
+        self.backend.api_version = "2024-01"  # unsupported: falls forward
+        client = self.backend._shopify_client()
+        for _call in range(2):
+            client.graphql("query Shop { shop { id } }", operation="Shop", cost=1)
+        found = Exception_.search(mine)
+        self.assertEqual(
+            found.mapped("subject_key"), ["drift:shopify:2024-01:api:version_served"]
+        )
+        self.assertIn("served API 2026-01", found.message)
+
     def test_the_backend_shows_its_version_and_end_of_support(self):
         self.assertEqual(self.backend.api_version, "2026-10")
         # "Each stable version is supported for a minimum of 12 months"
