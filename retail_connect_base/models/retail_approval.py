@@ -42,11 +42,13 @@ class ResCompany(models.Model):
     _inherit = "res.company"
 
     retail_four_eyes = fields.Boolean(
-        "Four-eyes approval of go-lives",
+        "Four-eyes approval of production changes",
         default=True,
-        help="Activating or resuming a production backend (in the production "
-        "database) needs a second Retail Manager's approval. Small teams turn "
-        "it off.",
+        help="In the production database, a second Retail Manager approves "
+        "activating or resuming a production backend, applying a promoted "
+        "configuration and, once it is live, changing a policy's system of "
+        "record, direction or timing, rotating a secret and bulk actions "
+        "(backfill, push all stock, catalog export). Small teams turn it off.",
     )
 
 
