@@ -141,7 +141,7 @@ class FlashSale:
             self.pump()
             waiting = self.sample()
             unshipped = self._unshipped()
-            if not waiting and not unshipped:
+            if not waiting and not unshipped and not self._not_imported():
                 quiet += 1
                 if quiet >= 2:
                     return True
@@ -403,6 +403,28 @@ class FlashSale:
             ],
         )
         return events + jobs
+
+    def _not_imported(self):
+        """Orders Odoo does not hold yet (an Amazon order waits for the
+        next poll), but those made to fail."""
+        known = set()
+        for channel in ("shopify", "amazon"):
+            for row in self.odoo(
+                "retail.binding",
+                "search_read",
+                [
+                    ["backend_id", "=", self.wiring.backends[channel]],
+                    ["res_model", "=", "sale.order"],
+                ],
+                ["external_id"],
+            ):
+                known.add(row["external_id"])
+                known.add(row["external_id"].rsplit("/", 1)[-1])
+        return [
+            o
+            for o in self.journal.orders
+            if not o.unknown_sku and o.remote_id not in known
+        ]
 
     def _unshipped(self):
         return [
