@@ -27,7 +27,7 @@ FAULTS = [
     ("status", {"status": 500}),
     ("status", {"status": 503}),
     ("throttle", {"seconds": 2}),
-    ("timeout", {"seconds": 2}),
+    ("timeout", {}),
 ]
 
 
@@ -268,6 +268,8 @@ class FlashSale:
         return plan
 
     def _inject(self, platform, kind, extra):
+        if kind == "timeout":
+            extra = {"seconds": self.options.slow_seconds}
         self.admin[platform](
             "faults",
             dict(extra, kind=kind, times=1, skip=self.rng.randint(0, 3)),
