@@ -358,6 +358,7 @@ def _exceptions(odoo, wiring, journal):
         [
             ["backend_id", "in", list(wiring.backends.values())],
             ["state", "in", ["new", "in_progress"]],
+            ["id", "not in", journal.open_before],
         ],
         ["name", "message", "subject_key", "fix_data", "category", "record_name"],
     )
@@ -394,6 +395,8 @@ def _exceptions(odoo, wiring, journal):
         details.append(f"not reported: {missing}")
     if not details:
         details.append(f"{len(rows)} open, all injected ({len(expected)} injected)")
+    if journal.open_before:
+        details.append(f"{len(journal.open_before)} open before the sale left aside")
     return not unexpected and not missing, "; ".join(details)
 
 
