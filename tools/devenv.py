@@ -37,7 +37,7 @@ SUITE_ADDONS = [
     "retail_connect_amazon",
     "retail_connect_3pl",
 ]
-TEST_ADDONS = ["retail_connect_test_platform"]
+TEST_ADDONS = ["retail_connect_test_platform", "retail_connect_test_flashsale"]
 TEST_ADDONS_DIR = ROOT / "tests" / "addons"
 # tests/ folders that are no addon: the sandboxes, the suite as a whole (make
 # test runs them; `make test ADDONS=suite` runs one alone)
@@ -744,7 +744,7 @@ def cmd_test(args):
         targets = args.addons or SUITE_ADDONS + TEST_ADDONS + SUITE_TEST_DIRS
         if "retail_connect_base" in targets:
             # the base's integration tests run through the test-only platform
-            targets = list(dict.fromkeys([*targets, *TEST_ADDONS]))
+            targets = list(dict.fromkeys([*targets, "retail_connect_test_platform"]))
         rc = 0
         addons = [a for a in targets if a not in SUITE_TEST_DIRS]
         if args.odoo_runner and addons:

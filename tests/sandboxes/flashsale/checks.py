@@ -358,6 +358,7 @@ def _exceptions(odoo, wiring, journal):
         [
             ["backend_id", "in", list(wiring.backends.values())],
             ["state", "in", ["new", "in_progress"]],
+            ["id", "not in", journal.open_before],
         ],
         ["name", "message", "subject_key", "fix_data", "category", "record_name"],
     )
@@ -394,6 +395,8 @@ def _exceptions(odoo, wiring, journal):
         details.append(f"not reported: {missing}")
     if not details:
         details.append(f"{len(rows)} open, all injected ({len(expected)} injected)")
+    if journal.open_before:
+        details.append(f"{len(journal.open_before)} open before the sale left aside")
     return not unexpected and not missing, "; ".join(details)
 
 
@@ -427,3 +430,45 @@ def _oversell(report, odoo, wiring, journal):
         not breaches,
         "; ".join(breaches),
     )
+
+
+def diagnose(odoo, wiring):
+    """What is still waiting or failed, for a failing run's message."""
+    out = []
+    events = odoo(
+        "retail.event",
+        "read_group",
+        [["state", "not in", ["done", "skipped_duplicate"]]],
+        ["topic"],
+        ["state", "topic"],
+        lazy=False,
+    )
+    out += [f"event {e['state']} {e['topic']}: {e['__count']}" for e in events]
+    jobs = odoo(
+        "queue.job",
+        "search_read",
+        [
+            ["state", "!=", "done"],
+            ["channel", "=like", "root.retail_connect%"],
+        ],
+        ["state", "method_name", "exc_info", "result", "eta", "retry"],
+        limit=15,
+    )
+    out += [
+        f"job {j['state']} {j['method_name']} retry {j['retry']} eta {j['eta']}: "
+        f"{(j['result'] or '')[:150]} {(j['exc_info'] or '')[-300:]}"
+        for j in jobs
+    ]
+    statuses = {}
+    for row in wiring.admins["threepl"].get("orders"):
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    out.append(f"3PL orders: {statuses}")
+    for row in odoo(
+        "retail.sync.exception",
+        "search_read",
+        [["state", "in", ["new", "in_progress"]]],
+        ["subject_key", "name"],
+        limit=20,
+    ):
+        out.append(f"exception {row['subject_key']}: {row['name'][:200]}")
+    return out

@@ -16,6 +16,9 @@ class Options:
     reorder_rate: float = 0.3  # share of deliveries shuffled
     late_rate: float = 0.15  # share of deliveries held back to a later round
     fault_rate: float = 0.05  # API faults (5xx, 429, timeouts) per order
+    # a timeout fault answers this late (the platform still does the work);
+    # longer than the client waits, the client times out and retries
+    slow_seconds: float = 2.0
     outage_start: float = 0.4  # the 3PL's outage, as a share of the duration
     outage_seconds: float = 60.0  # 0: no outage
     unknown_skus: int = 1  # Shopify orders of a SKU Odoo does not sell
