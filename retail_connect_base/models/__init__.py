@@ -1,5 +1,6 @@
 from . import retail_backend
 from . import retail_backend_health
+from . import retail_backend_watch
 from . import retail_backend_setup
 from . import retail_secret
 from . import retail_sync_policy
@@ -17,3 +18,4 @@ from . import retail_integration_map
 from . import retail_approval
 from . import retail_promotion
 from . import stock_picking_hold
+from . import retail_watch_alert
