@@ -10,3 +10,4 @@ from . import threepl_discrepancy_report
 from . import threepl_inventory
 from . import threepl_receipt
 from . import threepl_return
+from . import threepl_watch

@@ -11,3 +11,4 @@ from . import amazon_settlement_import
 from . import amazon_settlement_booking
 from . import amazon_feed
 from . import amazon_notification
+from . import amazon_watch

@@ -7,3 +7,4 @@ from . import stripe_payout
 from . import stripe_dispute
 from . import stripe_dispute_hold
 from . import account_move
+from . import stripe_watch
