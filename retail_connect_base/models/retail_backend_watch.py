@@ -411,7 +411,10 @@ class RetailBackend(models.Model):
         family(
             "event_failure_ratio_last_hour",
             "Share of the last hour's events that failed.",
-            [(labels, v / 100.0) for labels, v in per_backend("failure_rate")],
+            [
+                (labels, round(v / 100.0, 4))
+                for labels, v in per_backend("failure_rate")
+            ],
         )
         latency, objective, breached = [], [], []
         for backend in backends:

@@ -201,6 +201,34 @@ class TestFlashOverview(TestShopCase):
             timeout=120,
         )
 
+    def test_overview_cards_show_the_figures_in_the_browser(self):
+        self._seed()
+        self.env.ref("base.user_admin").groups_id |= self.env.ref(
+            "retail_connect_base.group_user"
+        )
+        code = """
+            const start = Date.now();
+            (function wait() {
+                const cards = [...document.querySelectorAll(".o_kanban_record")];
+                const shop = cards.find((c) => c.textContent.includes("TestShop"));
+                if (shop && shop.textContent.includes("Objective breached: Customers")
+                        && shop.textContent.includes("orders in / shipped")) {
+                    console.log("test successful");
+                } else if (Date.now() - start > 60000) {
+                    const text = document.body.innerText.slice(0, 3000);
+                    console.error("the overview cards miss the figures: " + text);
+                } else {
+                    setTimeout(wait, 250);
+                }
+            })();
+        """
+        self.browser_js(
+            "/odoo/action-retail_connect_base.action_overview",
+            code,
+            login="admin",
+            timeout=120,
+        )
+
     # -------------------------------------------------------------- alerts
     def _activities(self):
         return self.env["mail.activity"].search(
