@@ -5,12 +5,14 @@ Prometheus endpoint behind its token."""
 from datetime import timedelta
 
 from odoo import fields
+from odoo.tests import tagged
 
 from .common import TestShopCase
 
 METRICS = "/retail_connect/metrics"
 
 
+@tagged("post_install", "-at_install")
 class TestFlashOverview(TestShopCase):
     @classmethod
     def setUpClass(cls):
