@@ -32,6 +32,7 @@
     "assets": {
         "web.assets_backend": [
             "retail_connect_base/static/src/setup_checklist/*",
+            "retail_connect_base/static/src/watch_overview/*",
         ],
     },
     "application": True,

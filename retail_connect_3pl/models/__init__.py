@@ -11,3 +11,4 @@ from . import threepl_inventory
 from . import threepl_receipt
 from . import threepl_return
 from . import threepl_contract
+from . import threepl_watch

@@ -44,6 +44,13 @@ class BackpressureMixin:
         # the oldest waits longer than the policy's objective (5 min)
         self.age(orders, minutes=8)
         self.assertGreaterEqual(self.backend.threepl_backlog_age_minutes, 8)
+        # the live overview and the metrics show the provider's backlog
+        figures = {
+            f["metric"]: f["value"]
+            for f in self.backend._watch_platform_figures()[self.backend.id]
+        }
+        self.assertEqual(figures["threepl_backlog_messages"], 6)  # and the cancel
+        self.assertGreaterEqual(figures["threepl_backlog_oldest_seconds"], 8 * 60)
         self.backend._cron_threepl_backlog()
         (backlog,) = self.open_exceptions(BACKLOG)
         self.assertIn("6 message(s) wait", backlog.message)  # and the cancel

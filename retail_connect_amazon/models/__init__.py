@@ -12,3 +12,4 @@ from . import amazon_settlement_booking
 from . import amazon_feed
 from . import amazon_notification
 from . import amazon_contract
+from . import amazon_watch

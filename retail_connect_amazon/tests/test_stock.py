@@ -85,6 +85,21 @@ class TestListingQuantities(AmazonCase):
         self.backend._job_amazon_push_stock()
         self.assertEqual(len(self.patches()), 1)
 
+    def test_oversell_risk_in_the_live_overview_until_the_push(self):
+        def at_risk():
+            figures = self.backend._watch_platform_figures()[self.backend.id]
+            (risk,) = [f for f in figures if f["metric"] == "oversell_risk_skus"]
+            return risk["value"]
+
+        self.receive("SKU-1", 1)
+        run_jobs(self.env)
+        self.assertEqual(at_risk(), 0)
+        # Odoo loses 4 units: Amazon offers them until the push
+        self.receive("SKU-1", -4)
+        self.assertEqual(at_risk(), 1)
+        run_jobs(self.env)
+        self.assertEqual(at_risk(), 0)
+
     def test_units_of_orders_odoo_has_not_imported_are_not_offered_again(self):
         self.place(
             items=[{"sku": "SKU-1", "quantity": 3, "price": "19.99"}],

@@ -1,5 +1,6 @@
 from . import retail_backend
 from . import retail_backend_health
+from . import retail_backend_watch
 from . import retail_backend_setup
 from . import retail_secret
 from . import retail_sync_policy
@@ -19,3 +20,4 @@ from . import retail_approval_gates
 from . import retail_promotion
 from . import stock_picking_hold
 from . import retail_contract
+from . import retail_watch_alert

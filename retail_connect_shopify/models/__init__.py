@@ -22,3 +22,4 @@ from . import shopify_channel
 from . import shopify_compliance
 from . import shopify_setup
 from . import shopify_order_edit
+from . import shopify_watch

@@ -65,6 +65,21 @@ class TestStockPublishedReport(StockCase):
         self.assertFalse(level.over_offered)
         self.assertFalse(Level.search([("over_offered", "=", True)]))
 
+    def test_oversell_risk_in_the_live_overview_until_the_push(self):
+        def at_risk():
+            figures = self.backend._watch_platform_figures()[self.backend.id]
+            (risk,) = [f for f in figures if f["metric"] == "oversell_risk_skus"]
+            return risk["value"]
+
+        self._receive(self.SKU, 1)
+        run_jobs(self.env)
+        self.assertEqual(at_risk(), 0)
+        # Odoo loses 4 units: Shopify offers them until the push
+        self._receive(self.SKU, -4)
+        self.assertEqual(at_risk(), 1)
+        run_jobs(self.env)
+        self.assertEqual(at_risk(), 0)
+
     def test_safety_stock_lowers_what_odoo_can_sell(self):
         self._receive(self.SKU, 1)
         run_jobs(self.env)

@@ -9,3 +9,4 @@ from . import stripe_dispute_hold
 from . import account_move
 from . import stripe_contract
 from . import account_bank_statement
+from . import stripe_watch

@@ -133,6 +133,31 @@ class TestStripePayouts(StripeCase):
         failed = self.events().filtered(lambda e: e.state in ("failed", "dead"))
         self.assertFalse(failed, failed.mapped("error"))
 
+    def test_last_payout_reconciled_shows_in_the_overview_and_metrics(self):
+        def figure():
+            figures = self.backend._watch_platform_figures()[self.backend.id]
+            (last,) = [
+                f for f in figures if f["metric"].startswith("stripe_last_payout")
+            ]
+            return last
+
+        self.assertEqual(figure()["value"], 0, "no payout yet")
+        sale = self.order()
+        self.pay(12000, metadata={"odoo_order": sale.name})
+        self.flush()
+        run_jobs(self.env, rounds=2)
+        payout = self.paid_payout()
+        self.flush()
+        run_jobs(self.env, rounds=3)
+        last = figure()
+        self.assertIn(payout["id"], last["display"])
+        self.assertGreater(last["value"], 0)
+        self.assertIn(
+            f"retail_connect_stripe_last_payout_reconciled_timestamp_seconds"
+            f'{{backend="{self.backend.id}",platform="stripe"}} {last["value"]}',
+            self.env["retail.backend"]._prometheus_metrics(),
+        )
+
     def test_manual_payout_is_not_reconcilable(self):
         sale = self.order()
         self.pay(12000, metadata={"odoo_order": sale.name})

@@ -18,3 +18,4 @@ from . import test_go_live_governance
 from . import test_promotion
 from . import test_create_race
 from . import test_approval_gates
+from . import test_flash_overview

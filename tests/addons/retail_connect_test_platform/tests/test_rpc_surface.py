@@ -63,6 +63,8 @@ EXPECTED = {
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
+    # the live overview (figures only, no payload)
+    ("retail.backend", "get_watch_overview"): RETAIL,
     ("retail.binding", "action_open_record"): RETAIL,
     ("retail.event", "action_open_event"): RETAIL,
     ("retail.event", "action_open_record"): RETAIL,

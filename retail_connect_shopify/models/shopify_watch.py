@@ -1,0 +1,57 @@
+"""SKUs at oversell risk on Shopify, in the live overview and the metrics
+(``retail.backend._watch_platform_figures``, the base's hook).
+
+A SKU is at risk when Shopify offers more of it, at a location, than Odoo's
+free quantity of the location's warehouse minus the inventory policy's
+safety stock (``shopify_stock_level.py``): a push is late or failed, and
+Shopify may sell units Odoo does not have.
+"""
+
+import math
+
+from odoo import models
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    def _watch_platform_figures(self):
+        result = super()._watch_platform_figures()
+        mine = self.filtered(lambda b: b.platform == "shopify")
+        if not mine:
+            return result
+        for model in ("shopify.stock.level", "shopify.location", "retail.sync.policy"):
+            self.env[model].flush_model()
+        # what Shopify offers, as Odoo last read or set it
+        self.env.cr.execute(
+            """
+            SELECT l.backend_id, l.product_id, sl.warehouse_id, l.remote_qty,
+                   COALESCE(p.safety_stock, 0)
+              FROM shopify_stock_level l
+              JOIN shopify_location sl ON sl.id = l.location_id
+              LEFT JOIN retail_sync_policy p ON p.backend_id = l.backend_id
+                                            AND p.domain = 'inventory'
+             WHERE l.backend_id IN %s AND l.remote_known AND l.remote_qty > 0
+               AND sl.warehouse_id IS NOT NULL
+            """,
+            [tuple(mine.ids)],
+        )
+        rows = self.env.cr.fetchall()
+        free = self._free_quantities({(r[1], r[2]) for r in rows})
+        at_risk = {backend.id: set() for backend in mine}
+        for backend_id, product_id, warehouse_id, offered, safety in rows:
+            allowed = max(0, math.floor(free[(product_id, warehouse_id)] - safety))
+            if offered > allowed:
+                at_risk[backend_id].add(product_id)
+        for backend in mine:
+            result.setdefault(backend.id, []).append(
+                {
+                    "metric": "oversell_risk_skus",
+                    "label": self.env._("SKUs at oversell risk"),
+                    "value": len(at_risk[backend.id]),
+                    "help": "SKUs a channel offers above Odoo's free quantity "
+                    "minus its safety stock.",
+                    "total": "sum",
+                }
+            )
+        return result
