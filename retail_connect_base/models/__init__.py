@@ -17,3 +17,4 @@ from . import retail_integration_map
 from . import retail_approval
 from . import retail_promotion
 from . import stock_picking_hold
+from . import retail_event_batch
