@@ -21,3 +21,4 @@ from . import retail_promotion
 from . import stock_picking_hold
 from . import retail_contract
 from . import retail_watch_alert
+from . import retail_event_batch

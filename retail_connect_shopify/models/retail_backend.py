@@ -345,6 +345,12 @@ class RetailBackend(models.Model):
         )
 
     # ------------------------------------------------------------ events
+    def _event_batch_topics(self):
+        if self.platform != "shopify":
+            return super()._event_batch_topics()
+        # order imports share jobs and confirmations (retail_event_batch.py)
+        return (*ORDER_TOPICS, "orders/polled", "orders/backfill")
+
     def _process_event(self, event):
         if self.platform != "shopify":
             return super()._process_event(event)

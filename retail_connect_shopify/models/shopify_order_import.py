@@ -274,7 +274,8 @@ class RetailBackend(models.Model):
         if mappers.should_confirm(
             self.shopify_confirm_on, order.get("displayFinancialStatus")
         ):
-            sale.with_context(**IMPORT_CONTEXT).action_confirm()
+            # with the batch's orders when the event is applied in a batch
+            self._confirm_imported(sale.with_context(**IMPORT_CONTEXT))
         return sale
 
     def _shopify_read_all_lines(self, order):

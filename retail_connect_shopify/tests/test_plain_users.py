@@ -111,7 +111,8 @@ class TestPlainUsers(ShopifyCase):
     def test_an_inventory_user_validates_a_delivery_and_shopify_fulfils(self):
         shop_order = self.new_order(lines=[{"sku": "TSHIRT-001", "quantity": 2}])
         self.sandbox.emit("orders/create", shop_order["id"])
-        run_jobs(self.env, rounds=2)  # the import, then its stock push
+        # the import, its reservation (a job of its own), then its stock push
+        run_jobs(self.env, rounds=3)
         self.assertFalse(self.env["queue.job"].search([("state", "=", "pending")]))
         sale = self.sale_orders()
         picking = sale.picking_ids

@@ -19,3 +19,4 @@ from . import test_promotion
 from . import test_create_race
 from . import test_approval_gates
 from . import test_flash_overview
+from . import test_job_locks

@@ -1,0 +1,124 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import ShopifyCase, run_job, run_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestOrderBatches(ShopifyCase):
+    """Several order events per job (retail_event_batch.py, issue 8): each its
+    own outcome, exception and retry; one confirmation; reservation after."""
+
+    def events(self):
+        return self.Event.search([("backend_id", "=", self.backend.id)], order="id")
+
+    def job(self, event):
+        return self.env["queue.job"].search([("uuid", "=", event.job_uuid)])
+
+    def three_orders(self, bad_sku="NEW-SKU-9"):
+        self.backend.event_batch_size = 10
+        good = self.new_order(lines=[{"sku": "TSHIRT-001", "quantity": 2}])
+        bad = self.new_order(lines=[{"sku": bad_sku, "quantity": 1, "price": "5.00"}])
+        other = self.new_order(lines=[{"sku": "MUG-002", "quantity": 3}])
+        for order in (good, bad, other):
+            self.sandbox.emit("orders/create", order["id"])
+        events = self.events()
+        self.assertEqual(len(events), 3)
+        self.assertEqual(set(events.mapped("state")), {"queued"})
+        return (good, bad, other), events
+
+    def test_one_bad_order_never_blocks_the_others_of_its_batch(self):
+        (good, bad, other), events = self.three_orders()
+        first = events[0]
+        run_job(self.env, first.job_uuid)
+        # one job applied the three events
+        sales = self.sale_orders()
+        self.assertEqual(
+            sorted(sales.mapped("client_order_ref")),
+            sorted([good["name"], other["name"]]),
+        )
+        self.assertEqual(set(sales.mapped("state")), {"sale"}, "confirmed")
+        done = events.filtered(lambda e: e.state == "done")
+        self.assertEqual(len(done), 2)
+        failed = events - done
+        self.assertEqual(failed.state, "failed")
+        self.assertEqual(failed.exception_id.category, "mapping")
+        self.assertEqual(failed.exception_id.fix_data["sku"], "NEW-SKU-9")
+        self.assertEqual(failed.exception_id.subject_key, failed.subject_key)
+        for event in events[1:]:
+            job = self.job(event)
+            self.assertEqual(job.state, "done", "applied in the batch")
+            self.assertFalse(job.date_started, "its own job never ran")
+        self.assertIn("failed", self.job(failed).result)
+        # the stock is reserved by a job of its own, after the batch
+        pickings = sales.picking_ids
+        self.assertEqual(set(pickings.mapped("state")), {"confirmed"})
+        reserve = self.env["queue.job"].search(
+            [("method_name", "=", "_job_reserve_moves"), ("state", "=", "pending")]
+        )
+        self.assertEqual(len(reserve), 1)
+        run_job(self.env, reserve.uuid)
+        self.assertEqual(set(pickings.mapped("state")), {"assigned"})
+        # the bad order's own retry, once its SKU is mapped
+        product = self.env["product.product"].create(
+            {"name": "New", "type": "consu", "taxes_id": [(6, 0, self.tax.ids)]}
+        )
+        self.env["shopify.map.sku"].create(
+            {"exception_id": failed.exception_id.id, "product_id": product.id}
+        ).action_map_and_retry()
+        run_jobs(self.env, rounds=3)
+        self.assertEqual(failed.state, "done", failed.error)
+        self.assertEqual(len(self.sale_orders()), 3)
+        self.assertEqual(set(self.sale_orders().mapped("state")), {"sale"})
+
+    def test_a_sibling_worth_a_retry_is_left_to_its_own_job(self):
+        (good, bad, other), events = self.three_orders()
+        # the batch's second read of an order (the newest event's) gets a 502
+        self.sandbox.inject_fault("status", status=502, operation="OrderById", skip=1)
+        run_job(self.env, events[0].job_uuid)
+        newest = events[2]
+        self.assertEqual(newest.state, "queued", "rolled back, not failed")
+        self.assertFalse(newest.exception_id)
+        job = self.job(newest)
+        self.assertEqual(job.state, "pending", "its own job retries it")
+        self.assertEqual(job.retry, 0)
+        self.assertEqual(events[0].state, "done")
+        self.assertEqual(events[1].state, "failed", "the bad one, on its own")
+        run_job(self.env, newest.job_uuid)
+        self.assertEqual(newest.state, "done", newest.error)
+        sales = self.sale_orders()
+        self.assertEqual(
+            sorted(sales.mapped("client_order_ref")),
+            sorted([good["name"], other["name"]]),
+        )
+        self.assertEqual(set(sales.mapped("state")), {"sale"})
+
+    def test_a_confirmation_refused_lands_on_its_own_order(self):
+        (good, bad, other), events = self.three_orders(bad_sku="MUG-002")
+        mug = self.products["MUG-002"]
+        original = type(self.env["sale.order"]).action_confirm
+
+        def refuse_mugs(orders):
+            if mug in orders.order_line.product_id:
+                raise UserError(self.env._("mugs are out of season"))
+            return original(orders)
+
+        self.patch(type(self.env["sale.order"]), "action_confirm", refuse_mugs)
+        run_job(self.env, events[0].job_uuid)
+        good_sale = self.sale_orders().filtered(
+            lambda s: s.client_order_ref == good["name"]
+        )
+        self.assertEqual(good_sale.state, "sale", "confirmed despite the others")
+        refused = events[1:]
+        self.assertEqual(set(refused.mapped("state")), {"failed"})
+        self.assertIn("mugs are out of season", refused[0].error)
+        self.assertEqual(len(refused.exception_id), 2, "one exception per order")
+        self.assertEqual(events[0].state, "done")
+
+    def test_batch_size_one_applies_one_event_per_job(self):
+        (good, bad, other), events = self.three_orders()
+        self.backend.event_batch_size = 1
+        run_job(self.env, events[0].job_uuid)
+        self.assertEqual(events[0].state, "done")
+        self.assertEqual(set(events[1:].mapped("state")), {"queued"})
+        self.assertEqual(set(self.job(events[1]).mapped("state")), {"pending"})
