@@ -17,3 +17,4 @@ from . import test_business_reports
 from . import test_go_live_governance
 from . import test_promotion
 from . import test_create_race
+from . import test_dispatch
