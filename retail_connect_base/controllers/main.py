@@ -7,6 +7,7 @@ from odoo.http import request
 from ..lib.errors import SecretKeyMissing, WebhookRejected
 from ..lib.masking import mask_text
 from ..lib.webhook import DEFAULT_MAX_BYTES, MAX_BODY_BYTES
+from ..models.retail_event import read_committed
 
 # every authentication failure (no such backend, a draft one, no or a wrong
 # signature, another shop) gets this same answer; the log says which
@@ -18,8 +19,9 @@ _logger = logging.getLogger(__name__)
 class RetailConnectController(http.Controller):
     """Webhook ingress for every platform, and the metrics endpoint.
 
-    The request only verifies, stores and enqueues; the business work happens in
-    the event's queue job. Anything refused gets a 4xx and stores nothing.
+    The request only verifies and stores; the dispatcher job gives the stored
+    events their queue jobs in batches (retail.event._ingest) and the business
+    work happens in those. Anything refused gets a 4xx and stores nothing.
     """
 
     @http.route(
@@ -37,7 +39,13 @@ class RetailConnectController(http.Controller):
     )
     def webhook(self, backend_id, **_kw):
         env = request.env(user=SUPERUSER_ID)
-        backend = env["retail.backend"].browse(backend_id).exists()
+        # before the first query: the dispatcher check of _ingest needs it
+        read_committed(env)
+        backends = env["retail.backend"].with_context(active_test=False)
+        # one query for the row and only the fields the request reads
+        backend = backends.search_fetch(
+            [("id", "=", backend_id)], backends._webhook_fields(), limit=1
+        )
         if backend.state == "draft":
             backend = backend.browse()
         try:
@@ -64,7 +72,9 @@ class RetailConnectController(http.Controller):
         except SecretKeyMissing as err:
             _logger.error("retail_connect: %s", err)
             return self._answer(503, "secrets unavailable")
-        _event, created = env["retail.event"]._ingest(backend, delivery, "webhook")
+        _event, created = env["retail.event"]._ingest(
+            backend, delivery, "webhook", deferred=True
+        )
         if not created:
             return self._answer(200, "duplicate")
         return self._answer(200, "parked" if delivery.skip_reason else "stored")

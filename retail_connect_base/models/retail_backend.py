@@ -41,6 +41,10 @@ PRODUCTION_DB_OPTION = "retail_connect_production_db"
 WRITES = "retail_connect_writes"  # cursor cache: writes of each running job
 
 
+# traffic classes, each a queue_job channel with a sub-channel per backend
+CHANNEL_KINDS = ("realtime", "bulk", "stock")
+
+
 class RetailBackend(models.Model):
     """One connected account on a platform (a shop, a Stripe account, ...).
 
@@ -686,13 +690,15 @@ class RetailBackend(models.Model):
 
     # ----------------------------------------------------------------- jobs
     def _channel(self, kind="realtime"):
-        """queue_job channel of this backend for a traffic class."""
+        """queue_job channel of this backend for a traffic class
+        (``CHANNEL_KINDS``: ``stock`` is the stock pushes', so that they never
+        wait behind order jobs; see the README's production layout)."""
         self.ensure_one()
         return f"root.retail_connect.{kind}.{self.platform}_{self.id}"
 
     def _ensure_channels(self):
         channels = self.env["queue.job.channel"].sudo()
-        for kind in ("realtime", "bulk"):
+        for kind in CHANNEL_KINDS:
             parent = self.env.ref(f"retail_connect_base.channel_{kind}")
             name = f"{self.platform}_{self.id}"
             if not channels.search(
@@ -704,7 +710,7 @@ class RetailBackend(models.Model):
         """The queue_job channels :meth:`_ensure_channels` made for these backends."""
         parents = [
             self.env.ref(f"retail_connect_base.channel_{kind}").id
-            for kind in ("realtime", "bulk")
+            for kind in CHANNEL_KINDS
         ]
         return (
             self.env["queue.job.channel"]
@@ -1124,6 +1130,20 @@ class RetailBackend(models.Model):
 
     def _sandbox_host_patterns(self):
         return ["sandbox.*", "*.sandbox.*"]
+
+    def _webhook_fields(self):
+        """Fields the webhook route reads, fetched with the backend in one
+        query (platforms add what their verifier reads; a field left out is
+        only one more query)."""
+        return [
+            "state",
+            "platform",
+            "name",
+            "company_id",
+            "webhook_max_bytes",
+            "webhook_replay_window",
+            "webhook_previous_valid_until",
+        ]
 
     def _get_webhook_verifier(self):
         """The platform's ``Verifier`` (lib/webhook.py); None: no webhooks.

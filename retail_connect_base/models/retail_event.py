@@ -1,7 +1,13 @@
 import json
 import logging
+import threading
 import uuid
 from datetime import timedelta, timezone
+
+from psycopg2.extensions import (
+    ISOLATION_LEVEL_READ_COMMITTED,
+    TRANSACTION_STATUS_IDLE,
+)
 
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
@@ -27,6 +33,11 @@ STATES = [
 ]
 SKIPPED = ("skipped_duplicate", "skipped_stale", "skipped_policy")
 FINAL = ("done", *SKIPPED)
+# The dispatcher: one queue job (at most one pending, by identity key) that
+# gives the events a webhook stored a job each, in batches (see _ingest).
+DISPATCH_KEY = "retail_connect_dispatch"
+DISPATCH_CHANNEL = "root.retail_connect.dispatch"
+DISPATCH_BATCH = 500
 
 
 class RetailEvent(models.Model):
@@ -156,7 +167,7 @@ class RetailEvent(models.Model):
 
     # ------------------------------------------------------------- ingest
     @api.model
-    def _ingest(self, backend, delivery, source="webhook"):
+    def _ingest(self, backend, delivery, source="webhook", deferred=False):
         """Store a delivery once and enqueue its processing.
 
         Return ``(event, created)``. Race-safe: concurrent deliveries of the same
@@ -164,20 +175,31 @@ class RetailEvent(models.Model):
         key, insert one row (``ON CONFLICT DO NOTHING``: both are unique per
         backend). A delivery with a ``skip_reason`` is stored parked: skipped,
         with the reason, and no job.
+
+        ``deferred`` (the webhook route): store the event ``received``, without
+        its job, in one statement; the dispatcher job (``_job_dispatch``) gives
+        the stored events their jobs in batches. The statement also makes sure
+        a dispatcher will see this event: it share-locks the pending
+        dispatcher job, so that the runner cannot start it before this
+        transaction commits; when none is pending (none yet, or the last one
+        already started and may have missed this event), it stores a new one
+        with this transaction. Event and dispatcher commit together: a server
+        stopping in between loses nothing, and the backstop cron dispatches
+        whatever a failed dispatcher left.
         """
         cr = self.env.cr
         now = fields.Datetime.now()
         parked = bool(delivery.skip_reason)
         active = backend.state == "active" and not parked
-        job_uuid = str(uuid.uuid4()) if active else None
-        state = "queued" if active else "received"
+        deferred = deferred and active
+        job_uuid = str(uuid.uuid4()) if active and not deferred else None
+        state = "queued" if job_uuid else "received"
         if parked:
             state = "skipped_policy"
         payload = delivery.payload
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8")
-        cr.execute(
-            """
+        insert = """
             INSERT INTO retail_event
                    (backend_id, company_id, topic, domain, dedup_key, source,
                     subject_key, occurred_at, received_at, remote_updated_at,
@@ -188,32 +210,51 @@ class RetailEvent(models.Model):
                     %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT DO NOTHING
             RETURNING id
-            """,
-            (
-                backend.id,
-                backend.company_id.id,
-                delivery.topic,
-                backend._topic_domain(delivery.topic),
-                delivery.dedup_key,
-                source,
-                delivery.subject_key,
-                _naive(delivery.occurred_at),
-                now,
-                _naive(delivery.remote_updated_at),
-                payload,
-                state,
-                delivery.correlation_id or str(uuid.uuid4()),
-                delivery.meta.get("traffic", "realtime"),
-                job_uuid,
-                delivery.body_digest,
-                delivery.skip_reason,
-                now if parked else None,
-                self.env.uid,
-                self.env.uid,
-                now,
-                now,
-            ),
-        )
+        """
+        params = [
+            backend.id,
+            backend.company_id.id,
+            delivery.topic,
+            backend._topic_domain(delivery.topic),
+            delivery.dedup_key,
+            source,
+            delivery.subject_key,
+            _naive(delivery.occurred_at),
+            now,
+            _naive(delivery.remote_updated_at),
+            payload,
+            state,
+            delivery.correlation_id or str(uuid.uuid4()),
+            delivery.meta.get("traffic", "realtime"),
+            job_uuid,
+            delivery.body_digest,
+            delivery.skip_reason,
+            now if parked else None,
+            self.env.uid,
+            self.env.uid,
+            now,
+            now,
+        ]
+        if deferred:
+            # FOR SHARE conflicts with the runner's UPDATE to 'enqueued': the
+            # pending dispatcher cannot start before this event is committed.
+            # Under READ COMMITTED a dispatcher enqueued meanwhile is re-checked
+            # (no longer pending: not locked, a new one is stored below)
+            # instead of failing the request with a serialization error.
+            cr.execute(
+                f"""
+                WITH event AS ({insert}),
+                dispatcher AS (
+                    SELECT 1 FROM queue_job
+                     WHERE identity_key = %s AND state = 'pending'
+                       AND EXISTS (SELECT 1 FROM event)
+                     LIMIT 1 FOR SHARE)
+                SELECT id, EXISTS (SELECT 1 FROM dispatcher) FROM event
+                """,  # noqa: S608 - constant SQL
+                [*params, DISPATCH_KEY],
+            )
+        else:
+            cr.execute(insert, params)
         row = cr.fetchone()
         if not row:
             same = [("dedup_key", "=", delivery.dedup_key)]
@@ -224,7 +265,10 @@ class RetailEvent(models.Model):
             )
             return existing, False
         event = self.browse(row[0])
-        if active:
+        if deferred:
+            if not row[1]:
+                self._store_dispatcher()
+        elif active:
             event._store_job(
                 event._new_job(
                     backend,
@@ -234,6 +278,62 @@ class RetailEvent(models.Model):
                 )
             )
         return event, True
+
+    @api.model
+    def _store_dispatcher(self):
+        """Store a pending dispatcher job (see ``_ingest``, ``_job_dispatch``)."""
+        self._store_job(
+            Job(
+                self.with_user(SUPERUSER_ID).with_context({})._job_dispatch,
+                channel=DISPATCH_CHANNEL,
+                priority=0,  # ahead of the event jobs waiting for a worker
+                identity_key=DISPATCH_KEY,
+                description="Retail Connect: give received events their jobs",
+            )
+        )
+
+    @api.model
+    def _job_dispatch(self):
+        """Queue one job per received event of an active backend, in batches.
+
+        Idempotent and safe in parallel (two servers, a retried job, the
+        backstop cron): an event is taken with ``FOR UPDATE SKIP LOCKED`` and
+        only while it has no job, so no event ever gets two jobs. More than
+        a batch waiting: another dispatcher follows.
+        """
+        count = self._dispatch()
+        if count >= DISPATCH_BATCH and not self._pending_dispatcher():
+            self._store_dispatcher()
+        return f"{count} event job(s) queued"
+
+    @api.model
+    def _dispatch(self, limit=DISPATCH_BATCH):
+        """Give up to ``limit`` received events of active backends their job;
+        return how many."""
+        self.flush_model()
+        self.env["retail.backend"].flush_model(["state"])
+        self.env.cr.execute(
+            """
+            SELECT e.id FROM retail_event e
+              JOIN retail_backend b ON b.id = e.backend_id AND b.state = 'active'
+             WHERE e.state = 'received' AND e.job_uuid IS NULL
+             ORDER BY e.id
+             LIMIT %s
+               FOR UPDATE OF e SKIP LOCKED
+            """,
+            (limit,),
+        )
+        events = self.browse([row[0] for row in self.env.cr.fetchall()])
+        events._enqueue()
+        return len(events)
+
+    @api.model
+    def _pending_dispatcher(self):
+        self.env.cr.execute(
+            "SELECT 1 FROM queue_job WHERE identity_key = %s AND state = 'pending'",
+            (DISPATCH_KEY,),
+        )
+        return bool(self.env.cr.fetchone())
 
     def _enqueue(self):
         """Queue one processing job per event, in its backend's channel."""
@@ -470,6 +570,16 @@ class RetailEvent(models.Model):
 
     # -------------------------------------------------------------- crons
     @api.model
+    def _cron_dispatch(self):
+        """Backstop of the dispatcher job (it failed, was deleted): queue the
+        received events of active backends; return how many."""
+        count = total = self._dispatch()
+        while count >= DISPATCH_BATCH:
+            count = self._dispatch()
+            total += count
+        return total
+
+    @api.model
     def _cron_requeue_stuck(self, minutes=30):
         """Events queued long ago whose job is gone (crash, deleted) get a new one.
 
@@ -520,6 +630,22 @@ class RetailEvent(models.Model):
             again.invalidate_recordset(["requeue_count", "write_date"])
             again._enqueue()
         return len(again)
+
+
+def read_committed(env):
+    """Run this transaction in READ COMMITTED if it has not started yet (the
+    webhook route, before its first query; never under tests, whose cursor is
+    shared). Return whether it does. The cursor's next transaction is back to
+    Odoo's REPEATABLE READ (set whenever a cursor is opened)."""
+    if getattr(threading.current_thread(), "testing", False) or (
+        env.registry.in_test_mode()
+    ):
+        return False
+    connection = env.cr.connection
+    if connection.get_transaction_status() != TRANSACTION_STATUS_IDLE:
+        return False
+    connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+    return True
 
 
 def _naive(value):

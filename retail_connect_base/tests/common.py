@@ -16,6 +16,8 @@ from pathlib import Path
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
+from ..models.retail_event import DISPATCH_KEY
+
 
 def contracts_dir(*parts):
     """Folder of the official API contracts (``../shared/contracts``).
@@ -69,10 +71,26 @@ def run_job(env, uuid):
     return job
 
 
+def dispatch(env):
+    """Run the dispatcher: the events webhooks stored get their jobs (as the
+    dispatcher job does after a request, retail.event._ingest)."""
+    count = env["retail.event"]._dispatch()
+    env.invalidate_all()
+    return count
+
+
 def run_jobs(env, rounds=1, channel="root.retail_connect"):
     """Run every pending job of ``channel`` (ignoring ETAs), ``rounds`` times."""
     done = []
     for _ in range(rounds):
+        # the dispatcher first: it queues the jobs of the events webhooks
+        # stored (retail.event._ingest), which this round then runs
+        dispatchers = env["queue.job"].search(
+            [("state", "=", "pending"), ("identity_key", "=", DISPATCH_KEY)],
+            order="id",
+        )
+        for rec in dispatchers:  # not returned: callers count their own jobs
+            run_job(env, rec.uuid)
         records = env["queue.job"].search(
             [("state", "=", "pending"), ("channel", "=like", f"{channel}%")],
             order="id",

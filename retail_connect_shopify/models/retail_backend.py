@@ -191,6 +191,9 @@ class RetailBackend(models.Model):
             "fulfillments": "shipment",
         }.get(prefix, False)
 
+    def _webhook_fields(self):
+        return [*super()._webhook_fields(), "shopify_shop_domain"]
+
     def _get_webhook_verifier(self):
         if self.platform == "shopify":
             return ShopifyVerifier(self._webhook_secrets(), self.shopify_shop_domain)

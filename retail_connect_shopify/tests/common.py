@@ -2,12 +2,17 @@
 
 from odoo.tests import HttpCase
 
-from odoo.addons.retail_connect_base.tests.common import run_job, run_jobs, sandboxes
+from odoo.addons.retail_connect_base.tests.common import (
+    dispatch,
+    run_job,
+    run_jobs,
+    sandboxes,
+)
 
 sandboxes()
 from sandboxes.shopify import ShopifySandbox  # noqa: E402
 
-__all__ = ["ShopifyCase", "run_job", "run_jobs"]
+__all__ = ["ShopifyCase", "dispatch", "run_job", "run_jobs"]
 
 SHOP = "acme.myshopify.com"
 TOKEN = "shpat_test"

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo.tests import tagged
 
-from .common import ShopifyCase, run_job, run_jobs
+from .common import ShopifyCase, dispatch, run_job, run_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -128,6 +128,7 @@ class TestOrders(ShopifyCase):
     def test_throttling_reschedules_and_never_fails_the_job(self):
         order = self.new_order()
         self.sandbox.emit("orders/create", order["id"])
+        dispatch(self.env)
         event = self.Event.search([("backend_id", "=", self.backend.id)])
         # more throttled answers than the backend allows retries (3)
         self.sandbox.inject_fault("throttle", times=5)

@@ -20,3 +20,4 @@ from . import test_create_race
 from . import test_approval_gates
 from . import test_flash_overview
 from . import test_job_locks
+from . import test_dispatch

@@ -5,12 +5,17 @@ import time
 
 from odoo.tests import HttpCase
 
-from odoo.addons.retail_connect_base.tests.common import run_job, run_jobs, sandboxes
+from odoo.addons.retail_connect_base.tests.common import (
+    dispatch,
+    run_job,
+    run_jobs,
+    sandboxes,
+)
 
 sandboxes()
 from sandboxes.testshop import TestShopSandbox, sign  # noqa: E402
 
-__all__ = ["TestShopCase", "run_job", "run_jobs", "sign", "TOKEN", "SECRET"]
+__all__ = ["TestShopCase", "dispatch", "run_job", "run_jobs", "sign", "TOKEN", "SECRET"]
 
 TOKEN = "test-token-0123"
 SECRET = "whsec-current-4567"

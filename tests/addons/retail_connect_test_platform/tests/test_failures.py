@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from odoo.addons.retail_connect_base.lib.webhook import Delivery
 
 from ..models.retail_backend import TestShopClient
-from .common import TestShopCase, run_job, run_jobs
+from .common import TestShopCase, dispatch, run_job, run_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -26,6 +26,7 @@ class TestEventFailures(TestShopCase):
     def test_an_event_whose_job_keeps_getting_lost_goes_to_the_dead_letter(self):
         customer = self.sandbox.add_customer("lost@example.com", "Lost")
         self.post_event(self.event_for(customer))
+        dispatch(self.env)
         event = self.Event.search([("backend_id", "=", self.backend.id)])
         self.assertEqual(self.backend.stuck_requeue_limit, 3)
         for requeue in range(1, 4):
@@ -51,6 +52,7 @@ class TestEventFailures(TestShopCase):
         self.backend._policy("customer").unlink()
         customer = self.sandbox.add_customer("nopolicy@example.com", "No policy")
         self.post_event(self.event_for(customer))
+        dispatch(self.env)
         event = self.Event.search([("backend_id", "=", self.backend.id)])
         job = run_job(self.env, event.job_uuid)
         self.assertEqual(job.state, "done", "the failure is the event's, not a job's")

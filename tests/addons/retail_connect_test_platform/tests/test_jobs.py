@@ -2,13 +2,14 @@ from datetime import datetime, timedelta
 
 from odoo.tests import tagged
 
-from .common import TOKEN, TestShopCase, run_job, run_jobs
+from .common import TOKEN, TestShopCase, dispatch, run_job, run_jobs
 
 
 @tagged("post_install", "-at_install")
 class TestJobs(TestShopCase):
     def _queued_update(self, customer):
         self.post_event(self.event_for(customer, topic="customer/updated"))
+        dispatch(self.env)
         return self.Event.search(
             [("backend_id", "=", self.backend.id), ("state", "=", "queued")],
             order="id desc",
@@ -168,6 +169,7 @@ class TestJobs(TestShopCase):
     def test_stuck_event_is_requeued(self):
         customer = self.sandbox.add_customer("stuck@example.com", "Stuck")
         self.post_event(self.event_for(customer))
+        dispatch(self.env)
         event = self.Event.search([("backend_id", "=", self.backend.id)])
         self.env["queue.job"].search([("uuid", "=", event.job_uuid)]).unlink()
         self.env.cr.execute(
