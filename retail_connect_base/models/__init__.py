@@ -16,4 +16,5 @@ from . import retail_privacy
 from . import retail_integration_map
 from . import retail_approval
 from . import retail_promotion
+from . import retail_shadow
 from . import stock_picking_hold

@@ -19,6 +19,7 @@ from .common import check_group
 ACTIONS = [
     ("activate", "Activate / resume"),
     ("promote", "Apply a promoted configuration"),
+    ("shadow_leave", "Leave shadow mode"),  # retail_shadow.py runs it
 ]
 
 
