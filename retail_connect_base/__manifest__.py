@@ -14,6 +14,7 @@
     "data": [
         "security/retail_connect_security.xml",
         "security/ir.model.access.csv",
+        "security/retail_shadow_security.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "views/retail_backend_views.xml",
@@ -28,6 +29,7 @@
         "report/retail_report_views.xml",
         "views/retail_connect_menus.xml",
         "views/retail_governance_views.xml",
+        "views/retail_shadow_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -92,6 +92,23 @@ class ThrottledError(TransientError):
     category = "throttle"
 
 
+class ShadowWrite(Exception):  # noqa: N818 - a stop, not an error
+    """A write a backend in shadow mode did not send: it was recorded instead.
+
+    Raised by the client in place of the request (``request`` is the
+    ``ShadowRequest`` that would have gone out). Not a ``SyncError``: a flow
+    that sets a failed record aside must not take it for one; the base's
+    runners stop there and roll back what the flow did.
+    """
+
+    def __init__(self, request):
+        super().__init__(
+            f"shadow mode: {request.operation} ({request.method} {request.url}) "
+            "was recorded, not sent"
+        )
+        self.request = request
+
+
 class EventSkipped(Exception):
     """Raised by an event handler to say the event must not be applied.
 

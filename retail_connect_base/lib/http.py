@@ -16,8 +16,16 @@ too (requests itself only drops ``Authorization``). Calls elsewhere are neither
 charged to the API's rate budget nor read by the platform's hooks (``classify``,
 ``observe``, ``throttle_state`` know the API's answers, not a storage host's).
 
+Shadow mode: given a ``shadow`` function, a write to the API (``is_write``) is
+first offered to it as a ``ShadowRequest`` (method, URL, masked body,
+idempotency key); when it answers True (the backend, or the policy of the
+running flow, is in shadow) the request is not sent and ``ShadowWrite`` is
+raised instead. Reads go out as usual.
+
 Platform clients subclass it and override ``classify`` (their error shapes and
-retry headers), ``throttle_state`` and ``observe`` (their rate-limit headers).
+retry headers), ``throttle_state`` and ``observe`` (their rate-limit headers),
+and ``is_write`` / ``body_idempotency_key`` when a write is not told by its
+method (GraphQL).
 """
 
 import email.utils
@@ -34,6 +42,7 @@ from .errors import (
     AuthError,
     ForeignHostError,
     RemoteError,
+    ShadowWrite,
     ThrottledError,
     TransientError,
 )
@@ -57,6 +66,17 @@ class Exchange:
     error: str | None = None
     request_body: str | None = None
     response_body: str | None = None
+
+
+@dataclass
+class ShadowRequest:
+    """A write request as it would have been sent (shadow mode)."""
+
+    operation: str
+    method: str
+    url: str
+    body: str | None = None
+    idempotency_key: str | None = None
 
 
 def parse_retry_after(value, now=None):
@@ -161,10 +181,13 @@ class RetailHttpClient:
         attempt=1,
         timeout=None,
         idempotency_keys=None,
+        shadow=None,
     ):
         """``idempotency_keys``: a function giving the key of the next write
         that has none (the backend numbers its job's writes, so a retried job
-        sends the keys it sent before); without it, a random key per call."""
+        sends the keys it sent before); without it, a random key per call.
+        ``shadow``: a function given each write's ``ShadowRequest`` before it
+        is sent; True keeps it from being sent (``ShadowWrite``)."""
         self.base_url = base_url.rstrip("/")
         self.origin = origin(self.base_url)
         # the API host's headers (credentials): never in the session, which
@@ -177,11 +200,23 @@ class RetailHttpClient:
         self.attempt = attempt
         self.timeout = timeout or self.timeout_seconds
         self.idempotency_keys = idempotency_keys or (lambda: str(uuid.uuid4()))
+        self.shadow = shadow
 
     # -- policy hooks (platforms override) ---------------------------------
     def backoff(self):
         delay = min(self.backoff_cap, self.backoff_base * 2 ** (self.attempt - 1))
         return round(delay * random.uniform(0.75, 1.25), 1)
+
+    def is_write(self, method, url, json=None, data=None):
+        """True when the request changes something on the platform: a backend
+        in shadow mode does not send it. REST: the write methods; a GraphQL
+        client tells a mutation from a query."""
+        return method in WRITE_METHODS
+
+    def body_idempotency_key(self, json):
+        """The idempotency key a write carries in its body (GraphQL's
+        ``@idempotent(key:)``), for the shadow record; None: in a header."""
+        return None
 
     def should_retry(self, response):
         """Platform's explicit retry signal: True/False, or None when silent."""
@@ -289,6 +324,16 @@ class RetailHttpClient:
             idempotency_key=idempotency_key,
             request_body=mask_body(json if json is not None else data),
         )
+        if self.shadow and api and self.is_write(method, url, json, data):
+            would_be = ShadowRequest(
+                operation=operation,
+                method=method,
+                url=exchange.url,
+                body=exchange.request_body,
+                idempotency_key=idempotency_key or self.body_idempotency_key(json),
+            )
+            if self.shadow(would_be):
+                raise ShadowWrite(would_be)
         if self.limiter and api:
             try:
                 self.limiter(cost)

@@ -18,6 +18,7 @@ from . import retail_integration_map
 from . import retail_approval
 from . import retail_approval_gates
 from . import retail_promotion
+from . import retail_shadow
 from . import stock_picking_hold
 from . import retail_contract
 from . import retail_watch_alert

@@ -31,6 +31,7 @@ ACTIONS = [
     ("policy", "Change a sync policy"),
     ("secret", "Rotate a secret"),
     ("bulk", "Bulk action"),
+    ("shadow_leave", "Leave shadow mode"),  # retail_shadow.py runs it
 ]
 # the context key an approved request runs under: its value is the request
 # itself (a record, which no RPC client can send), so the gates

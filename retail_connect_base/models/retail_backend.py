@@ -17,6 +17,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.errors import (
     SecretKeyMissing,
+    ShadowWrite,
     SyncError,
     ThrottledError,
     TransientError,
@@ -848,27 +849,40 @@ class RetailBackend(models.Model):
         its result saying it failed, instead of failing unseen in the queue.
         A success of the same job kind on the active backend resolves them.
         The body runs in a savepoint: a failure keeps none of its writes.
+
+        In shadow mode (the backend's, or the policy of ``domain``), a body
+        that tries to write to the platform is stopped there and rolled back
+        whole; its requests are recorded as shadow records (retail_shadow.py).
         """
         self.ensure_one()
         self._restart_writes()
-        try:
-            with self.env.cr.savepoint():
-                result = func(*args)
-        except Exception as err:  # noqa: BLE001 - classified, none is lost
-            failure, dead = self._job_failure(err)
-            self._report_failure(
-                failure,
-                domain=domain,
-                subject_key=subject_key,
-                message=self._outbound_message(failure, dead, subject_key),
-                record=record,
-                fix=failure.fix or None,
-                retry_job=self._job_call(),
-            )
-            return f"failed: {failure.message}"
+        with self._shadow_scope(domain) as run:
+            try:
+                with self.env.cr.savepoint():
+                    result = func(*args)
+                    if run.requests:  # a write held back, then caught by the body
+                        raise ShadowWrite(run.requests[0])
+            except Exception as err:  # noqa: BLE001 - classified, none is lost
+                if run.requests:
+                    return self._shadow_outbound_done(run, domain, subject_key, record)
+                return self._outbound_failed(err, domain, subject_key, record)
         if self.state == "active":  # else the body only kept its work for later
             self._resolve_outbound(subject_key)
         return result
+
+    def _outbound_failed(self, err, domain, subject_key, record):
+        """Report the failure of an outbound body (``_run_outbound``)."""
+        failure, dead = self._job_failure(err)
+        self._report_failure(
+            failure,
+            domain=domain,
+            subject_key=subject_key,
+            message=self._outbound_message(failure, dead, subject_key),
+            record=record,
+            fix=failure.fix or None,
+            retry_job=self._job_call(),
+        )
+        return f"failed: {failure.message}"
 
     def _outbound_message(self, failure, dead, subject_key):
         """What failed, why, and what to do."""
@@ -970,6 +984,7 @@ class RetailBackend(models.Model):
             on_budget=self._observe_budget,
             attempt=self._job_attempt(),
             idempotency_keys=self._next_idempotency_key,
+            shadow=self._shadow_intercept,
             **kwargs,
         )
 

@@ -28,11 +28,12 @@ STATES = [
     ("skipped_duplicate", "Skipped: duplicate"),
     ("skipped_stale", "Skipped: stale"),
     ("skipped_policy", "Skipped: policy"),
+    ("shadow", "Shadow: computed, not applied"),
     ("failed", "Failed"),
     ("dead", "Dead letter"),
 ]
 SKIPPED = ("skipped_duplicate", "skipped_stale", "skipped_policy")
-FINAL = ("done", *SKIPPED)
+FINAL = ("done", "shadow", *SKIPPED)
 # The dispatcher: one queue job (at most one pending, by identity key) that
 # gives the events a webhook stored a job each, in batches (see _ingest).
 DISPATCH_KEY = "retail_connect_dispatch"
@@ -406,25 +407,35 @@ class RetailEvent(models.Model):
             return f"backend {backend.state}: waiting"
         backend._restart_writes()
         self.attempts = backend._job_attempt()
-        try:
-            with self.env.cr.savepoint():
-                if self.domain not in (False, TECHNICAL) and not (
-                    self._import_policy()._allows_import()
-                ):
-                    raise EventSkipped(
-                        "skipped_policy", "the sync policy does not import"
-                    )
-                record = backend.with_context(
-                    retail_connect_origin=backend.id
-                )._process_event(self)
-        except EventSkipped as skip:
-            return self._finish(skip.state, skip.reason)
-        except Exception as err:  # noqa: BLE001 - classified, none is lost
-            failure, dead = backend._job_failure(err)
-            self._fail(failure, state="dead" if dead else "failed")
-            # a changed contract is a likely cause: always checked on failure
-            backend._contract_check(self, failed=True)
-            return f"{'dead letter' if dead else 'failed'}: {failure.message}"
+        # shadow mode (retail_shadow.py): processed, compared, rolled back
+        with backend._shadow_scope(self.domain) as run:
+            try:
+                with self.env.cr.savepoint():
+                    if self.domain not in (False, TECHNICAL) and not (
+                        self._import_policy()._allows_import()
+                    ):
+                        raise EventSkipped(
+                            "skipped_policy", "the sync policy does not import"
+                        )
+                    record = backend.with_context(
+                        retail_connect_origin=backend.id
+                    )._process_event(self)
+                    if run.shadow:
+                        record = record[:1] if record else None
+                        after = self.env["retail.shadow.record"]._snapshot(record)
+                        raise _ShadowDone(record, after)
+            except _ShadowDone as done:
+                return self._shadow_done(run, done.record, done.after)
+            except EventSkipped as skip:
+                return self._finish(skip.state, skip.reason)
+            except Exception as err:  # noqa: BLE001 - classified, none is lost
+                if run.requests:
+                    return self._shadow_done(run, None, None)
+                failure, dead = backend._job_failure(err)
+                self._fail(failure, state="dead" if dead else "failed")
+                # a changed contract is a likely cause: always checked on failure
+                backend._contract_check(self, failed=True)
+                return f"{'dead letter' if dead else 'failed'}: {failure.message}"
         values = {
             "state": "done",
             "processed_at": fields.Datetime.now(),
@@ -436,6 +447,26 @@ class RetailEvent(models.Model):
         self.env["retail.sync.exception"]._auto_resolve(self)
         backend._contract_check(self)  # a sample (contract_sample_rate)
         return f"done: {record and record.display_name or ''}"
+
+    def _shadow_done(self, run, record, after):
+        """Shadow mode: the event was processed and rolled back. Record what
+        the import would change (``after`` against what Odoo holds now) and
+        the writes it tried; the event ends ``shadow``."""
+        Shadow = self.env["retail.shadow.record"]
+        backend = self.backend_id
+        note = self.env._("Computed in shadow mode, not applied")
+        if run.requests:
+            Shadow._record_requests(
+                backend, run.requests, domain=self.domain, event=self
+            )
+            note = self.env._("Shadow mode: stopped at a write, not sent")
+        elif record is not None:
+            before = Shadow._snapshot(record.exists())
+            Shadow._record_import(backend, self, record._name, record.id, before, after)
+        self.write(
+            {"state": "shadow", "processed_at": fields.Datetime.now(), "error": note}
+        )
+        return f"shadow: {note}"
 
     def _finish(self, state, reason):
         self.write(
@@ -646,6 +677,16 @@ def read_committed(env):
         return False
     connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
     return True
+
+
+class _ShadowDone(Exception):  # noqa: N818 - a way out, not an error
+    """Ends an event's processing in shadow mode: its savepoint rolls back,
+    ``after`` (the record's values as processed) goes on."""
+
+    def __init__(self, record, after):
+        super().__init__("shadow")
+        self.record = record
+        self.after = after
 
 
 def _naive(value):

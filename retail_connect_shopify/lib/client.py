@@ -6,12 +6,17 @@ throttled answer (``THROTTLED``, usually HTTP 200, sometimes 429) becomes a
 ``ThrottledError`` whose delay is the time the bucket needs to hold the query.
 """
 
+import re
+
 from odoo.addons.retail_connect_base.lib.errors import (
     AuthError,
     RemoteError,
     ThrottledError,
 )
 from odoo.addons.retail_connect_base.lib.http import RetailHttpClient
+
+# the operation type opening a GraphQL document (comments aside)
+MUTATION = re.compile(r"^\s*mutation\b", re.MULTILINE)
 
 
 class UserErrors(RemoteError):
@@ -45,6 +50,21 @@ class ShopifyClient(RetailHttpClient):
         # on_api_notice(served_version, deprecated_fields): what Shopify says
         # about the version it served and the deprecated fields we used
         self.on_api_notice = on_api_notice
+
+    # -- shadow mode -----------------------------------------------------
+    def is_write(self, method, url, json=None, data=None):
+        # every GraphQL call is a POST: a mutation writes, a query reads
+        # (https://shopify.dev/docs/api/admin-graphql#mutations); the
+        # client-credentials grant only fetches a token
+        if url.endswith("/graphql.json"):
+            return bool(MUTATION.search((json or {}).get("query") or ""))
+        if url.endswith("/admin/oauth/access_token"):
+            return False
+        return super().is_write(method, url, json, data)
+
+    def body_idempotency_key(self, json):
+        # @idempotent(key: $key) (shopify.dev/docs/api/usage/idempotent-requests)
+        return ((json or {}).get("variables") or {}).get("key")
 
     # -- signals ---------------------------------------------------------
     @staticmethod

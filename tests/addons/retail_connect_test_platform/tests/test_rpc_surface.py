@@ -60,6 +60,13 @@ EXPECTED = {
     ("retail.backend", "action_promotion_export"): MANAGERS,
     ("retail.backend", "action_promotion_import"): MANAGERS,
     ("retail.promotion", "action_apply"): MANAGERS,
+    # shadow mode: managers start it and ask to leave it (an approval)
+    ("retail.backend", "action_shadow_start"): MANAGERS,
+    ("retail.backend", "action_shadow_leave"): MANAGERS,
+    ("retail.sync.policy", "action_shadow_start"): MANAGERS,
+    ("retail.sync.policy", "action_shadow_leave"): MANAGERS,
+    ("retail.backend", "action_view_shadow"): RETAIL,
+    ("retail.shadow.record", "action_open_record"): RETAIL,
     # navigation: Retail users
     ("retail.backend", "action_view_exceptions"): RETAIL,
     ("retail.backend", "action_view_events"): RETAIL,
