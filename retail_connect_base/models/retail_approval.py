@@ -69,8 +69,8 @@ class RetailApproval(models.Model):
     reason = fields.Text(
         "What and why",
         readonly=True,
-        help="What runs once approved (every value changed, old and new) and "
-        "the requester's reason.",
+        help="What runs once approved, and why: every value changed, old and "
+        "new. The requester adds their reasons in the request's chatter.",
     )
     payload = fields.Text(
         readonly=True,

@@ -263,6 +263,18 @@ class RetailSyncPolicy(models.Model):
             super(RetailSyncPolicy, self - held).write(vals)
         return True
 
+    def unlink(self):
+        live = self.filtered(lambda p: p.backend_id._four_eyes_change_required())
+        if live:
+            raise UserError(
+                self.env._(
+                    "%(policies)s belong to a live production backend: set their "
+                    "direction to Off instead (an approval request).",
+                    policies=", ".join(live.mapped("display_name")),
+                )
+            )
+        return super().unlink()
+
     def _request_change(self, changes):
         self.ensure_one()
         lines = []

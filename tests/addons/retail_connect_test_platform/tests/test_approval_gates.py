@@ -255,3 +255,8 @@ class TestApprovalGates(TransactionCase):
         self._requests(self.live, "promote").with_user(self.bob).action_approve()
         self.assertEqual(self.inventory.direction, "out")
         self.assertFalse(self._requests(self.live, "policy"), "approved as a whole")
+
+    def test_a_policy_of_a_live_production_backend_is_not_deleted(self):
+        with self.assertRaisesRegex(UserError, "direction to Off"):
+            self.inventory.with_user(self.alice).unlink()
+        self.assertTrue(self.inventory.exists())
