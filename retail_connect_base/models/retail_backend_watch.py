@@ -225,7 +225,7 @@ class RetailBackend(models.Model):
         (any platforms). A figure is a dict: ``metric`` (the Prometheus name
         after ``retail_connect_``, e.g. ``threepl_backlog_messages``),
         ``label``, ``value`` (a number), ``display`` (the text shown, when it
-        is not the number), ``help`` (one sentence) and ``total`` (``sum``,
+        is not the number), ``help`` (one sentence), ``total`` (``sum``,
         ``max`` or ``None``: how the suite's total adds it up) and ``hidden``
         (true: in the metrics only).
 

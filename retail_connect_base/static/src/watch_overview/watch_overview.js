@@ -62,6 +62,13 @@ export class WatchOverview extends Component {
         }));
     }
 
+    busy(policies) {
+        // a domain without traffic, backlog or breach is only noise here
+        return policies.filter(
+            (policy) => policy.p95_s || policy.backlog || policy.breached
+        );
+    }
+
     latencyWidth(policy) {
         const scale = Math.max(policy.objective_s || 1, policy.p95_s) * 1.2;
         return Math.min(100, Math.round((policy.p95_s / scale) * 100));
