@@ -134,7 +134,8 @@ class AmazonListing(models.Model):
         marketplace = self.marketplace_id
         product = self.product_id.with_context(warehouse_id=marketplace._warehouse().id)
         sold = pending.get((marketplace.code, self.sku), 0)
-        return max(0, math.floor(product.free_qty - marketplace.safety_stock - sold))
+        free = product._retail_sellable_qty()  # deferred reservations held
+        return max(0, math.floor(free - marketplace.safety_stock - sold))
 
     def _amazon_refused(self, answer, retry_job=None):
         """Amazon refused the quantity: set the listing aside with its own

@@ -144,6 +144,36 @@ class RetailBackend(models.Model):
         return self._run_outbound(False, "stock:reserve", reserve)
 
 
+class ProductProduct(models.Model):
+    _inherit = "product.product"
+
+    def _retail_sellable_qty(self):
+        """What a channel may offer of this product: Odoo's free quantity (in
+        the context's warehouse or location, as ``free_qty``) minus the demand
+        of confirmed moves whose reservation waits for the reservation job.
+        Without it, a deferred reservation would leave those units free for
+        a few seconds, and a stock push in that window would offer them."""
+        self.ensure_one()
+        free = self.free_qty
+        domain = [
+            ("product_id", "=", self.id),
+            ("retail_reserve_pending", "=", True),
+            ("state", "in", ("confirmed", "partially_available", "waiting")),
+        ]
+        warehouse = self.env.context.get("warehouse_id")
+        location = self.env.context.get("location")
+        if warehouse:
+            view = self.env["stock.warehouse"].browse(warehouse).view_location_id
+            domain.append(("location_id", "child_of", view.id))
+        elif isinstance(location, int):
+            domain.append(("location_id", "child_of", location))
+        moves = self.env["stock.move"].sudo().search(domain)
+        pending = sum(
+            move.product_qty - move.quantity for move in moves if move.product_qty
+        )
+        return free - max(0.0, pending)
+
+
 class StockMove(models.Model):
     _inherit = "stock.move"
 

@@ -155,7 +155,8 @@ class ShopifyStockLevel(models.Model):
         product = self.product_id.with_context(
             warehouse_id=self.location_id.warehouse_id.id
         )
-        return max(0, math.floor(product.free_qty - (policy.safety_stock or 0)))
+        free = product._retail_sellable_qty()  # deferred reservations held
+        return max(0, math.floor(free - (policy.safety_stock or 0)))
 
     def _target(self, policy, held):
         """What Shopify should show: Odoo's side minus the units Shopify

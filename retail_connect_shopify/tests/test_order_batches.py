@@ -57,8 +57,17 @@ class TestOrderBatches(ShopifyCase):
             [("method_name", "=", "_job_reserve_moves"), ("state", "=", "pending")]
         )
         self.assertEqual(len(reserve), 1)
+        # until it runs, the channels already count the ordered units as sold
+        tshirt = self.products["TSHIRT-001"].with_context(
+            warehouse_id=self.warehouse.id
+        )
+        self.assertEqual(tshirt.free_qty, 50, "not reserved yet")
+        self.assertEqual(tshirt._retail_sellable_qty(), 48)
         run_job(self.env, reserve.uuid)
         self.assertEqual(set(pickings.mapped("state")), {"assigned"})
+        tshirt.invalidate_recordset()
+        self.assertEqual(tshirt.free_qty, 48)
+        self.assertEqual(tshirt._retail_sellable_qty(), 48, "never counted twice")
         # the bad order's own retry, once its SKU is mapped
         product = self.env["product.product"].create(
             {"name": "New", "type": "consu", "taxes_id": [(6, 0, self.tax.ids)]}
