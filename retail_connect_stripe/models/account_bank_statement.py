@@ -34,6 +34,24 @@ class AccountBankStatement(models.Model):
         "to the cent.",
     )
 
+    stripe_exception_ids = fields.Many2many(
+        "retail.sync.exception",
+        string="Sync exceptions",
+        compute="_compute_stripe_exception_ids",
+        groups="retail_connect_base.group_user",
+        help="What the reconciliation left to a person: lines on the suspense "
+        "account, transactions that do not add up to the payout.",
+    )
+
+    def _compute_stripe_exception_ids(self):
+        exceptions = self.env["retail.sync.exception"].search(
+            [("res_model", "=", self._name), ("res_id", "in", self.ids)]
+        )
+        for statement in self:
+            statement.stripe_exception_ids = exceptions.filtered(
+                lambda exc, st=statement: exc.res_id == st.id
+            )
+
     def _compute_stripe_reconciled(self):
         for statement in self:
             transfer = statement.company_id.transfer_account_id

@@ -165,7 +165,9 @@ class RetailBackend(models.Model):
     def _stripe_payout_checks(self, payout, txns, plan, statement):
         """Exceptions for what does not add up or is left to a person."""
         _ = self.env._
-        subject = f"payout:{payout['id']}"
+        # not the job's own subject (payout:<id>): the job's success resolves
+        # that one, and these are left to a person even though it succeeded
+        subject = f"payout:{payout['id']}:reconciliation"
         code = payout["currency"]
         paid = sum(t["net"] for t in txns if t["type"] != "payout")
         if paid != payout["amount"]:

@@ -56,3 +56,46 @@ class TestStripeTours(StripeCase):
                 [("backend_id", "=", self.backend.id)]
             )
         )
+
+    def test_tour_a_payout_with_a_line_left_to_check_reads_to_check(self):
+        sale = self.order()
+        paid = self.pay(12000, metadata={"odoo_order": sale.name})
+        self.flush()
+        run_jobs(self.env, rounds=2)
+        # a refund that fails later: Stripe gives the money back to the
+        # balance as an adjustment no Odoo payment stands for
+        refund = self.admin("refunds", {"charge": paid["charge"]["id"], "amount": 3000})
+        self.flush()
+        run_jobs(self.env, rounds=3)
+        self.admin(
+            f"refunds/{refund['id']}/status",
+            {"status": "failed", "failure_reason": "expired_or_canceled_card"},
+        )
+        self.flush()
+        run_jobs(self.env, rounds=3)
+        payout = self.admin("payouts")
+        self.admin(f"payouts/{payout['id']}/paid")
+        self.flush()
+        run_jobs(self.env, rounds=3)
+        statement = self.env["account.bank.statement"].search(
+            [("stripe_backend_id", "=", self.backend.id)]
+        )
+        self.assertEqual(len(statement), 1)
+        self.start_tour("/odoo", "retail_connect_stripe_payout_to_check", login="admin")
+        self.assertFalse(statement.stripe_reconciled)
+        self.assertEqual(statement.stripe_unreconciled_count, 2)
+        left = statement.line_ids.filtered(lambda line: not line.is_reconciled)
+        # the refund and its failure: no Odoo payment stands for them now
+        self.assertEqual(sorted(left.mapped("amount")), [-30.0, 30.0])
+        exception = self.env["retail.sync.exception"].search(
+            [
+                ("res_model", "=", "account.bank.statement"),
+                ("res_id", "=", statement.id),
+            ]
+        )
+        self.assertEqual(len(exception), 1)
+        # left open for a person: the reconciliation job's own success does
+        # not resolve what it could not match
+        self.assertEqual(exception.state, "new")
+        self.assertEqual(statement.stripe_exception_ids, exception)
+        self.assertIn(refund["id"], exception.message)

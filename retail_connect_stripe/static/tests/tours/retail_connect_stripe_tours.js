@@ -62,3 +62,45 @@ registry.category("web_tour.tours").add("retail_connect_stripe_payout", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("retail_connect_stripe_payout_to_check", {
+    url: "/odoo",
+    steps: () => [
+        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
+        {
+            trigger: "[data-menu-xmlid='retail_connect_stripe.menu_stripe_payout']",
+            run: "click",
+        },
+        {
+            content: "the payout, listed as not reconciled, 2 lines to check",
+            trigger:
+                ".o_list_view .o_data_row:contains(Acme Stripe):has(.o_data_cell[name='stripe_reconciled'] input:not(:checked)):has(.o_data_cell[name='stripe_unreconciled_count']:contains(2)) .o_data_cell[name='name']",
+            run: "click",
+        },
+        {
+            content: "its form says it is to check, and why",
+            trigger: ".o_form_view .ribbon:contains(To check)",
+        },
+        {
+            trigger: ".o_form_view .alert-warning:contains(suspense account)",
+        },
+        {
+            content: "the customer's charge is matched",
+            trigger: `${LINES} .o_data_row:contains(Stripe charge) .o_data_cell[name='is_reconciled'] input:checked`,
+        },
+        {
+            content: "the failed refund's money back is not",
+            trigger: `${LINES} .o_data_row:contains(Stripe refund_failure) .o_data_cell[name='is_reconciled'] input:not(:checked)`,
+        },
+        {
+            content: "the payout's exception, open, on its form",
+            trigger:
+                ".o_form_view .o_field_widget[name='stripe_exception_ids'] .o_data_row:contains(left on the suspense account):has(.o_data_cell[name='state']:contains(New)) .o_data_cell[name='name']",
+            run: "click",
+        },
+        {
+            content: "it names the lines to reconcile by hand",
+            trigger: ".modal .o_field_widget[name='message']:contains(refund_failure)",
+        },
+    ],
+});
