@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from .options import arrivals
 from .wiring import AMAZON_DE, AMAZON_SELLER
@@ -398,18 +399,24 @@ class FlashSale:
         return waiting
 
     def waiting(self):
-        """Odoo's backlog: events not processed yet, jobs not run yet."""
+        """Odoo's backlog: events not processed yet, jobs due and not run
+        yet (a job waiting for its time, such as the next order poll held
+        by Amazon's rate limit, is no work left behind)."""
         events = self.odoo(
             "retail.event",
             "search_count",
             [["state", "in", ["received", "queued"]]],
         )
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         jobs = self.odoo(
             "queue.job",
             "search_count",
             [
                 ["state", "in", ["pending", "enqueued", "started"]],
                 ["channel", "=like", "root.retail_connect%"],
+                "|",
+                ["eta", "=", False],
+                ["eta", "<=", now],
             ],
         )
         return events + jobs
