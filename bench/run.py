@@ -263,6 +263,7 @@ def verify(pg, backend_id, acked, lines, url, config):
             "SELECT state, count(*) FROM queue_job GROUP BY state", db=DB
         ).splitlines()
     )
+    jobs_added_by_resend = scalar("SELECT count(*) FROM queue_job") - jobs_before
     dispatchers = scalar(
         "SELECT count(*) FROM queue_job WHERE method_name = '_job_dispatch'"
     )
@@ -284,7 +285,7 @@ def verify(pg, backend_id, acked, lines, url, config):
         "resent": len(sample),
         "resent_answers": answers,
         "rows_after_resend": scalar(f"SELECT count(*) {where}"),
-        "jobs_added_by_resend": scalar("SELECT count(*) FROM queue_job") - jobs_before,
+        "jobs_added_by_resend": jobs_added_by_resend,
         "events_queued": scalar(f"SELECT count(*) {where} AND state = 'queued'"),
         "jobs_by_state": {k: int(v) for k, v in jobs.items()},
         "dispatcher_jobs": dispatchers,
