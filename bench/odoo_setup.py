@@ -1,7 +1,10 @@
 """Create the benchmark's TestShop backend in a database; print its id.
 
 Run by bench/run.py with Odoo's environment, before the server starts:
-``python3 bench/odoo_setup.py <config> <database> <webhook secret>``.
+``python3 bench/odoo_setup.py <config> <database> <webhook secret>``;
+``python3 bench/odoo_setup.py <config> <database> dispatch`` runs the
+dispatcher once (as its job or backstop cron would after a restart) and prints
+how many events got a job.
 """
 
 import sys
@@ -15,6 +18,9 @@ def main(config, db, secret):
     registry = odoo.modules.registry.Registry(db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        if secret == "dispatch":
+            print(env["retail.event"]._cron_dispatch())
+            return
         backend = env["retail.backend"].create(
             {
                 "name": "Bench TestShop",

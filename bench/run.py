@@ -224,8 +224,21 @@ def settle(pg, backend_id):
         time.sleep(1)
 
 
-def verify(pg, backend_id, acked, lines, url):
-    """Every acknowledged delivery stored once; resending one stores nothing."""
+def dispatch(config):
+    """Run the dispatcher once in its own process; how many events got a job."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "odoo_setup.py"), str(config), DB, "dispatch"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return int(done.stdout.split()[-1])
+
+
+def verify(pg, backend_id, acked, lines, url, config):
+    """Every acknowledged delivery stored once; resending one stores nothing;
+    the dispatcher then gives every stored event one job."""
 
     def scalar(sql):
         return int(pg.psql(sql, db=DB))
@@ -250,6 +263,19 @@ def verify(pg, backend_id, acked, lines, url):
             "SELECT state, count(*) FROM queue_job GROUP BY state", db=DB
         ).splitlines()
     )
+    jobs_added_by_resend = scalar("SELECT count(*) FROM queue_job") - jobs_before
+    dispatchers = scalar(
+        "SELECT count(*) FROM queue_job WHERE method_name = '_job_dispatch'"
+    )
+    # the server "stops" here with every event stored and none dispatched: the
+    # dispatcher, run twice in another process, gives each exactly one job
+    dispatched = [dispatch(config) for config in (config, config)]
+    event_jobs = scalar(
+        "SELECT count(*) FROM queue_job WHERE method_name = '_job_process'"
+    )
+    distinct_jobs = scalar(
+        f"SELECT count(DISTINCT job_uuid) {where} AND job_uuid IS NOT NULL"
+    )
     return {
         "acknowledged": len(acked),
         "stored": rows,
@@ -259,9 +285,13 @@ def verify(pg, backend_id, acked, lines, url):
         "resent": len(sample),
         "resent_answers": answers,
         "rows_after_resend": scalar(f"SELECT count(*) {where}"),
-        "jobs_added_by_resend": scalar("SELECT count(*) FROM queue_job") - jobs_before,
+        "jobs_added_by_resend": jobs_added_by_resend,
         "events_queued": scalar(f"SELECT count(*) {where} AND state = 'queued'"),
         "jobs_by_state": {k: int(v) for k, v in jobs.items()},
+        "dispatcher_jobs": dispatchers,
+        "dispatched": dispatched,
+        "event_jobs": event_jobs,
+        "events_with_distinct_job": distinct_jobs,
     }
 
 
@@ -273,6 +303,9 @@ def integrity_ok(check):
         and check["rows_after_resend"] == check["stored"]
         and check["jobs_added_by_resend"] == 0
         and set(check["jobs_by_state"]) <= {"pending"}
+        and check["dispatched"] == [check["stored"], 0]
+        and check["event_jobs"] == check["stored"]
+        and check["events_with_distinct_job"] == check["stored"]
     )
 
 
@@ -329,7 +362,15 @@ def report(result):
         f"{check['rows_after_resend'] - check['stored']}, jobs added "
         f"{check['jobs_added_by_resend']}"
     )
-    print(f"  jobs by state: {check['jobs_by_state']} (no job ran)")
+    print(
+        f"  jobs by state: {check['jobs_by_state']} (no job ran; "
+        f"{check['dispatcher_jobs']} dispatcher job(s), no event job)"
+    )
+    print(
+        f"  then dispatched twice: {check['dispatched']} events got a job; "
+        f"{check['event_jobs']} event jobs for {check['stored']} events, "
+        f"{check['events_with_distinct_job']} distinct"
+    )
     print(f"  integrity: {'ok' if result['integrity_ok'] else 'FAILED'}")
     print(f"  written to {RESULTS.relative_to(ROOT)}")
 
@@ -424,7 +465,7 @@ def main(argv=None):
                 )
                 if hook["exhausted"]:
                     log("WARNING: a wrk thread ran out of deliveries (raise MAX_RATE)")
-            check = verify(pg, backend_id, acked, lines, hook_url)
+            check = verify(pg, backend_id, acked, lines, hook_url, config)
         bare, hook = summary(bare_rounds), summary(hook_rounds)
         # each webhook round against the bare round just before it (same conditions)
         ratios = [
