@@ -61,7 +61,7 @@ class RetailEvent(models.Model):
         default="webhook",
     )
     subject_key = fields.Char(
-        "Subject", index=True, help="The remote object concerned (order:1001)."
+        "Subject key", index=True, help="The remote object concerned (order:1001)."
     )
     occurred_at = fields.Datetime()
     received_at = fields.Datetime(default=fields.Datetime.now, index=True)
