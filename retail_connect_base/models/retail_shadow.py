@@ -368,7 +368,8 @@ class RetailBackend(models.Model):
 
         In a runner's flow the request joins its ``ShadowRun`` (recorded once
         the flow is rolled back); elsewhere (a button) it is recorded at once,
-        on a side cursor, as the error that follows rolls back the rest.
+        on a side cursor, and the button says it was not sent (its error
+        rolls back the rest).
         """
         run = self.env.cr.cache.get(SHADOW_RUN)
         if run and run.backend_id == self.id:
@@ -381,7 +382,15 @@ class RetailBackend(models.Model):
             self.env(cr=cr)["retail.shadow.record"]._record_requests(
                 self.with_env(self.env(cr=cr)), [request], domain=TECHNICAL
             )
-        return True
+        raise UserError(
+            self.env._(
+                "%(backend)s is in shadow mode: %(operation)s (%(method)s) was "
+                "recorded (Retail Connect > Shadow), not sent.",
+                backend=self.name,
+                operation=request.operation,
+                method=request.method,
+            )
+        )
 
     def _shadow_outbound_done(self, run, domain, subject_key, record):
         """A flow in shadow tried writes: record them (its work is rolled back)."""

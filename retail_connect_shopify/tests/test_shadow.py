@@ -121,6 +121,12 @@ class TestShopifyShadow(StockCase):
         self.assertTrue(shadow.idempotency_key.endswith(":stock:0:0"))
         self.assertEqual(body["variables"]["key"], "***", "masked as in the log")
 
+    def test_a_button_that_writes_says_it_was_not_sent(self):
+        self.backend.action_shadow_start()
+        with self.assertRaisesRegex(UserError, "in shadow mode: WebhookCreate"):
+            self.backend.action_shopify_register_webhooks()
+        self.assertFalse(mutations(self.sandbox), "no webhook registered")
+
     def test_a_policy_in_shadow_leaves_the_other_domains_live(self):
         self.backend._policy("inventory").action_shadow_start()
         order = self.new_order()
