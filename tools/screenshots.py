@@ -3,9 +3,10 @@
 
 Needs Debian's chromium and chromium-driver and `pip install selenium`; run it
 while `make demo` serves http://127.0.0.1:8069. Usage:
-    python3 tools/screenshots.py [--base URL] OUT_DIR [name=path ...]
+    python3 tools/screenshots.py [--base URL] [--size WxH] OUT_DIR [name=path ...]
 Paths are Odoo URLs such as /odoo/action-retail_connect_base.action_overview;
-``--base`` is the demo's URL when it runs on another port (``demo --port``).
+``--base`` is the demo's URL when it runs on another port (``demo --port``);
+``--size`` the window's size (default 1440x900) for a screen that needs more.
 """
 
 import shutil
@@ -28,7 +29,7 @@ DEFAULT_PATHS = {
 }
 
 
-def browser():
+def browser(size="1440,900"):
     options = webdriver.ChromeOptions()
     profile = tempfile.mkdtemp(prefix="rc-shots-")
     for flag in (
@@ -40,7 +41,7 @@ def browser():
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1440,900",
+        f"--window-size={size}",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
@@ -49,10 +50,10 @@ def browser():
     return webdriver.Chrome(service=service, options=options)
 
 
-def main(out, paths, base=BASE):
+def main(out, paths, base=BASE, size="1440,900"):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    driver = browser()
+    driver = browser(size)
     try:
         driver.get(f"{base}/web/login")
         WebDriverWait(driver, 20).until(
@@ -72,8 +73,12 @@ def main(out, paths, base=BASE):
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
-    base = BASE
-    if argv[:1] == ["--base"]:
-        base, argv = argv[1].rstrip("/"), argv[2:]
+    base, size = BASE, "1440,900"
+    while argv[:1] in (["--base"], ["--size"]):
+        if argv[0] == "--base":
+            base = argv[1].rstrip("/")
+        else:
+            size = argv[1].replace("x", ",")
+        argv = argv[2:]
     extra = dict(arg.split("=", 1) for arg in argv[1:])
-    main(argv[0] if argv else "docs/img", extra or DEFAULT_PATHS, base)
+    main(argv[0] if argv else "docs/img", extra or DEFAULT_PATHS, base, size)
