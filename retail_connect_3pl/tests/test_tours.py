@@ -40,6 +40,10 @@ class TestThreeplTours(ThreeplCase):
         self.assertEqual(message.state, "acknowledged")
         self.assertEqual(len(self.remote_orders(picking.name)), 1)
         floor.ship(self.sandbox, picking.name, carrier="USPS")
+        # the 3PL is no browser: Odoo's test harness, strict about the test
+        # cookie after a tour, must let its cookieless webhook through as in
+        # production (Odoo's own runner enforces it; the Shopify tour does so)
+        self.http_request_strict_check = False
         self.deliver_webhooks()
         run_jobs(self.env)
         self.assertEqual(picking.state, "done")
