@@ -150,9 +150,15 @@ def run_wrk(url, duration, workdir, name, deliveries=None, pgid=None):
         res["errors"][k] for k in ("connect", "read", "write", "timeout")
     )
     res["acked_ids"] = acked.read_text().split() if deliveries else []
-    # CPU per request answered (requests still in flight at the end are few)
-    res["odoo_cpu_ms"] = (cpu_after[0] - cpu_before[0]) * 1000 / res["requests"]
-    res["pg_cpu_ms"] = (cpu_after[1] - cpu_before[1]) * 1000 / res["requests"]
+    # CPU per request answered (requests still in flight at the end are few);
+    # none answered (a 2 s warm-up on cold workers of a loaded machine): no figure
+    answered = res["requests"]
+    res["odoo_cpu_ms"] = (
+        (cpu_after[0] - cpu_before[0]) * 1000 / answered if answered else None
+    )
+    res["pg_cpu_ms"] = (
+        (cpu_after[1] - cpu_before[1]) * 1000 / answered if answered else None
+    )
     return res
 
 

@@ -24,6 +24,7 @@ Writes bench/results/shopify_oversell.json.
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -63,6 +64,11 @@ def config_for(pg, port, channels):
     text = path.read_text().split("[queue_job]")[0]
     path.write_text(f"{text}[queue_job]\nchannels = {channels}\nhost = 127.0.0.1\n")
     return path
+
+
+def pct_sorted(values, q):
+    """Nearest-rank percentile of sorted values."""
+    return values[max(0, int(round(q * len(values))) - 1)]
 
 
 def pushes(sandbox):
@@ -157,9 +163,18 @@ def main(argv=None):
                     },
                 )
                 rpc.execute("sale.order", "action_confirm", [sale])
+                confirmed = time.time()
                 sold[sku] += 1
                 expected = STOCK - safety - committed[sku] - sold[sku]
-                markers.append({"sku": sku, "sent": sent, "expected": expected})
+                markers.append(
+                    {
+                        "sku": sku,
+                        "sent": sent,
+                        "confirmed": confirmed,
+                        "rpc_s": round(confirmed - sent, 3),
+                        "expected": expected,
+                    }
+                )
                 time.sleep(max(0.0, 1.0 - (time.time() - sent)))
 
         log(
@@ -186,7 +201,7 @@ def main(argv=None):
             time.sleep(0.5)
         elapsed = time.monotonic() - t0
         recorded = pushes(sandbox)
-        windows, unseen = [], 0
+        windows, unseen, after_rpc = [], 0, []
         for marker in markers:
             item = catalog[marker["sku"]]["item"]
             seen = next(
@@ -202,22 +217,39 @@ def main(argv=None):
             else:
                 marker["window_s"] = round(seen - marker["sent"], 3)
                 windows.append(seen - marker["sent"])
+                # lower bound: from the confirmation's answer (commit before it)
+                after_rpc.append(max(0.0, seen - marker["confirmed"]))
         checks = so.check_orders(conn, "Shopify %", len(orders))
         windows.sort()
-        p95 = windows[max(0, int(round(0.95 * len(windows))) - 1)] if windows else None
+        p95 = pct_sorted(windows, 0.95) if windows else None
         figures = {
             "markers": len(markers),
             "unseen": unseen,
             "p50_s": round(statistics.median(windows), 2) if windows else None,
             "p95_s": round(p95, 2) if p95 is not None else None,
             "max_s": round(windows[-1], 2) if windows else None,
+            "rpc_p50_s": round(statistics.median(m["rpc_s"] for m in markers), 2)
+            if markers
+            else None,
+            "rpc_max_s": max((m["rpc_s"] for m in markers), default=None),
+            "from_answer_p95_s": round(pct_sorted(sorted(after_rpc), 0.95), 2)
+            if after_rpc
+            else None,
+            "from_answer_max_s": round(max(after_rpc), 2) if after_rpc else None,
             "inventory_set_calls": len(
                 [r for r in sandbox.requests() if r.operation == "InventorySet"]
             ),
             "orders_done_s": run["done_s"],
+            "load_after": [round(x, 2) for x in os.getloadavg()],
             "elapsed_s": round(elapsed, 1),
         }
-        ok = checks["ok"] and not unseen and bool(windows)
+        # a marker whose RPC failed (its thread stops) fails the run too
+        ok = (
+            checks["ok"]
+            and not unseen
+            and bool(windows)
+            and len(markers) == args.markers
+        )
         result = {
             "machine": machine(pg, load_before),
             "settings": {
