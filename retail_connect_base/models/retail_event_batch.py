@@ -230,6 +230,9 @@ class RetailEvent(models.Model):
             or self.state in FINAL
             or self.backend_id.state != "active"
             or self.topic not in self.backend_id._event_batch_topics()
+            # shadow mode (retail_shadow.py) compares one import at a time,
+            # confirmation included, and rolls it back: never in a batch
+            or self.backend_id._shadow_for(self.domain)
         ):
             return super()._job_process()
         batch = cr.cache[BATCH] = {"event": self.id, "confirm": {}, "reserve": set()}

@@ -1,7 +1,7 @@
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import ShopifyCase, run_job, run_jobs
+from .common import ShopifyCase, dispatch, run_job, run_jobs
 
 
 @tagged("post_install", "-at_install")
@@ -22,6 +22,7 @@ class TestOrderBatches(ShopifyCase):
         other = self.new_order(lines=[{"sku": "MUG-002", "quantity": 3}])
         for order in (good, bad, other):
             self.sandbox.emit("orders/create", order["id"])
+        dispatch(self.env)  # the webhooks stored them; the dispatcher queues them
         events = self.events()
         self.assertEqual(len(events), 3)
         self.assertEqual(set(events.mapped("state")), {"queued"})
