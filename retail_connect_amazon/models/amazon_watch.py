@@ -3,12 +3,11 @@
 
 A merchant-fulfilled SKU is at risk when the quantity Amazon last accepted
 for a marketplace is above Odoo's free quantity of the marketplace's
-warehouse minus its safety stock (``amazon_listing.py``): a push is late or
+warehouse minus its safety stock (``amazon_listing.py``; the count is the
+base's ``retail.backend._watch_oversell_risk``): a push is late or
 refused, and Amazon may sell units Odoo does not have. FBA listings are
 Amazon's own stock and never at risk here.
 """
-
-import math
 
 from odoo import models
 
@@ -36,27 +35,19 @@ class RetailBackend(models.Model):
             """,
             [marketplaces.ids],
         )
-        rows = [
-            (backend_id, marketplace_id, product_id, qty)
+        safety = {m.id: m.safety_stock for m in marketplaces}
+        offers = [
+            (
+                backend_id,
+                product_id,
+                warehouse_of[marketplace_id],
+                qty,
+                safety[marketplace_id],
+            )
             for backend_id, marketplace_id, product_id, qty in self.env.cr.fetchall()
             if warehouse_of.get(marketplace_id)
         ]
-        free = self._free_quantities({(r[2], warehouse_of[r[1]]) for r in rows})
-        safety = {m.id: m.safety_stock for m in marketplaces}
-        at_risk = {backend.id: set() for backend in mine}
-        for backend_id, marketplace_id, product_id, offered in rows:
-            available = free[(product_id, warehouse_of[marketplace_id])]
-            if offered > max(0, math.floor(available - safety[marketplace_id])):
-                at_risk[backend_id].add(product_id)
-        for backend in mine:
-            result.setdefault(backend.id, []).append(
-                {
-                    "metric": "oversell_risk_skus",
-                    "label": self.env._("SKUs at oversell risk"),
-                    "value": len(at_risk[backend.id]),
-                    "help": "SKUs a channel offers above Odoo's free quantity "
-                    "minus its safety stock.",
-                    "total": "sum",
-                }
-            )
+        figures = mine._watch_oversell_risk(offers)
+        for backend_id, figure in figures.items():
+            result.setdefault(backend_id, []).append(figure)
         return result

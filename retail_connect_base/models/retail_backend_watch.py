@@ -12,6 +12,7 @@ Platform figures come from ``_watch_platform_figures``, a hook each platform
 addon extends for its own backends: the base knows no platform.
 """
 
+import math
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -259,6 +260,34 @@ class RetailBackend(models.Model):
         )
         free = {(p, w): qty for p, w, qty in self.env.cr.fetchall()}
         return {pair: free.get(pair, 0.0) for pair in pairs}
+
+    def _watch_oversell_risk(self, offers):
+        """The "SKUs at oversell risk" figure of each backend of ``self``:
+        ``{backend_id: figure}`` (see ``_watch_platform_figures``).
+
+        ``offers`` are what the channels offer, as Odoo last read or set it:
+        ``(backend_id, product_id, warehouse_id, offered, safety_stock)``. A
+        SKU is at risk on a backend when one of its offers is above Odoo's
+        free quantity of the warehouse minus the safety stock, rounded down
+        (``_free_quantities``): a push is late or failed, and the channel may
+        sell units Odoo does not have. A SKU counts once per backend."""
+        free = self._free_quantities({(o[1], o[2]) for o in offers})
+        at_risk = {backend.id: set() for backend in self}
+        for backend_id, product_id, warehouse_id, offered, safety in offers:
+            allowed = max(0, math.floor(free[(product_id, warehouse_id)] - safety))
+            if offered > allowed:
+                at_risk[backend_id].add(product_id)
+        return {
+            backend.id: {
+                "metric": "oversell_risk_skus",
+                "label": self.env._("SKUs at oversell risk"),
+                "value": len(at_risk[backend.id]),
+                "help": "SKUs a channel offers above Odoo's free quantity "
+                "minus its safety stock.",
+                "total": "sum",
+            }
+            for backend in self
+        }
 
     @api.model
     def _watch_suite(self, figures):

@@ -3,11 +3,10 @@
 
 A SKU is at risk when Shopify offers more of it, at a location, than Odoo's
 free quantity of the location's warehouse minus the inventory policy's
-safety stock (``shopify_stock_level.py``): a push is late or failed, and
+safety stock (``shopify_stock_level.py``; the count is the base's
+``retail.backend._watch_oversell_risk``): a push is late or failed, and
 Shopify may sell units Odoo does not have.
 """
-
-import math
 
 from odoo import models
 
@@ -36,22 +35,7 @@ class RetailBackend(models.Model):
             """,
             [tuple(mine.ids)],
         )
-        rows = self.env.cr.fetchall()
-        free = self._free_quantities({(r[1], r[2]) for r in rows})
-        at_risk = {backend.id: set() for backend in mine}
-        for backend_id, product_id, warehouse_id, offered, safety in rows:
-            allowed = max(0, math.floor(free[(product_id, warehouse_id)] - safety))
-            if offered > allowed:
-                at_risk[backend_id].add(product_id)
-        for backend in mine:
-            result.setdefault(backend.id, []).append(
-                {
-                    "metric": "oversell_risk_skus",
-                    "label": self.env._("SKUs at oversell risk"),
-                    "value": len(at_risk[backend.id]),
-                    "help": "SKUs a channel offers above Odoo's free quantity "
-                    "minus its safety stock.",
-                    "total": "sum",
-                }
-            )
+        figures = mine._watch_oversell_risk(self.env.cr.fetchall())
+        for backend_id, figure in figures.items():
+            result.setdefault(backend_id, []).append(figure)
         return result

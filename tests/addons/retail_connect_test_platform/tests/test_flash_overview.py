@@ -140,6 +140,37 @@ class TestFlashOverview(TestShopCase):
         self.assertEqual(self.backend.watch_orders_shipped, 1)
         self.assertIn("Customers", self.backend.watch_late_policies)
 
+    def test_oversell_risk_counts_skus_offered_above_free_stock_less_safety(self):
+        warehouse = self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        )
+        no_stock = self.env["product.product"].create(
+            {"name": "Sold out", "is_storable": True}
+        )
+        sneaker = self.product.id  # 10 free in the warehouse
+        figures = (self.backend | self.other)._watch_oversell_risk(
+            [
+                # 10 free - 2 kept back: offering 8 is safe
+                (self.backend.id, sneaker, warehouse.id, 8, 2),
+                # nothing free: a single unit offered is a risk
+                (self.backend.id, no_stock.id, warehouse.id, 1, 0),
+                # 10 - 2.5 leaves 7: offering 8 is a risk; offered twice on
+                # the same backend (two locations), the SKU counts once
+                (self.other.id, sneaker, warehouse.id, 8, 2.5),
+                (self.other.id, sneaker, warehouse.id, 10, 0.5),
+                # offering nothing of a sold-out SKU is no risk, whatever
+                # the safety stock
+                (self.other.id, no_stock.id, warehouse.id, 0, 3),
+            ]
+        )
+        self.assertEqual(figures[self.backend.id]["value"], 1)
+        self.assertEqual(figures[self.other.id]["value"], 1)
+        self.assertEqual(figures[self.other.id]["metric"], "oversell_risk_skus")
+        self.assertEqual(figures[self.other.id]["total"], "sum")
+        self.assertEqual(
+            self.backend._watch_oversell_risk([])[self.backend.id]["value"], 0
+        )
+
     def test_overview_for_a_retail_user(self):
         self._seed()
         data = self.env["retail.backend"].with_user(self.owner).get_watch_overview()
