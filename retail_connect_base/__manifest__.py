@@ -36,6 +36,9 @@
             "retail_connect_base/static/src/setup_checklist/*",
             "retail_connect_base/static/src/watch_overview/*",
         ],
+        "web.assets_tests": [
+            "retail_connect_base/static/tests/tour_utils.js",
+        ],
     },
     "application": True,
 }

@@ -4,69 +4,19 @@
  * warehouse chosen, activated and subscribed to the 3PL's webhooks. Every
  * step waits for its element: no sleeps.
  */
-import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-/** A value the test put in a system parameter (the sandbox's address). */
-async function testParameter(key) {
-    return rpc("/web/dataset/call_kw/ir.config_parameter/get_param", {
-        model: "ir.config_parameter",
-        method: "get_param",
-        args: [key],
-        kwargs: {},
-    });
-}
-
-function field(name) {
-    return `.o_form_view .o_field_widget[name='${name}'] input`;
-}
-
-function setupStep(key, state) {
-    const step = `.o_retail_setup_step[data-step='${key}']`;
-    return state ? `${step}[data-state='${state}']` : step;
-}
-
-function runSetupStep(key) {
-    return [
-        {
-            content: `press the button of the setup step ${key}`,
-            trigger: `${setupStep(key)} button`,
-            run: "click",
-        },
-        {
-            content: `the setup step ${key} is done, the page not reloaded`,
-            trigger: setupStep(key, "done"),
-        },
-    ];
-}
-
-function fromParameter(name, key) {
-    return {
-        trigger: field(name),
-        async run(helpers) {
-            await helpers.edit(await testParameter(key));
-        },
-    };
-}
+import {
+    field,
+    fieldFromParameter,
+    newBackend,
+    runSetupStep,
+    setupStep,
+} from "@retail_connect_base/../tests/tour_utils";
 
 registry.category("web_tour.tours").add("retail_connect_3pl_setup", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "button[data-menu-xmlid='retail_connect_base.menu_configuration']",
-            run: "click",
-        },
-        {
-            trigger: "[data-menu-xmlid='retail_connect_base.menu_backend']",
-            run: "click",
-        },
-        {
-            content: "a new backend",
-            trigger: ".o_list_view .o_list_button_add",
-            run: "click",
-        },
+        ...newBackend(),
         {
             trigger: field("name"),
             run: "edit Chicago 3PL",
@@ -84,13 +34,13 @@ registry.category("web_tour.tours").add("retail_connect_3pl_setup", {
             content: "the 3PL checklist: credentials and warehouses to do",
             trigger: `${setupStep("warehouses", "todo")}`,
         },
-        fromParameter("base_url", "retail_connect_3pl.tour_base_url"),
-        fromParameter("access_token", "retail_connect_3pl.tour_token"),
+        fieldFromParameter("base_url", "retail_connect_3pl.tour_base_url"),
+        fieldFromParameter("access_token", "retail_connect_3pl.tour_token"),
         {
             trigger: ".o_form_view .o_notebook .nav-link[name='threepl']",
             run: "click",
         },
-        fromParameter("threepl_channel_id", "retail_connect_3pl.tour_channel"),
+        fieldFromParameter("threepl_channel_id", "retail_connect_3pl.tour_channel"),
         {
             content: "the warehouse the 3PL runs",
             trigger: field("threepl_warehouse_ids"),

@@ -6,37 +6,18 @@
  * its element: no sleeps.
  */
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-function setupStep(key, state) {
-    const step = `.o_retail_setup_step[data-step='${key}']`;
-    return state ? `${step}[data-state='${state}']` : step;
-}
-
-function openRetailConnectMenu(xmlid) {
-    return [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: `[data-menu-xmlid='${xmlid}']`,
-            run: "click",
-        },
-    ];
-}
+import {
+    openBackends,
+    openRetailConnectMenu,
+    setupStep,
+} from "@retail_connect_base/../tests/tour_utils";
 
 const LOCATIONS = ".o_form_view .o_field_widget[name='shopify_location_ids']";
 
 registry.category("web_tour.tours").add("retail_connect_shopify_map_location", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "button[data-menu-xmlid='retail_connect_base.menu_configuration']",
-            run: "click",
-        },
-        {
-            trigger: "[data-menu-xmlid='retail_connect_base.menu_backend']",
-            run: "click",
-        },
+        ...openBackends(),
         {
             trigger: ".o_list_view .o_data_row:contains(Acme Shopify) .o_data_cell",
             run: "click",

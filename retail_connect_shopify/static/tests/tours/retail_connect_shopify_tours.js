@@ -3,60 +3,21 @@
  * setting a shop up from an empty backend form, and resolving a sync
  * exception with its fix. Every step waits for its element: no sleeps.
  */
-import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-/** A value the test put in a system parameter (the sandbox's address). */
-async function testParameter(key) {
-    return rpc("/web/dataset/call_kw/ir.config_parameter/get_param", {
-        model: "ir.config_parameter",
-        method: "get_param",
-        args: [key],
-        kwargs: {},
-    });
-}
-
-function field(name) {
-    return `.o_form_view .o_field_widget[name='${name}'] input`;
-}
-
-function setupStep(key, state) {
-    const step = `.o_retail_setup_step[data-step='${key}']`;
-    return state ? `${step}[data-state='${state}']` : step;
-}
-
-function runSetupStep(key) {
-    return [
-        {
-            content: `press the button of the setup step ${key}`,
-            trigger: `${setupStep(key)} button`,
-            run: "click",
-        },
-        {
-            content: `the setup step ${key} is done, the page not reloaded`,
-            trigger: setupStep(key, "done"),
-        },
-    ];
-}
+import {
+    field,
+    fieldFromParameter,
+    newBackend,
+    openRetailConnectMenu,
+    runSetupStep,
+    setupStep,
+} from "@retail_connect_base/../tests/tour_utils";
 
 registry.category("web_tour.tours").add("retail_connect_shopify_setup", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "button[data-menu-xmlid='retail_connect_base.menu_configuration']",
-            run: "click",
-        },
-        {
-            trigger: "[data-menu-xmlid='retail_connect_base.menu_backend']",
-            run: "click",
-        },
-        {
-            content: "a new backend",
-            trigger: ".o_list_view .o_list_button_add",
-            run: "click",
-        },
+        ...newBackend(),
         {
             content: "a new backend shows every setup step to do",
             trigger: `${setupStep("credentials", "todo")}`,
@@ -76,25 +37,13 @@ registry.category("web_tour.tours").add("retail_connect_shopify_setup", {
                 ".o_field_widget[name='shopify_shop_domain'] input",
             run: "edit acme.myshopify.com",
         },
-        {
-            content: "the sandbox's address",
-            trigger: field("base_url"),
-            async run(helpers) {
-                await helpers.edit(await testParameter("retail_connect_shopify.tour_base_url"));
-            },
-        },
-        {
-            trigger: field("access_token"),
-            async run(helpers) {
-                await helpers.edit(await testParameter("retail_connect_shopify.tour_token"));
-            },
-        },
-        {
-            trigger: field("webhook_secret"),
-            async run(helpers) {
-                await helpers.edit(await testParameter("retail_connect_shopify.tour_secret"));
-            },
-        },
+        fieldFromParameter(
+            "base_url",
+            "retail_connect_shopify.tour_base_url",
+            "the sandbox's address",
+        ),
+        fieldFromParameter("access_token", "retail_connect_shopify.tour_token"),
+        fieldFromParameter("webhook_secret", "retail_connect_shopify.tour_secret"),
         {
             trigger: ".o_form_view .o_form_button_save",
             run: "click",
@@ -137,11 +86,7 @@ registry.category("web_tour.tours").add("retail_connect_shopify_order_in_sales",
 registry.category("web_tour.tours").add("retail_connect_shopify_map_sku", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "[data-menu-xmlid='retail_connect_base.menu_sync_exception']",
-            run: "click",
-        },
+        ...openRetailConnectMenu("retail_connect_base.menu_sync_exception"),
         {
             content: "the open exception of the unknown SKU",
             trigger: ".o_list_view .o_data_row:contains(CAP-404) .o_data_cell",

@@ -3,30 +3,15 @@
  * seeds the data through the Stripe sandbox and the real flow): reading a
  * reconciled payout. Every step waits for its element: no sleeps.
  */
-import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
-
-/** A value the test put in a system parameter (the payout's amount). */
-async function testParameter(key) {
-    return rpc("/web/dataset/call_kw/ir.config_parameter/get_param", {
-        model: "ir.config_parameter",
-        method: "get_param",
-        args: [key],
-        kwargs: {},
-    });
-}
+import { openRetailConnectMenu, testParameter } from "@retail_connect_base/../tests/tour_utils";
 
 const LINES = ".o_form_view .o_field_widget[name='line_ids']";
 
 registry.category("web_tour.tours").add("retail_connect_stripe_payout", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "[data-menu-xmlid='retail_connect_stripe.menu_stripe_payout']",
-            run: "click",
-        },
+        ...openRetailConnectMenu("retail_connect_stripe.menu_stripe_payout"),
         {
             content: "the payout, listed as reconciled",
             trigger:
@@ -66,11 +51,7 @@ registry.category("web_tour.tours").add("retail_connect_stripe_payout", {
 registry.category("web_tour.tours").add("retail_connect_stripe_payout_to_check", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("retail_connect_base.menu_root", "Open Retail Connect"),
-        {
-            trigger: "[data-menu-xmlid='retail_connect_stripe.menu_stripe_payout']",
-            run: "click",
-        },
+        ...openRetailConnectMenu("retail_connect_stripe.menu_stripe_payout"),
         {
             content: "the payout, listed as not reconciled, 2 lines to check",
             trigger:
