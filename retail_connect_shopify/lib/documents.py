@@ -149,12 +149,18 @@ query FulfillmentOrderLines($id: ID!, $first: Int!, $after: String) {{
 }}"""
 
 # what an order's fulfilments hold: a retried fulfil job adopts those an
-# earlier try made (fulfillmentCreate takes no idempotency key)
+# earlier try made (fulfillmentCreate takes no idempotency key). Every one is
+# needed: Order.fulfillments is a plain list, not a connection (no cursor to
+# page; FulfillmentConnection is FulfillmentOrder.fulfillments' only, see
+# https://shopify.dev/docs/api/admin-graphql/latest/connections/FulfillmentConnection)
+# and its optional ``first`` only truncates it ("Truncate the array result to
+# this size", https://shopify.dev/docs/api/admin-graphql/latest/objects/Order
+# #field-Order.fields.fulfillments): asked without ``first``, the whole list
 ORDER_FULFILLMENTS = """
 query OrderFulfillments($id: ID!) {
   order(id: $id) {
     id
-    fulfillments(first: 50) {
+    fulfillments {
       id fulfillmentLineItems(first: 50) { nodes { quantity lineItem { id } } }
     }
   }

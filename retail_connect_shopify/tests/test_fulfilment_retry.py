@@ -7,6 +7,18 @@ FULFILLMENTS = """query S($id: ID!) { order(id: $id) {
   fulfillments(first: 5) { id fulfillmentLineItems(first: 5) { nodes { quantity } } }
 } }"""
 
+FULFILLMENT_ORDER = """query F($id: ID!) { order(id: $id) {
+  fulfillmentOrders(first: 5) { nodes { id lineItems(first: 5) { nodes { id } } } }
+} }"""
+FULFIL_ONE = """mutation C($fo: ID!, $line: ID!) { fulfillmentCreate(fulfillment: {
+  lineItemsByFulfillmentOrder: [{fulfillmentOrderId: $fo,
+    fulfillmentOrderLineItems: [{id: $line, quantity: 1}]}]
+}) { userErrors { message } } }"""
+COUNT = """query S($id: ID!) { order(id: $id) {
+  displayFulfillmentStatus
+  fulfillments { id }
+} }"""
+
 
 @tagged("post_install", "-at_install")
 class TestFulfilmentRetry(ShopifyCase):
@@ -59,3 +71,46 @@ class TestFulfilmentRetry(ShopifyCase):
         )
         binding = self.Binding._lookup_record(self.backend, sale.picking_ids)
         self.assertEqual(len(binding.extra["fulfillments"]), 2)
+
+    def test_a_retry_adopts_every_fulfilment_of_an_order_of_many(self):
+        """An order already holds more fulfilments than a page of anything:
+        the retried job reads all of them (Order.fulfillments is a list that
+        ``first`` would truncate), adopts those no delivery of Odoo claims and
+        fulfils only the rest, never one unit twice."""
+        tshirt = self.sandbox.variant_by_sku("TSHIRT-001")["inventoryItemId"]
+        self.sandbox.set_inventory(tshirt, self.location["id"], 100)
+        order = self.new_order(lines=[{"sku": "TSHIRT-001", "quantity": 53}])
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders().filtered(
+            lambda s: s.client_order_ref == order["name"]
+        )
+        # an earlier try shipped 52 units one by one, its answers lost
+        _status, body, _wait = self.sandbox.graphql(
+            FULFILLMENT_ORDER, {"id": order["id"]}
+        )
+        (fo,) = body["data"]["order"]["fulfillmentOrders"]["nodes"]
+        (line,) = fo["lineItems"]["nodes"]
+        for _n in range(52):
+            _status, body, _wait = self.sandbox.graphql(
+                FULFIL_ONE, {"fo": fo["id"], "line": line["id"]}
+            )
+            self.assertFalse(body["data"]["fulfillmentCreate"]["userErrors"])
+        for move in sale.picking_ids.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        sale.picking_ids._action_done()
+        jobs = run_jobs(self.env, rounds=3)
+        fulfil = [j for j in jobs if j.method_name == "_job_shopify_fulfil"]
+        self.assertEqual(fulfil[-1].state, "done", fulfil[-1].result)
+        _status, body, _wait = self.sandbox.graphql(COUNT, {"id": order["id"]})
+        remote = body["data"]["order"]
+        self.assertEqual(remote["displayFulfillmentStatus"], "FULFILLED")
+        self.assertEqual(len(remote["fulfillments"]), 53, "the last unit once")
+        binding = self.Binding._lookup_record(self.backend, sale.picking_ids)
+        self.assertEqual(len(binding.extra["fulfillments"]), 53)
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id), ("state", "=", "new")]
+            )
+        )
