@@ -149,22 +149,44 @@ query FulfillmentOrderLines($id: ID!, $first: Int!, $after: String) {{
 }}"""
 
 # what an order's fulfilments hold: a retried fulfil job adopts those an
-# earlier try made (fulfillmentCreate takes no idempotency key). Every one is
-# needed: Order.fulfillments is a plain list, not a connection (no cursor to
-# page; FulfillmentConnection is FulfillmentOrder.fulfillments' only, see
-# https://shopify.dev/docs/api/admin-graphql/latest/connections/FulfillmentConnection)
+# earlier try made (fulfillmentCreate takes no idempotency key), so it needs
+# every one. Order.fulfillments is a plain list, not a connection: no cursor
+# to page (FulfillmentConnection serves FulfillmentOrder.fulfillments only,
+# https://shopify.dev/docs/api/admin-graphql/latest/connections/FulfillmentConnection;
+# the list's only other argument filters by date,
+# https://shopify.dev/changelog/add-createdupdated-at-time-based-filters-for-an-orders-fulfillments),
 # and its optional ``first`` only truncates it ("Truncate the array result to
-# this size", https://shopify.dev/docs/api/admin-graphql/latest/objects/Order
-# #field-Order.fields.fulfillments): asked without ``first``, the whole list
-ORDER_FULFILLMENTS = """
-query OrderFulfillments($id: ID!) {
-  order(id: $id) {
+# this size", Order.fulfillments in Shopify's Admin schema): asked without
+# ``first``, the list comes whole.
+# A fulfilment's lines are a connection: the first page comes with the order,
+# the rest through the Node interface, page after page (the node query,
+# https://shopify.dev/docs/api/admin-graphql/latest/queries/node; Fulfillment
+# implements Node).
+FULFILLMENT_LINE = "quantity lineItem { id }"
+ORDER_FULFILLMENTS = f"""
+query OrderFulfillments($id: ID!) {{
+  order(id: $id) {{
     id
-    fulfillments {
-      id fulfillmentLineItems(first: 50) { nodes { quantity lineItem { id } } }
-    }
-  }
-}"""
+    fulfillments {{
+      id fulfillmentLineItems(first: 50) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {FULFILLMENT_LINE} }}
+      }}
+    }}
+  }}
+}}"""
+
+FULFILLMENT_LINES = f"""
+query FulfillmentLines($id: ID!, $first: Int!, $after: String) {{
+  node(id: $id) {{
+    ... on Fulfillment {{
+      fulfillmentLineItems(first: $first, after: $after) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {FULFILLMENT_LINE} }}
+      }}
+    }}
+  }}
+}}"""
 
 # a return with what came back: the dispositions of its reverse fulfillment
 # orders (https://shopify.dev/docs/apps/build/orders-fulfillment/returns-apps/

@@ -107,18 +107,12 @@ class RetailBackend(models.Model):
         if not order_binding:
             return "not a Shopify order of this backend"
         client = self._shopify_client()
-        data = self._call_in_job(
-            client.graphql,
-            gql.ORDER_FULFILLMENTS,
-            {"id": order_binding.external_id},
-            operation="OrderFulfillments",
-            cost=120,
-        )
-        order = data.get("order") or {}
         # units Shopify shows fulfilled by no picking of ours: an earlier try
         # of this job that fulfilled some locations before another failed
         # (fulfillmentCreate has no idempotency key, a rollback forgets them)
-        adoptable = self._shopify_unclaimed_fulfilments(picking, order)
+        adoptable = self._shopify_unclaimed_fulfilments(
+            picking, self._shopify_order_fulfilments(order_binding.external_id)
+        )
         adopted = []
         remaining = {}  # line item gid -> [(fo id, fo line id, remaining)]
         location_of = {}  # fo id -> its assigned location
@@ -206,9 +200,42 @@ class RetailBackend(models.Model):
             for c in made
         )
 
-    def _shopify_unclaimed_fulfilments(self, picking, order):
+    def _shopify_order_fulfilments(self, order_gid):
+        """Every fulfilment of the order with every one of its lines: the
+        order's list of fulfilments whole (not a connection), each one's
+        lines page after page (a fulfilment of many lines has more than
+        one page)."""
+        client = self._shopify_client()
+        data = self._call_in_job(
+            client.graphql,
+            gql.ORDER_FULFILLMENTS,
+            {"id": order_gid},
+            operation="OrderFulfillments",
+            cost=120,
+        )
+        fulfilments = []
+        for fulfilment in (data.get("order") or {}).get("fulfillments") or []:
+            lines = fulfilment.get("fulfillmentLineItems") or {}
+            info = lines.get("pageInfo") or {}
+            nodes = list(lines.get("nodes") or [])
+            if info.get("hasNextPage"):
+                nodes += self._call_in_job(
+                    list,
+                    client.paginate(
+                        gql.FULFILLMENT_LINES,
+                        {"id": fulfilment["id"], "first": 50},
+                        operation="FulfillmentLines",
+                        path=("node", "fulfillmentLineItems"),
+                        cost=110,
+                        after=info.get("endCursor"),
+                    ),
+                )
+            fulfilments.append(dict(fulfilment, fulfillmentLineItems={"nodes": nodes}))
+        return fulfilments
+
+    def _shopify_unclaimed_fulfilments(self, picking, fulfilments):
         """``{line item gid: [[fulfillment id, quantity]]}`` of the order's
-        fulfilments that no other delivery's binding claims."""
+        ``fulfilments`` that no other delivery's binding claims."""
         others = picking.sale_id.picking_ids - picking
         claimed = set()
         for binding in self.env["retail.binding"].search(
@@ -221,7 +248,7 @@ class RetailBackend(models.Model):
             claimed.add(binding.external_id)
             claimed.update((binding.extra or {}).get("fulfillments") or [])
         unclaimed = {}
-        for fulfillment in order.get("fulfillments") or []:
+        for fulfillment in fulfilments:
             if fulfillment["id"] in claimed:
                 continue
             nodes = (fulfillment.get("fulfillmentLineItems") or {}).get("nodes") or []

@@ -114,3 +114,37 @@ class TestFulfilmentRetry(ShopifyCase):
                 [("backend_id", "=", self.backend.id), ("state", "=", "new")]
             )
         )
+
+    def test_a_retry_adopts_a_fulfilment_of_more_lines_than_a_page(self):
+        """An earlier try fulfilled a delivery of 55 lines in one fulfilment
+        and its answer was lost: the retry reads the fulfilment's lines page
+        after page and adopts it whole, nothing fulfilled twice, no conflict."""
+        tshirt = self.sandbox.variant_by_sku("TSHIRT-001")["inventoryItemId"]
+        self.sandbox.set_inventory(tshirt, self.location["id"], 100)
+        order = self.new_order(
+            lines=[{"sku": "TSHIRT-001", "quantity": 1} for _n in range(55)]
+        )
+        self.sandbox.emit("orders/create", order["id"])
+        run_jobs(self.env)
+        sale = self.sale_orders().filtered(
+            lambda s: s.client_order_ref == order["name"]
+        )
+        self.assertEqual(len(sale.order_line.filtered("product_id")), 55)
+        made = self.sandbox.fulfill(order["id"])  # the try whose answer was lost
+        for move in sale.picking_ids.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        sale.picking_ids._action_done()
+        run_jobs(self.env, rounds=3)
+        _status, body, _wait = self.sandbox.graphql(COUNT, {"id": order["id"]})
+        remote = body["data"]["order"]
+        self.assertEqual(remote["displayFulfillmentStatus"], "FULFILLED")
+        self.assertEqual([f["id"] for f in remote["fulfillments"]], [made["id"]])
+        binding = self.Binding._lookup_record(self.backend, sale.picking_ids)
+        self.assertTrue(binding, "the delivery is bound to the fulfilment")
+        self.assertEqual(binding.extra["fulfillments"], [made["id"]])
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id), ("state", "=", "new")]
+            )
+        )
