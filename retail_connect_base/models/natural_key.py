@@ -73,6 +73,15 @@ def resolve(env, model, key, company):
     records = env[model].sudo().with_company(company)
     if not key:
         return records.browse()
+    if not isinstance(key, dict):
+        raise UserError(
+            env._(
+                "The file names a %(model)s as %(key)r, not as a natural key: "
+                "export the file again from the other database.",
+                model=records._description,
+                key=key,
+            )
+        )
     if key.get("xmlid"):
         found = env.ref(key["xmlid"], raise_if_not_found=False)
         if found and found._name == model and _in_company(found, company):

@@ -264,7 +264,16 @@ class RetailBackend(models.Model):
     def _promotion_plan_rows(self, plan, spec, rows):
         Rows = self.env[spec.model].sudo().with_context(active_test=False)
         for row in rows:
-            ref = row.get(spec.key)
+            if not isinstance(row, dict) or not row.get(spec.key):
+                raise UserError(
+                    self.env._(
+                        "A row of %(what)s in the file has no %(key)s: export the "
+                        "file again from the other database.",
+                        what=spec.label,
+                        key=spec.key,
+                    )
+                )
+            ref = row[spec.key]
             target = Rows.search(
                 [("backend_id", "=", self.id), (spec.key, "=", ref)], limit=1
             )

@@ -62,6 +62,9 @@ class TestPromotionBetweenDatabases(TransactionCase):
         self.assertEqual(
             content["backend_records"]["testshop_warehouse_id"]["code"], "OUTL"
         )
+        broken = dict(content, backend_records={"testshop_warehouse_id": 7})
+        with self.assertRaisesRegex(UserError, "not as a natural key"):
+            self.staging._promotion_plan(broken)
         with other_database() as env:
             self.assertNotEqual(env.cr.dbname, self.env.cr.dbname)
             live = env["retail.backend"].create(
