@@ -740,6 +740,8 @@ def cmd_test(args):
             PYTHONPATH=os.pathsep.join(
                 filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")])
             ),
+            # tests that need a second database (promotion) copy it
+            RC_TEMPLATE_DB=template,
         )
         targets = args.addons or SUITE_ADDONS + TEST_ADDONS + SUITE_TEST_DIRS
         if "retail_connect_base" in targets:

@@ -12,3 +12,4 @@ from . import threepl_receipt
 from . import threepl_return
 from . import threepl_contract
 from . import threepl_watch
+from . import threepl_promotion

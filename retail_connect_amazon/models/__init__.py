@@ -13,3 +13,4 @@ from . import amazon_feed
 from . import amazon_notification
 from . import amazon_contract
 from . import amazon_watch
+from . import amazon_promotion

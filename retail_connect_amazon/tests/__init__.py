@@ -10,3 +10,4 @@ from . import test_feeds
 from . import test_notifications
 from . import test_chaos
 from . import test_contract_drift
+from . import test_promotion

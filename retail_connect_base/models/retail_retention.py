@@ -12,6 +12,8 @@ record was settled:
   exception are never touched: they are someone's work;
 - an exchange (a call to the platform) is deleted ``exchange_retention_days``
   after it was made;
+- a shadow record (what a backend in shadow would have written) is deleted
+  ``shadow_retention_days`` after it was recorded;
 - a resolved or ignored exception is deleted ``exception_retention_days`` after
   its resolution, once no event refers to it any more (events go first, so a
   failed event never loses the exception that says why).
@@ -58,6 +60,12 @@ class RetailBackend(models.Model):
         default=30,
         help="Days the log of calls to the platform is kept.",
     )
+    shadow_retention_days = fields.Integer(
+        "Shadow records (days)",
+        default=30,
+        help="Days the records of a shadow run (what would have been written, "
+        "personal data included) are kept.",
+    )
     exception_retention_days = fields.Integer(
         "Closed exceptions (days)",
         default=180,
@@ -69,6 +77,7 @@ class RetailBackend(models.Model):
         "payload_retention_days",
         "event_retention_days",
         "exchange_retention_days",
+        "shadow_retention_days",
         "exception_retention_days",
     )
     def _check_retention(self):
@@ -77,6 +86,7 @@ class RetailBackend(models.Model):
                 min(
                     backend.payload_retention_days,
                     backend.exchange_retention_days,
+                    backend.shadow_retention_days,
                     backend.exception_retention_days,
                 )
                 < 1
@@ -100,6 +110,7 @@ class RetailBackend(models.Model):
             self._retention_purge_payloads,
             self._retention_delete_events,
             self._retention_delete_exchanges,
+            self._retention_delete_shadow_records,
             self._retention_delete_exceptions,
         ):
             count, left = self._retention_batches(step)
@@ -186,6 +197,26 @@ class RetailBackend(models.Model):
             """,
             {"limit": limit},
         )
+
+    @api.model
+    def _retention_delete_shadow_records(self, limit):
+        self.env.flush_all()
+        count = self._retention_execute(
+            f"""
+            WITH batch AS (
+                SELECT s.id FROM retail_shadow_record s
+                  JOIN retail_backend b ON b.id = s.backend_id
+                 WHERE s.create_date < {UTC_NOW}
+                       - make_interval(days => b.shadow_retention_days)
+                 LIMIT %(limit)s
+            )
+            DELETE FROM retail_shadow_record USING batch
+             WHERE retail_shadow_record.id = batch.id
+            """,
+            {"limit": limit},
+        )
+        self.env["retail.shadow.record"].invalidate_model()
+        return count
 
     @api.model
     def _retention_delete_exceptions(self, limit):

@@ -4,14 +4,22 @@
   (load, perform, postpone on ``RetryableJobError``, done or failed), the steps of
   its runner's controller, inside the test transaction;
 - ``sandboxes()``: make the repository's ``tests/sandboxes`` package importable;
-- ``contracts_dir()``: where the official API contracts are (skip or fail).
+- ``contracts_dir()``: where the official API contracts are (skip or fail);
+- ``other_database()``: a second database with the suite installed, for what
+  goes from one database to another (promotion).
 """
 
 import os
 import sys
 import traceback
 import unittest
+from contextlib import closing, contextmanager
 from pathlib import Path
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.modules.registry import Registry
+from odoo.tools import SQL, config
 
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
@@ -99,3 +107,49 @@ def run_jobs(env, rounds=1, channel="root.retail_connect"):
             break
         done += [run_job(env, rec.uuid) for rec in records]
     return done
+
+
+@contextmanager
+def other_database():
+    """Yield a superuser environment of a second database: a copy of the
+    harness's template database (``RC_TEMPLATE_DB``, set by ``tools/devenv.py
+    test`` for pytest-odoo and Odoo's runner alike), with its own registry and
+    cursor in this process. Nothing is committed in it; it is dropped at the
+    end, even on failure. Without ``RC_TEMPLATE_DB`` the test is skipped: the
+    test database itself cannot be copied while the test holds it open."""
+    template = os.environ.get("RC_TEMPLATE_DB")
+    if not template:
+        raise unittest.SkipTest(
+            "RC_TEMPLATE_DB is not set: run the tests through tools/devenv.py "
+            "test (make test), which names the template database to copy"
+        )
+    name = f"{template}_other_{os.getpid()}"
+    _admin(SQL("DROP DATABASE IF EXISTS %s WITH (FORCE)", SQL.identifier(name)))
+    _admin(
+        SQL(
+            "CREATE DATABASE %s TEMPLATE %s",
+            SQL.identifier(name),
+            SQL.identifier(template),
+        )
+    )
+    try:
+        # loading a registry runs the loaded modules' at_install tests when
+        # tests are enabled: not those of this database
+        with patch.dict(config.options, {"test_enable": False}):
+            registry = Registry(name)
+        with registry.cursor() as cr:
+            try:
+                yield api.Environment(cr, SUPERUSER_ID, {})
+            finally:
+                cr.rollback()
+    finally:
+        Registry.delete(name)
+        sql_db.close_db(name)
+        _admin(SQL("DROP DATABASE IF EXISTS %s WITH (FORCE)", SQL.identifier(name)))
+
+
+def _admin(query):
+    """Run ``query`` outside a transaction (CREATE / DROP DATABASE)."""
+    with closing(sql_db.db_connect("postgres").cursor()) as cr:
+        cr._cnx.autocommit = True
+        cr.execute(query)

@@ -23,3 +23,4 @@ from . import shopify_compliance
 from . import shopify_setup
 from . import shopify_order_edit
 from . import shopify_watch
+from . import shopify_promotion

@@ -26,3 +26,4 @@ from . import test_stock_published_report
 from . import test_returns_many
 from . import test_contract_drift
 from . import test_bulk_approval
+from . import test_promotion

@@ -10,3 +10,4 @@ from . import account_move
 from . import stripe_contract
 from . import account_bank_statement
 from . import stripe_watch
+from . import stripe_promotion

@@ -72,6 +72,15 @@ class RetailBackend(models.Model):
         selection_add=[("testshop", "TestShop (tests only)")],
         ondelete={"testshop": "cascade"},
     )
+    # a platform's links to Odoo records, carried by promotion (by natural key)
+    testshop_warehouse_id = fields.Many2one("stock.warehouse", "TestShop warehouse")
+    testshop_tax_ids = fields.Many2many("account.tax", string="TestShop taxes")
+
+    def _promotion_record_fields(self):
+        fields = super()._promotion_record_fields()
+        if self.platform == "testshop":
+            return (*fields, "testshop_warehouse_id", "testshop_tax_ids")
+        return fields
 
     def _production_host_patterns(self):
         if self.platform == "testshop":

@@ -16,6 +16,7 @@ from . import test_backend_truth
 from . import test_business_reports
 from . import test_go_live_governance
 from . import test_promotion
+from . import test_promotion_databases
 from . import test_create_race
 from . import test_approval_gates
 from . import test_flash_overview

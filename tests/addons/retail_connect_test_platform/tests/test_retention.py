@@ -191,6 +191,44 @@ class TestRetention(TransactionCase):
         self.assertEqual(progress.remaining, 0)
         self.assertEqual(set(statements), {2}, "every statement is bounded")
 
+    def shadow(self, days, backend=None):
+        type(self).n += 1
+        record = self.env["retail.shadow.record"].create(
+            {
+                "backend_id": (backend or self.backend).id,
+                "domain": "customer",
+                "kind": "export",
+                "change": "send",
+                "summary": f"Would update customer {self.n}",
+                "request_body": '{"email": "old@example.com"}',
+            }
+        )
+        record.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE retail_shadow_record SET create_date = %s WHERE id = %s",
+            (self._ago(days), record.id),
+        )
+        record.invalidate_recordset()
+        return record
+
+    def test_shadow_records_go_after_their_period_in_bounded_batches(self):
+        self.longer.shadow_retention_days = 60
+        old = [self.shadow(31) for _ in range(5)]
+        kept = [self.shadow(29), self.shadow(40, backend=self.longer)]
+        Shadow = self.env["retail.shadow.record"]
+        with (
+            patch.object(retail_retention, "BATCH", 2),
+            patch.object(retail_retention, "MAX_BATCHES", 2),
+        ):
+            self.env["retail.backend"]._cron_retention()
+            left = Shadow.browse([r.id for r in old]).exists()
+            self.assertEqual(len(left), 1, "two statements of two rows")
+            self.env["retail.backend"]._cron_retention()
+        self.assertFalse(Shadow.browse([r.id for r in old]).exists())
+        self.assertEqual(
+            Shadow.browse([r.id for r in kept]).exists().ids, [r.id for r in kept]
+        )
+
     def _left(self):
         return self.Event.search_count([("backend_id", "=", self.backend.id)])
 
@@ -199,3 +237,5 @@ class TestRetention(TransactionCase):
             self.backend.event_retention_days = 3
         with self.assertRaises(ValidationError):
             self.backend.exchange_retention_days = 0
+        with self.assertRaises(ValidationError):
+            self.backend.shadow_retention_days = 0
