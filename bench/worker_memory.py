@@ -61,6 +61,10 @@ LIMITS = {
     "limit_memory_soft": 16 * 2**30,
     "limit_memory_hard": 20 * 2**30,
     "limit_request": 10_000_000,
+    # a request (a job) killed after limit_time_real (120 s) or _cpu (60 s)
+    # replaces its worker: measured apart (a killed job is reported), not here
+    "limit_time_real": 3600,
+    "limit_time_cpu": 3600,
 }
 SAMPLE_EVERY = 10.0
 
@@ -318,6 +322,12 @@ def main(argv=None):
         end_pids = set(mem.snapshots["end"])
         replaced = sorted((before_pids ^ end_pids) | (workers - before_pids))
         check = so.connector_checks(conn, n)
+        with contextlib.suppress(OSError):
+            check["worker_kills"] = [
+                line.strip()
+                for line in Path(server.log).read_text().splitlines()
+                if "timeout after" in line or "limit" in line and "reached" in line
+            ]
         imported = summary(mem, "after_baseline", "end", workers)
         baselined = summary(mem, "warm", "after_baseline", workers)
         others = sorted(set(mem.snapshots["end"]) - workers)
