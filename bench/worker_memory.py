@@ -52,7 +52,7 @@ import shopify_orders as so  # noqa: E402
 from common import OdooServer, begin_run, log, machine, server_config  # noqa: E402
 
 RESULTS = BENCH / "results" / "worker_memory.json"
-DB = "rc_bench_memory"
+DB = "rc_bench_memory"  # --db: another name, to run beside a long run
 WORKERS = 2
 CHANNELS = "root:2"
 TARGET_GROWTH_MB = 50.0
@@ -183,13 +183,13 @@ def wait_jobs(conn, timeout):
     return False
 
 
-def baseline(inproc, server, conn, requests_n, jobs_n, senders, timeout):
+def baseline(inproc, db, server, conn, requests_n, jobs_n, senders, timeout):
     """``requests_n`` GET /web/health and ``jobs_n`` trivial jobs, all done."""
-    with inproc.env(DB) as env:
+    with inproc.env(db) as env:
         user = env.user
         for _ in range(jobs_n):
             user.with_delay(description="bench: trivial job").exists()
-    inproc.release(DB)
+    inproc.release(db)
     todo = queue.SimpleQueue()
     for _ in range(requests_n):
         todo.put(None)
@@ -258,8 +258,10 @@ def main(argv=None):
     parser.add_argument(
         "--budget", type=int, default=4 * 3600, help="seconds the import may take"
     )
+    parser.add_argument("--db", default=DB, help=f"database (default {DB})")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
+    db = args.db
     if not 0 < args.warmup < args.orders:
         parser.error("--warmup must be between 0 and --orders")
     devenv.check_odoo()
@@ -275,19 +277,25 @@ def main(argv=None):
         )
         sandbox_server = sandbox.serve()
         inproc = so.InProcess(pg)
-        pg.drop(DB)
-        devenv.fresh_db(pg, template, DB)
+        pg.drop(db)
+        devenv.fresh_db(pg, template, db)
         returning = sorted({o["email"] for o in orders if o["returning"]})
         # at most 3 units of 3 of the products per order: never short
         stock = 1000 + args.orders // 5
-        ids = so.setup_base(inproc, DB, catalog, returning, stock)
+        ids = so.setup_base(inproc, db, catalog, returning, stock)
         backend_id = so.setup_backend(
-            inproc, DB, sandbox_server.url, catalog, ids, batch=args.batch
+            inproc, db, sandbox_server.url, catalog, ids, batch=args.batch
         )
         port = devenv.free_port()
-        conn = so.Db(pg, DB)
+        conn = so.Db(pg, db)
         config = server_config(
-            pg, "bench-memory", DB, port, workers=WORKERS, channels=CHANNELS, **LIMITS
+            pg,
+            f"bench-{db}".replace("_", "-"),
+            db,
+            port,
+            workers=WORKERS,
+            channels=CHANNELS,
+            **LIMITS,
         )
         server = OdooServer(config, port).start(runner_db=conn)
         sandbox.webhook_url = f"{server.url}/retail_connect/webhook/{backend_id}"
@@ -307,7 +315,7 @@ def main(argv=None):
             f"baseline: {n - w} GET /web/health and {jobs_n} trivial jobs"
         )
         ran_before = jobs_ran(conn)
-        base = baseline(inproc, server, conn, n - w, jobs_n, args.senders, 3600)
+        base = baseline(inproc, db, server, conn, n - w, jobs_n, args.senders, 3600)
         base["jobs_ran"] = jobs_ran(conn) - ran_before
         mem.snap("after_baseline")
         log(f"baseline done in {base['seconds']} s; import: {n - w} orders")
@@ -415,8 +423,8 @@ def main(argv=None):
             sandbox_server.stop()
         if not args.keep:
             with contextlib.suppress(Exception):
-                pg.drop(DB)
-                devenv.drop_filestore(DB)
+                pg.drop(db)
+                devenv.drop_filestore(db)
         pg.stop()
 
 
