@@ -399,11 +399,12 @@ def main(argv=None):
                 default=str,
             )
         )
+        verdict = "MISSED" if missed else "met" if run else "met so far"
         log(
             f"import of {confirmed - w} orders after {w} of warm-up"
             f"{'' if run else ' (interrupted)'}: job workers grew "
             f"{imported['by_worker_mb']} MB (max {imported['max_mb']}; target <= "
-            f"{TARGET_GROWTH_MB:g} MB: {'MISSED' if missed else 'met'}); baseline "
+            f"{TARGET_GROWTH_MB:g} MB: {verdict}); baseline "
             f"(same requests and jobs, trivial): {baselined['by_worker_mb']} MB; "
             f"workers replaced: {replaced or 'none'}; orders "
             f"{check['sale_orders']}/{n}, check {'ok' if check['ok'] else 'FAILED'}"
