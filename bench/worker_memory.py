@@ -21,9 +21,11 @@ and every 10 s:
 Growth of a worker = its RSS after the phase − before it. Job workers are the
 processes queue_job recorded as ``worker_pid``. Odoo recycles a worker whose
 virtual size passes ``limit_memory_soft`` (default 2 GiB) or after
-``limit_request`` requests: both are set out of reach here (16 GiB, 10^7), so
-the same processes are measured from start to end; a worker that still
-changed (a crash, a time limit) is reported and fails the run.
+``limit_request`` requests, and kills one whose request (a job) passes
+``limit_time_real`` (120 s) or ``limit_time_cpu`` (60 s): all are set out of
+reach here (16 GiB, 10^7 requests, 3600 s), so the same processes are measured
+from start to end; a worker that still changed (a crash) is reported and fails
+the run, and the server log's worker kills are in the JSON.
 
 Target (PERFORMANCE.md): growth of every job worker over the import <= 50 MB.
 Exit 1 when missed, when a worker was replaced, or when the orders' checks
