@@ -27,13 +27,10 @@ import json
 import queue
 import random
 import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-
-import requests
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -41,7 +38,7 @@ sys.path[:0] = [str(BENCH), str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
 import shopify_orders as so  # noqa: E402
-from common import begin_run, log, machine  # noqa: E402
+from common import OdooServer, begin_run, log, machine, server_config  # noqa: E402
 
 RESULTS = BENCH / "results" / "scale_out.json"
 PREFIX = "rc_bench_scale"
@@ -95,49 +92,6 @@ class Balancer:
 
     def close(self):
         self.sock.close()
-
-
-def config_for(pg, db, name, port, runner_port):
-    extra = devenv.server_options(
-        db,
-        port,
-        workers=so.WORKERS,
-        logfile=devenv.CACHE / f"{name}-odoo.log",
-        max_cron_threads=0,
-        log_level="warn",
-    )
-    path = devenv.write_config(pg, name, with_tests=True, extra=extra)
-    text = path.read_text().split("[queue_job]")[0]
-    path.write_text(
-        f"{text}[queue_job]\nchannels = root:2\nhost = 127.0.0.1\n"
-        f"port = {runner_port}\n"
-    )
-    return path
-
-
-def start(config, port, runner):
-    """A real Odoo server; ``runner``: with queue_job's job runner."""
-    load = "base,web,queue_job" if runner else "base,web"
-    cmd = devenv.odoo_cmd(config, f"--load={load}")
-    proc = subprocess.Popen(cmd, start_new_session=True, cwd=ROOT)
-    server = so.OdooServer(config, port)
-    server.proc = proc
-    return server
-
-
-def wait_up(server, db=None):
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"Odoo exited ({server.proc.returncode})")
-        try:
-            if requests.get(f"{server.url}/web/health", timeout=5).status_code == 200:
-                if db is None or so.runner_listening(db):
-                    return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("Odoo or its job runner not ready in 90 s")
 
 
 def deliveries(sandbox, orders, urls, seed=8):
@@ -265,16 +219,25 @@ def main(argv=None):
         ports = [devenv.free_port(), devenv.free_port()]
         balancer = Balancer(ports)
         conn = so.Db(pg, db_name)
-        configs = [
-            config_for(pg, db_name, f"bench-scale-{tag}", port, balancer.port)
+        servers = [
+            OdooServer(
+                server_config(
+                    pg,
+                    f"bench-scale-{tag}",
+                    db_name,
+                    port,
+                    workers=so.WORKERS,
+                    runner_port=balancer.port,
+                ),
+                port,
+            )
             for tag, port in zip("ab", ports, strict=True)
         ]
-        servers = [
-            start(configs[0], ports[0], runner=True),
-            start(configs[1], ports[1], runner=False),
-        ]
-        wait_up(servers[1])
-        wait_up(servers[0], conn)
+        # A with queue_job's job runner, B without (server-wide base,web)
+        servers[0].spawn()
+        servers[1].spawn(load="base,web")
+        servers[1].wait_ready()
+        servers[0].wait_ready(runner_db=conn)
         time.sleep(0.5)
         urls = [f"{s.url}/retail_connect/webhook/{backend_id}" for s in servers]
         posts = deliveries(sandbox, orders, urls)

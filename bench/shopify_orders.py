@@ -30,9 +30,7 @@ import pstats
 import queue
 import random
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -47,11 +45,10 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
-from common import begin_run, log, machine  # noqa: E402
+from common import OdooServer, begin_run, log, machine, server_config  # noqa: E402
 from sandboxes.shopify import ShopifySandbox  # noqa: E402
 
 RESULTS = BENCH / "results" / "shopify_orders.json"
-LOG = devenv.CACHE / "bench-shopify-odoo.log"
 PREFIX = "rc_bench_shopify"
 SHOP = "bench-shop.myshopify.com"
 TOKEN = "shpat_bench_0123456789"
@@ -72,7 +69,6 @@ PLANS = {
     "advanced": (4000, 200),
     "plus": (20000, 1000),
 }
-RUNNER_LOCK_ID = 2293787760715711918  # queue_job's jobrunner PG_ADVISORY_LOCK_ID
 
 
 def addons_changed(template):
@@ -389,82 +385,6 @@ def new_shop(plan):
         restore_rate=restore,
     )
     return sandbox, sandbox.add_location("Main warehouse")
-
-
-# ---------------------------------------------------------------- odoo server
-def server_config(pg, db, port, channels, db_filter):
-    extra = devenv.server_options(
-        db,
-        port,
-        workers=WORKERS,
-        logfile=LOG,
-        db_filter=db_filter,
-        max_cron_threads=0,
-        log_level="warn",
-    )
-    path = devenv.write_config(pg, "bench-shopify", with_tests=True, extra=extra)
-    # our queue_job section: the runner calls the workers on 127.0.0.1 (the only
-    # interface they listen on), with the channel capacity chosen on the command
-    # line
-    text = path.read_text().split("[queue_job]")[0]
-    path.write_text(f"{text}[queue_job]\nchannels = {channels}\nhost = 127.0.0.1\n")
-    return path
-
-
-class OdooServer:
-    def __init__(self, config, port):
-        self.config, self.port, self.proc = config, port, None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self, runner_db=None):
-        """Start; wait for HTTP and, with ``runner_db``, for the job runner.
-
-        queue_job's runner sleeps 5 s after the server starts, then LISTENs on
-        the database: deliveries sent before would wait for it, so the run
-        starts only once its LISTEN is seen in pg_stat_activity.
-        """
-        cmd = devenv.odoo_cmd(self.config)
-        self.proc = subprocess.Popen(cmd, start_new_session=True, cwd=ROOT)
-        deadline = time.monotonic() + 90
-        http_up = False
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Odoo exited ({self.proc.returncode}); see {LOG}")
-            if not http_up:
-                try:
-                    answer = requests.get(f"{self.url}/web/health", timeout=5)
-                    http_up = answer.status_code == 200
-                except requests.RequestException:
-                    pass
-            if http_up and (runner_db is None or runner_listening(runner_db)):
-                if runner_db is not None:
-                    time.sleep(0.5)  # its LISTEN and first scan follow the lock
-                return self
-            time.sleep(0.3)
-        raise RuntimeError(f"Odoo or its job runner not ready in 90 s; see {LOG}")
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def runner_listening(db):
-    """True once queue_job's runner holds its master lock on db (then LISTENs)."""
-    (count,) = db.one(
-        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-        "WHERE d.datname = current_database() AND l.locktype = 'advisory' "
-        "AND l.granted AND l.objsubid = 1 "
-        "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
-        (RUNNER_LOCK_ID,),
-    )
-    return bool(count)
 
 
 class PgLog:
@@ -1295,7 +1215,15 @@ def main(argv=None):
             dbs.append(db)
             devenv.fresh_db(pg, base, db)
             port = devenv.free_port()
-            config = server_config(pg, db, port, args.channels, args.db_filter)
+            config = server_config(
+                pg,
+                "bench-shopify",
+                db,
+                port,
+                workers=WORKERS,
+                channels=args.channels,
+                db_filter=args.db_filter,
+            )
             server = OdooServer(config, port)
             server.start()
             usage = Usage(db, server.proc.pid).start()
@@ -1346,7 +1274,15 @@ def main(argv=None):
                 batch,
             )
             port = devenv.free_port()
-            config = server_config(pg, db, port, args.channels, args.db_filter)
+            config = server_config(
+                pg,
+                "bench-shopify",
+                db,
+                port,
+                workers=WORKERS,
+                channels=args.channels,
+                db_filter=args.db_filter,
+            )
             conn = Db(pg, db)
             server = OdooServer(config, port)
             server.start(runner_db=conn)

@@ -38,7 +38,7 @@ sys.path[:0] = [str(BENCH), str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
 import shopify_orders as so  # noqa: E402
-from common import begin_run, log, machine  # noqa: E402
+from common import OdooServer, begin_run, log, machine, server_config  # noqa: E402
 
 RESULTS = BENCH / "results" / "shopify_oversell.json"
 DB = "rc_bench_oversell"
@@ -49,21 +49,6 @@ CHANNELS = (
 )
 WORKERS = 3
 TARGET_P95, TARGET_MAX = 5.0, 15.0
-
-
-def config_for(pg, port, channels):
-    extra = devenv.server_options(
-        DB,
-        port,
-        workers=WORKERS,
-        logfile=devenv.CACHE / "bench-oversell-odoo.log",
-        max_cron_threads=0,
-        log_level="warn",
-    )
-    path = devenv.write_config(pg, "bench-oversell", with_tests=True, extra=extra)
-    text = path.read_text().split("[queue_job]")[0]
-    path.write_text(f"{text}[queue_job]\nchannels = {channels}\nhost = 127.0.0.1\n")
-    return path
 
 
 def pct_sorted(values, q):
@@ -125,7 +110,10 @@ def main(argv=None):
             "WHERE backend_id = %s AND domain = 'inventory'",
             (backend_id,),
         )
-        server = so.OdooServer(config_for(pg, port, args.channels), port)
+        config = server_config(
+            pg, "bench-oversell", DB, port, workers=WORKERS, channels=args.channels
+        )
+        server = OdooServer(config, port)
         server.start(runner_db=conn)
         sandbox.webhook_url = f"{server.url}/retail_connect/webhook/{backend_id}"
         for order in orders:

@@ -45,15 +45,9 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
-from common import begin_run, log, machine  # noqa: E402
+from common import OdooServer, begin_run, log, machine, server_config  # noqa: E402
 from sandboxes.stripe import StripeSandbox  # noqa: E402
-from shopify_orders import (  # noqa: E402
-    Db,
-    InProcess,
-    OdooServer,
-    addons_changed,
-    server_config,
-)
+from shopify_orders import WORKERS, Db, InProcess, addons_changed  # noqa: E402
 
 RESULTS = BENCH / "results" / "stripe_payments.json"
 PREFIX = "rc_bench_stripe"
@@ -479,7 +473,9 @@ def main(argv=None):
             dbs.append(db)
             devenv.fresh_db(pg, base, db)
             port = devenv.free_port()
-            config = server_config(pg, db, port, args.channels, False)
+            config = server_config(
+                pg, "bench-stripe", db, port, workers=WORKERS, channels=args.channels
+            )
             url = f"http://127.0.0.1:{port}"
             backend_id = add_backend(inproc, db, server_handle.url, ids, web_url=url)
             sandbox.reset_bucket()
