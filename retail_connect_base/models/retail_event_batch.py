@@ -35,6 +35,7 @@ from .retail_event import FINAL
 _logger = logging.getLogger(__name__)
 
 BATCH = "retail_connect_batch"  # cursor cache: the running batch's deferred work
+RESERVE_CHUNK = 200  # moves reserved per job (_job_reserve_moves): well within a time limit
 # first key of the advisory locks the job controller takes before a job's
 # transaction (two-int form; ``_lock_external`` uses the backend id there)
 LOCK_NAMESPACE = 0x52430001
@@ -113,7 +114,11 @@ class RetailBackend(models.Model):
         return []
 
     def _job_reserve_moves(self):
-        """Reserve the moves whose reservation imported orders deferred."""
+        """Reserve the moves whose reservation imported orders deferred: at
+        most ``RESERVE_CHUNK`` of them, the oldest first, then queue the next
+        job while more wait. One job per backlog of any size would outgrow
+        the worker's time limit after a long burst, be killed, and come back
+        with a bigger backlog: reservation would never catch up."""
         self.ensure_one()
 
         def reserve():
@@ -126,10 +131,15 @@ class RetailBackend(models.Model):
                         ("company_id", "=", self.company_id.id),
                     ],
                     order="id",
+                    limit=RESERVE_CHUNK + 1,
                 )
             )
             if not moves:
                 return "nothing to reserve"
+            more = len(moves) > RESERVE_CHUNK
+            moves = moves[:RESERVE_CHUNK]
+            if more:
+                self._reserve_later()
             self.env.cr.execute(
                 "UPDATE stock_move SET retail_reserve_pending = NULL WHERE id IN %s",
                 (tuple(moves.ids),),
@@ -139,7 +149,8 @@ class RetailBackend(models.Model):
                 lambda m: m.state in ("confirmed", "partially_available", "waiting")
             )
             moves._action_assign()
-            return f"{len(moves)} move(s) reserved"
+            left = ", more queued" if more else ""
+            return f"{len(moves)} move(s) reserved{left}"
 
         return self._run_outbound(False, "stock:reserve", reserve)
 
