@@ -128,24 +128,22 @@ class RetailBackend(models.Model):
         updated = mappers.naive_utc(order["updatedAt"])
         if binding and binding._is_stale(updated):
             raise EventSkipped("skipped_stale", f"{order['name']} changed since")
+        bound = {
+            "external_ref": order["name"],
+            "remote_updated_at": updated,
+            "payload_digest": bindings._digest(order),
+        }
         sale = binding._record() if binding else None
         if sale:
             self._shopify_update_order(sale, order)
+            bindings._bind(self, sale, gid, **bound)
         else:
             if order.get("cancelledAt"):
                 raise EventSkipped(
                     "skipped_policy", f"{order['name']} was cancelled before import"
                 )
             self._shopify_check_source(order)
-            sale = self._shopify_create_order(order)
-        bindings._bind(
-            self,
-            sale,
-            gid,
-            external_ref=order["name"],
-            remote_updated_at=updated,
-            payload_digest=bindings._digest(order),
-        )
+            sale = self._shopify_create_order(order, gid, bound)
         # shown on the order: the status Shopify reports (base: retail_channel.py)
         sale._retail_channel_status(
             order.get("displayFinancialStatus"), order.get("displayFulfillmentStatus")
@@ -154,7 +152,9 @@ class RetailBackend(models.Model):
         self._shopify_queue_payments(order)
         return sale
 
-    def _shopify_create_order(self, order):
+    def _shopify_create_order(self, order, gid, bound):
+        """Create the sale order of ``order``, bound to ``gid`` with ``bound``
+        (the binding's values), its lines to Shopify's line items."""
         subject = f"order:{mappers.numeric_id(order['id'])}"
         partner, invoice, delivery = self._shopify_partners(order)
         pos = order.get("sourceName") == "pos"
@@ -247,6 +247,10 @@ class RetailBackend(models.Model):
             "pricelist_id": pricelist.id if pricelist else False,
             "note": order.get("note") or False,
             "order_line": lines,
+            # the channel as its binding will show it (retail_channel.py):
+            # set now, the binding has nothing left to write on the order
+            "retail_backend_id": self.id,
+            "retail_channel_ref": order["name"],
         }
         if pos and self.shopify_pos_team_id:
             values["team_id"] = self.shopify_pos_team_id.id
@@ -265,12 +269,17 @@ class RetailBackend(models.Model):
                 fix={"currency": order["currencyCode"]},
             )
         self._shopify_check_total(sale, order, subject)
-        for line, sale_line in zip(
-            mappers.order_lines(order), sale.order_line, strict=False
-        ):
-            self.env["retail.binding"]._bind(
-                self, sale_line, line["line_id"], external_ref=line["sku"]
-            )
+        # the order and its lines in one lookup and one INSERT
+        self.env["retail.binding"]._bind_many(
+            self,
+            [(sale, gid, bound)]
+            + [
+                (sale_line, line["line_id"], {"external_ref": line["sku"]})
+                for line, sale_line in zip(
+                    mappers.order_lines(order), sale.order_line, strict=False
+                )
+            ],
+        )
         if mappers.should_confirm(
             self.shopify_confirm_on, order.get("displayFinancialStatus")
         ):
