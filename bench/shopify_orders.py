@@ -1401,6 +1401,8 @@ def main(argv=None):
             sandbox.webhook_url = None
             for order in orders[: args.profile + 3]:
                 sandbox.emit("orders/create", order["gid"], deliver=False)
+            # one event per job: each profiled job is one order's import (a
+            # batch would apply the next jobs' events in the warm-up)
             prof_backend = setup_backend(
                 inproc,
                 prof_db,
@@ -1408,6 +1410,7 @@ def main(argv=None):
                 catalog,
                 ids,
                 location if args.stock_sync else None,
+                batch=1,
             )
             profile = profile_jobs(inproc, prof_db, sandbox, prof_backend, args.profile)
 
