@@ -161,9 +161,22 @@ class RetailBackend(models.Model):
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
         currency = pricelist.currency_id or self.company_id.currency_id
         lines, discount_lines = [], []
+        # one query each for the whole order: bound variants, taxes by rates
+        bound_products = self._shopify_bound_products(mappers.order_lines(order))
+        taxes_of = {}
+
+        def line_taxes(line):
+            key = tuple(line["tax_rates"])
+            if key not in taxes_of:
+                taxes_of[key] = self._shopify_taxes(line, order, subject)
+            return taxes_of[key]
+
         for line in mappers.order_lines(order):
-            product = self._shopify_product(line, order, subject)
-            taxes = self._shopify_taxes(line, order, subject)
+            plain = not (line["gift_card"] or line["tip"])
+            product = (
+                plain and bound_products.get(line["variant_id"])
+            ) or self._shopify_product(line, order, subject)
+            taxes = line_taxes(line)
             percent = self._shopify_discount_percent(line, currency)
             lines.append(
                 (
@@ -214,7 +227,7 @@ class RetailBackend(models.Model):
                         "name": name,
                         "product_uom_qty": 1,
                         "price_unit": ship["price_unit"],
-                        "tax_id": [(6, 0, self._shopify_taxes(ship, order, subject))],
+                        "tax_id": [(6, 0, line_taxes(ship))],
                     },
                 )
             )
@@ -230,7 +243,7 @@ class RetailBackend(models.Model):
                         "name": self.env._("Duties (Shopify)"),
                         "product_uom_qty": 1,
                         "price_unit": duty["price_unit"],
-                        "tax_id": [(6, 0, self._shopify_taxes(duty, order, subject))],
+                        "tax_id": [(6, 0, line_taxes(duty))],
                     },
                 )
             )
@@ -409,6 +422,32 @@ class RetailBackend(models.Model):
             subject_key=subject,
             fix={"currency": code},
         )
+
+    def _shopify_bound_products(self, lines):
+        """``{variant id: product}`` of the lines' variants already bound to an
+        existing product (gift cards and tips aside), in one lookup; the
+        others go through ``_shopify_product``."""
+        variants = {
+            line["variant_id"]
+            for line in lines
+            if line["variant_id"] and not line["gift_card"] and not line["tip"]
+        }
+        if not variants:
+            return {}
+        bindings = self.env["retail.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("res_model", "=", "product.product"),
+                ("external_id", "in", sorted(variants)),
+            ]
+        )
+        products = self.env["product.product"].browse(bindings.mapped("res_id"))
+        alive = set(products.exists().ids)
+        return {
+            b.external_id: products.browse(b.res_id)
+            for b in bindings
+            if b.res_id in alive
+        }
 
     def _shopify_product(self, line, order, subject):
         if line["gift_card"]:
