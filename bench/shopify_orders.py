@@ -911,6 +911,13 @@ QUERY_PHASES = {
     "_shopify_create_order": "sale order + lines create",
     "_shopify_import_order": "import: other",
     "_process_event": "event: other",
+    "_auto_resolve": "event: sync exceptions resolved",
+    "_contract_check": "event: contract sample",
+    "_restart_writes": "event: idempotency keys restart",
+    "_import_policy": "event: policy",
+    "_reserve_later": "reservation job queued",
+    "_batch_claim": "batch: siblings claimed",
+    "_flush": "ORM flush (delayed writes, wherever)",
     "_job_process": "event bookkeeping",
     "run_one": "queue_job bookkeeping",
 }
@@ -980,6 +987,7 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
         return job
 
     phases = {}
+    texts = {}  # BENCH_QUERY_TEXT=<phase>: the statements of that phase
     recording = [False]
 
     def hook(_cr, _query, _params, _start, delay):
@@ -993,6 +1001,12 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
             frame = frame.f_back
         n, ms = phases.get(label, (0, 0.0))
         phases[label] = (n + 1, ms + delay * 1000)
+        if os.environ.get("BENCH_QUERY_TEXT") == label:
+            text = _query.decode() if isinstance(_query, bytes) else str(_query)
+            key = " ".join(text.split())[:90]
+            if 'INSERT INTO "mail_message"' in text:
+                key += f" {str(_params)[:300]}"
+            texts[key] = texts.get(key, 0) + 1
 
     thread = threading.current_thread()
     thread.query_hooks = (hook,)
@@ -1045,6 +1059,7 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
             key=lambda row: -row[1],
         ),
         "cprofile": out.getvalue(),
+        "query_texts": sorted(texts.items(), key=lambda kv: -kv[1])[:40],
     }
 
 
