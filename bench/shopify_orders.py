@@ -831,6 +831,13 @@ QUERY_PHASES = {
     "_shopify_create_order": "sale order + lines create",
     "_shopify_import_order": "import: other",
     "_process_event": "event: other",
+    "_auto_resolve": "event: sync exceptions resolved",
+    "_contract_check": "event: contract sample",
+    "_restart_writes": "event: idempotency keys restart",
+    "_import_policy": "event: policy",
+    "_reserve_later": "reservation job queued",
+    "_batch_claim": "batch: siblings claimed",
+    "_flush": "ORM flush (delayed writes, wherever)",
     "_job_process": "event bookkeeping",
     "run_one": "queue_job bookkeeping",
 }
@@ -900,6 +907,7 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
         return job
 
     phases = {}
+    texts = {}  # BENCH_QUERY_TEXT=<phase>: the statements of that phase
     recording = [False]
 
     def hook(_cr, _query, _params, _start, delay):
@@ -913,6 +921,12 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
             frame = frame.f_back
         n, ms = phases.get(label, (0, 0.0))
         phases[label] = (n + 1, ms + delay * 1000)
+        if os.environ.get("BENCH_QUERY_TEXT") == label:
+            text = _query.decode() if isinstance(_query, bytes) else str(_query)
+            key = " ".join(text.split())[:90]
+            if 'INSERT INTO "mail_message"' in text:
+                key += f" {str(_params)[:300]}"
+            texts[key] = texts.get(key, 0) + 1
 
     thread = threading.current_thread()
     thread.query_hooks = (hook,)
@@ -965,6 +979,7 @@ def profile_jobs(inproc, db, sandbox, backend_id, count, top=25):
             key=lambda row: -row[1],
         ),
         "cprofile": out.getvalue(),
+        "query_texts": sorted(texts.items(), key=lambda kv: -kv[1])[:40],
     }
 
 
@@ -1337,6 +1352,8 @@ def main(argv=None):
             sandbox.webhook_url = None
             for order in orders[: args.profile + 3]:
                 sandbox.emit("orders/create", order["gid"], deliver=False)
+            # one event per job: each profiled job is one order's import (a
+            # batch would apply the next jobs' events in the warm-up)
             prof_backend = setup_backend(
                 inproc,
                 prof_db,
@@ -1344,6 +1361,7 @@ def main(argv=None):
                 catalog,
                 ids,
                 location if args.stock_sync else None,
+                batch=1,
             )
             profile = profile_jobs(inproc, prof_db, sandbox, prof_backend, args.profile)
 

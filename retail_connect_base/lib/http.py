@@ -66,6 +66,9 @@ class Exchange:
     error: str | None = None
     request_body: str | None = None
     response_body: str | None = None
+    # what the answer said is left of the platform's budget, ``(available,
+    # capacity, rate)``: ``on_exchange`` applies it with the call's log
+    budget: tuple | None = None
 
 
 @dataclass
@@ -183,7 +186,12 @@ class RetailHttpClient:
         idempotency_keys=None,
         shadow=None,
     ):
-        """``idempotency_keys``: a function giving the key of the next write
+        """``on_exchange(exchange)``: logs every call, and applies the budget
+        its answer reported (``exchange.budget``) in the same write;
+        ``on_budget(available, capacity, rate)``: that budget, for a client
+        without ``on_exchange``.
+
+        ``idempotency_keys``: a function giving the key of the next write
         that has none (the backend numbers its job's writes, so a retried job
         sends the keys it sent before); without it, a random key per call.
         ``shadow``: a function given each write's ``ShadowRequest`` before it
@@ -201,6 +209,7 @@ class RetailHttpClient:
         self.timeout = timeout or self.timeout_seconds
         self.idempotency_keys = idempotency_keys or (lambda: str(uuid.uuid4()))
         self.shadow = shadow
+        self._answering = None  # the exchange whose answer ``observe`` reads
 
     # -- policy hooks (platforms override) ---------------------------------
     def backoff(self):
@@ -272,7 +281,13 @@ class RetailHttpClient:
         """
 
     def report_budget(self, available, capacity=None, rate=None):
-        if self.on_budget and available is not None:
+        """What the platform says is left; during a call, reported with its
+        exchange (``on_exchange``: one write for both), else ``on_budget``."""
+        if available is None:
+            return
+        if self._answering is not None:
+            self._answering.budget = (available, capacity, rate)
+        elif self.on_budget:
             self.on_budget(available, capacity, rate)
 
     # -- the call ------------------------------------------------------------
@@ -372,7 +387,11 @@ class RetailHttpClient:
         if not stream:
             exchange.response_body = mask_body(response.content)
         if api:
-            self.observe(response)
+            self._answering = exchange
+            try:
+                self.observe(response)
+            finally:
+                self._answering = None
         try:
             if api:
                 self.classify(response)
@@ -392,6 +411,10 @@ class RetailHttpClient:
         return response
 
     def _report(self, exchange):
+        """Every call ends here, whatever its outcome: ``on_exchange`` logs it
+        and applies the budget its answer reported."""
         exchange.error = mask_text(exchange.error)
         if self.on_exchange:
             self.on_exchange(exchange)
+        elif exchange.budget and self.on_budget:
+            self.on_budget(*exchange.budget)

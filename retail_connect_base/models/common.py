@@ -39,28 +39,54 @@ def sql_insert(model, values, on_conflict_do_nothing=False):
     or hooks run). Return the new id, or None when a unique constraint made
     ``ON CONFLICT DO NOTHING`` skip it.
     """
+    rows = sql_insert_many(model, [values], on_conflict_do_nothing)
+    return rows[0][0] if rows else None
+
+
+def sql_insert_many(model, rows, on_conflict_do_nothing=False, returning=("id",)):
+    """``sql_insert`` of several rows in one INSERT; a field some rows lack
+    is NULL in them (as ``sql_insert`` leaves it). Return the ``returning``
+    columns of the rows inserted (``ON CONFLICT DO NOTHING``: those skipped
+    are missing)."""
     from odoo import fields  # noqa: PLC0415
 
-    values = dict(values)
+    if not rows:
+        return []
+    rows = [dict(values) for values in rows]
     if model._log_access:
         now = fields.Datetime.now()
         uid = model.env.uid
-        values.update(create_uid=uid, write_uid=uid, create_date=now, write_date=now)
-    columns, params = [], []
-    for name, value in values.items():
-        field = model._fields.get(name)
-        if field is None or not field.store or field.type.endswith("2many"):
-            continue
-        columns.append(f'"{name}"')
-        params.append(field.convert_to_column_insert(value, model, values))
+        for values in rows:
+            values.update(
+                create_uid=uid, write_uid=uid, create_date=now, write_date=now
+            )
+    names = []
+    for values in rows:
+        for name in values:
+            field = model._fields.get(name)
+            if name in names or field is None or not field.store:
+                continue
+            if not field.type.endswith("2many"):
+                names.append(name)
+    params = []
+    for values in rows:
+        for name in names:
+            value = values.get(name)
+            params.append(
+                None
+                if name not in values
+                else model._fields[name].convert_to_column_insert(value, model, values)
+            )
+    columns = ", ".join(f'"{name}"' for name in names)
+    row_sql = f"({', '.join(['%s'] * len(names))})"
     conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
     model.env.cr.execute(
-        f'INSERT INTO "{model._table}" ({", ".join(columns)}) '  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(params))}){conflict} RETURNING id",
+        f'INSERT INTO "{model._table}" ({columns}) '  # noqa: S608
+        f"VALUES {', '.join([row_sql] * len(rows))}{conflict} "
+        f"RETURNING {', '.join(returning)}",
         params,
     )
-    row = model.env.cr.fetchone()
-    return row[0] if row else None
+    return model.env.cr.fetchall()
 
 
 MANAGER = "retail_connect_base.group_manager"

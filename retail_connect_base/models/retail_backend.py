@@ -981,7 +981,6 @@ class RetailBackend(models.Model):
             self._api_url(),
             on_exchange=self._log_exchange,
             limiter=self._take_token,
-            on_budget=self._observe_budget,
             attempt=self._job_attempt(),
             idempotency_keys=self._next_idempotency_key,
             shadow=self._shadow_intercept,
@@ -993,19 +992,23 @@ class RetailBackend(models.Model):
         ``bucket`` with its own ``capacity`` and ``rate`` (a platform limiting
         each operation on its own, as SP-API does); wait in place a short
         while, else raise ``ThrottledError`` with the wait."""
+        check = None
         if bucket == "api":
-            # what the platform reported wins over the settings: a Plus shop
-            # grants what the configured default would refuse, a smaller
-            # bucket never holds a call the default would wait for
-            learned = self.env["retail.throttle.bucket"]._learned(self, "api")
-            problem = self._rate_limit_problem(cost, learned=learned)
-            if problem:
-                # waiting would never help: a setting to fix, not a throttle
-                raise SyncError(problem, category="throttle")
             capacity, rate = self.rate_limit_capacity, self.rate_limit_per_second
+
+            def check(learned):
+                # what the platform reported wins over the settings: a Plus
+                # shop grants what the configured default would refuse, a
+                # smaller bucket never holds a call the default would wait for
+                problem = self._rate_limit_problem(cost, learned=learned)
+                if problem:
+                    # waiting would never help: a setting to fix, not a throttle
+                    raise SyncError(problem, category="throttle")
+
         buckets = self.env["retail.throttle.bucket"]
         args = (self, bucket, cost, capacity, rate)
-        wait = buckets._take(*args)
+        # one side transaction: the check reads the bucket's row it updates
+        wait = buckets._take(*args, check=check)
         if 0 < wait <= INLINE_WAIT:
             # a short wait is spent here: a job of several calls (an order
             # read page after page) that yielded its worker at each one would
@@ -1032,7 +1035,27 @@ class RetailBackend(models.Model):
         )
 
     def _log_exchange(self, exchange):
-        self.env["retail.exchange"]._record(self, exchange)
+        """Log a call and align the shared bucket with the budget its answer
+        reported (``exchange.budget``): one side transaction for both."""
+        budget = None
+        if exchange.budget:
+            available, capacity, rate = exchange.budget
+            buckets = self.env["retail.throttle.bucket"]
+
+            def budget(cr):
+                buckets._update_in(
+                    cr,
+                    self,
+                    "api",
+                    0,
+                    self.rate_limit_capacity,
+                    self.rate_limit_per_second,
+                    available,
+                    (capacity, rate),
+                    None,
+                )
+
+        self.env["retail.exchange"]._record(self, exchange, also=budget)
 
     def _call_in_job(self, func, *args, **kwargs):
         """Run ``func``; platform slow-down signals become job retries."""

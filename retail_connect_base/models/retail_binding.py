@@ -5,7 +5,7 @@ import json
 from odoo import api, fields, models
 
 from ..lib.errors import TransientError
-from .common import USER, check_group, sql_insert
+from .common import USER, check_group, sql_insert_many
 
 
 def payload_digest(data, key=None):
@@ -120,33 +120,72 @@ class RetailBinding(models.Model):
     @api.model
     def _bind(self, backend, record, external_id, **values):
         """Create or update the binding of ``record``; return it."""
-        binding = self._lookup(backend, record._name, external_id)
-        values = dict(values, res_id=record.id, last_sync_at=fields.Datetime.now())
-        if binding:
-            binding.write(values)
-            binding._notify_bound(record, created=False)
-            return binding
-        # one INSERT, no savepoint (a savepoint flushes every pending write):
-        # a concurrent binding of the same id or record makes it insert nothing
-        new_id = sql_insert(
-            self.sudo(),
-            dict(
-                values,
-                backend_id=backend.id,
-                company_id=backend.company_id.id,
-                res_model=record._name,
-                external_id=str(external_id),
-            ),
-            on_conflict_do_nothing=True,
-        )
-        if not new_id:
-            # another transaction bound it first: retrying will find its binding
-            raise TransientError(
-                f"{record._name} {external_id} bound concurrently", seconds=2
+        return self._bind_many(backend, [(record, external_id, values)])
+
+    @api.model
+    def _bind_many(self, backend, items):
+        """Create or update the bindings of ``items``, ``(record, external_id,
+        values)`` (an order and its lines): one lookup and one INSERT for all;
+        return them in that order."""
+        if not items:
+            return self.browse()
+        keys = [(record._name, str(external_id)) for record, external_id, _v in items]
+        found = {
+            (binding.res_model, binding.external_id): binding
+            for binding in self.search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("res_model", "in", sorted({model for model, _e in keys})),
+                    ("external_id", "in", sorted({ext for _m, ext in keys})),
+                ]
             )
-        binding = self.browse(new_id)
-        binding._notify_bound(record, created=True)
-        return binding
+        }
+        now = fields.Datetime.now()
+        rows, updated = [], []
+        for (model, external_id), (record, _e, values) in zip(keys, items, strict=True):
+            values = dict(values, res_id=record.id, last_sync_at=now)
+            binding = found.get((model, external_id))
+            if binding:
+                binding.write(values)
+                updated.append((binding, record))
+                continue
+            rows.append(
+                dict(
+                    values,
+                    backend_id=backend.id,
+                    company_id=backend.company_id.id,
+                    res_model=model,
+                    external_id=external_id,
+                )
+            )
+        # one INSERT, no savepoint (a savepoint flushes every pending write):
+        # a concurrent binding of the same id or record makes it skip a row
+        inserted = sql_insert_many(
+            self.sudo(),
+            rows,
+            on_conflict_do_nothing=True,
+            returning=("id", "res_model", "external_id"),
+        )
+        if len(inserted) < len(rows):
+            # another transaction bound one first: retrying will find its binding
+            done = {(model, ext) for _id, model, ext in inserted}
+            model, external_id = next(
+                (row["res_model"], row["external_id"])
+                for row in rows
+                if (row["res_model"], row["external_id"]) not in done
+            )
+            raise TransientError(f"{model} {external_id} bound concurrently", seconds=2)
+        found.update({(model, ext): self.browse(id_) for id_, model, ext in inserted})
+        for binding, record in updated:
+            binding._notify_bound(record, created=False)
+        created = {id_ for id_, _m, _e in inserted}
+        bindings = self.browse()
+        for key, (record, _e, _v) in zip(keys, items, strict=True):
+            binding = found[key]
+            if binding.id in created:
+                binding._notify_bound(record, created=True)
+            bindings |= binding
+        return bindings
 
     def _notify_bound(self, record, created):
         """Let the bound record show its channel (``_retail_bound(binding,

@@ -374,8 +374,12 @@ class RetailEvent(models.Model):
         if not groups:
             return
         todo = self.env["sale.order"].concat(*groups.values())
+        # the platform's context (no tracking on import...), as the orders
+        # came (``concat`` gives them ours: each order tracked its state,
+        # a message and ~10 queries per order)
+        platform = next(iter(batch["confirm"].values()))[0].env.context
         context = dict(
-            todo.env.context,  # the platform's (no tracking on import...)
+            platform,
             job_uuid=self.env.context.get("job_uuid"),
             retail_defer_reservation=True,
         )

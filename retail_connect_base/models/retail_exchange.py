@@ -40,45 +40,51 @@ class RetailExchange(models.Model):
     create_date = fields.Datetime(index=True)
 
     @api.model
-    def _record(self, backend, exchange):
+    def _record(self, backend, exchange, also=None):
+        """Log ``exchange`` in a side transaction; ``also(cr)`` writes in the
+        same one what else the call's answer said (the budget it reported:
+        ``retail.backend._log_exchange``), one commit per call's aftermath.
+        The transaction is READ COMMITTED, as the rate bucket's must be."""
         try:
-            self._record_in(backend, exchange, side=True)
+            with side_cursor(self.env, read_committed=True) as cr:
+                self._insert(cr, backend, exchange)
+                if also:
+                    also(cr)
         except pg_errors.ForeignKeyViolation:
             # the backend is not committed yet: log in the caller's transaction
-            self._record_in(backend, exchange, side=False)
+            # (its bucket cannot be written before it is: not limited yet)
+            with self.env.cr.savepoint():
+                self._insert(self.env.cr, backend, exchange)
 
     @api.model
-    def _record_in(self, backend, exchange, side):
-        cursor = side_cursor(self.env) if side else self.env.cr.savepoint()
-        with cursor as cr:
-            cr = cr if side else self.env.cr
-            cr.execute(
-                """
-                INSERT INTO retail_exchange
-                       (backend_id, company_id, operation, method, url, status, ok,
-                        duration_ms, attempt, idempotency_key, request_id,
-                        throttle_state, error, request_body, response_body,
-                        create_uid, write_uid, create_date, write_date)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                        %s, %s, now() at time zone 'utc', now() at time zone 'utc')
-                """,
-                (
-                    backend.id,
-                    backend.company_id.id,
-                    exchange.operation,
-                    exchange.method,
-                    mask_url(exchange.url),
-                    exchange.status,
-                    bool(exchange.status and 200 <= exchange.status < 300),
-                    round(exchange.duration_ms, 1),
-                    exchange.attempt,
-                    exchange.idempotency_key,
-                    exchange.request_id,
-                    exchange.throttle_state,
-                    mask_text(exchange.error),
-                    exchange.request_body,
-                    exchange.response_body,
-                    self.env.uid,
-                    self.env.uid,
-                ),
-            )
+    def _insert(self, cr, backend, exchange):
+        cr.execute(
+            """
+            INSERT INTO retail_exchange
+                   (backend_id, company_id, operation, method, url, status, ok,
+                    duration_ms, attempt, idempotency_key, request_id,
+                    throttle_state, error, request_body, response_body,
+                    create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                    %s, %s, now() at time zone 'utc', now() at time zone 'utc')
+            """,
+            (
+                backend.id,
+                backend.company_id.id,
+                exchange.operation,
+                exchange.method,
+                mask_url(exchange.url),
+                exchange.status,
+                bool(exchange.status and 200 <= exchange.status < 300),
+                round(exchange.duration_ms, 1),
+                exchange.attempt,
+                exchange.idempotency_key,
+                exchange.request_id,
+                exchange.throttle_state,
+                mask_text(exchange.error),
+                exchange.request_body,
+                exchange.response_body,
+                self.env.uid,
+                self.env.uid,
+            ),
+        )

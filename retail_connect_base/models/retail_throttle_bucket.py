@@ -38,28 +38,20 @@ class RetailThrottleBucket(models.Model):
     ]
 
     @api.model
-    def _take(self, backend, bucket, cost, capacity, rate, available=None):
+    def _take(self, backend, bucket, cost, capacity, rate, available=None, check=None):
         """Take ``cost`` tokens; return the seconds to wait (0 when granted).
 
         ``capacity`` and ``rate`` are the configured ones, used until the
         platform reported its own (:meth:`_observe`). With ``available`` (what
         the platform reported), the bucket is aligned first and nothing is
-        taken when ``cost`` is 0.
+        taken when ``cost`` is 0. ``check(learned)`` is called first, in the
+        same transaction, with the ``(capacity, rate)`` the platform reported
+        (None while only the configured ones are known): it may raise to
+        refuse the call, and then nothing is taken.
         """
-        return self._update(backend, bucket, cost, capacity, rate, available)
-
-    @api.model
-    def _learned(self, backend, bucket):
-        """``(capacity, rate)`` the platform reported for ``bucket``, or None
-        while only the configured ones are known."""
-        with side_cursor(self.env, read_committed=True) as cr:
-            cr.execute(
-                "SELECT capacity, rate FROM retail_throttle_bucket "
-                "WHERE backend_id=%s AND bucket=%s AND learned",
-                (backend.id, bucket),
-            )
-            row = cr.fetchone()
-        return tuple(row) if row else None
+        return self._update(
+            backend, bucket, cost, capacity, rate, available, check=check
+        )
 
     @api.model
     def _observe(
@@ -85,64 +77,75 @@ class RetailThrottleBucket(models.Model):
         )
 
     @api.model
-    def _update(self, backend, bucket, cost, capacity, rate, available, learned=None):
-        now = time.time()
+    def _update(
+        self, backend, bucket, cost, capacity, rate, available, learned=None, check=None
+    ):
+        """One short side transaction (READ COMMITTED: every worker updates
+        this row) around :meth:`_update_in`."""
         try:
-            return self._take_in(
-                backend, bucket, cost, capacity, rate, available, now, learned
-            )
+            with side_cursor(self.env, read_committed=True) as cr:
+                return self._update_in(
+                    cr, backend, bucket, cost, capacity, rate, available, learned, check
+                )
         except pg_errors.ForeignKeyViolation:
             # a backend created in this very transaction is not visible to the
             # side transaction yet: its first calls are not limited
+            if check:
+                check(None)
             return 0.0
 
     @api.model
-    def _take_in(
-        self, backend, bucket, cost, capacity, rate, available, now, learned=None
+    def _update_in(
+        self, cr, backend, bucket, cost, capacity, rate, available, learned, check
     ):
-        with side_cursor(self.env, read_committed=True) as cr:
-            cr.execute(
-                """
-                INSERT INTO retail_throttle_bucket
-                       (backend_id, bucket, capacity, rate, tokens, updated_epoch)
-                VALUES (%s, %s, %s, %s, %s, %s)
-                ON CONFLICT (backend_id, bucket) DO NOTHING
-                """,
-                (backend.id, bucket, capacity, rate, capacity, now),
+        """Update the bucket on ``cr``, a side transaction in READ COMMITTED
+        (the exchange log also writes a call's reported budget on its own:
+        ``retail.exchange._record``)."""
+        now = time.time()
+        cr.execute(
+            """
+            INSERT INTO retail_throttle_bucket
+                   (backend_id, bucket, capacity, rate, tokens, updated_epoch)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (backend_id, bucket) DO NOTHING
+            """,
+            (backend.id, bucket, capacity, rate, capacity, now),
+        )
+        cr.execute(
+            "SELECT capacity, rate, tokens, updated_epoch, learned "
+            "FROM retail_throttle_bucket WHERE backend_id=%s AND bucket=%s "
+            "FOR UPDATE",
+            (backend.id, bucket),
+        )
+        *row, was_learned = cr.fetchone()
+        if check:
+            check(tuple(row[:2]) if was_learned else None)
+        state = throttle.BucketState(*row)
+        if not was_learned:  # configured values hold until learned ones
+            state.capacity = capacity or state.capacity
+            state.rate = rate or state.rate
+        learned_capacity, learned_rate = learned or (None, None)
+        now_learned = bool(was_learned or learned_capacity or learned_rate)
+        if available is not None or learned_capacity or learned_rate:
+            state = throttle.observe(
+                state,
+                now,
+                available=available,
+                capacity=learned_capacity,
+                rate=learned_rate,
             )
-            cr.execute(
-                "SELECT capacity, rate, tokens, updated_epoch, learned "
-                "FROM retail_throttle_bucket WHERE backend_id=%s AND bucket=%s "
-                "FOR UPDATE",
-                (backend.id, bucket),
-            )
-            *row, was_learned = cr.fetchone()
-            state = throttle.BucketState(*row)
-            if not was_learned:  # configured values hold until learned ones
-                state.capacity = capacity or state.capacity
-                state.rate = rate or state.rate
-            learned_capacity, learned_rate = learned or (None, None)
-            now_learned = bool(was_learned or learned_capacity or learned_rate)
-            if available is not None or learned_capacity or learned_rate:
-                state = throttle.observe(
-                    state,
-                    now,
-                    available=available,
-                    capacity=learned_capacity,
-                    rate=learned_rate,
-                )
-            state, wait = throttle.take(state, now, cost)
-            cr.execute(
-                "UPDATE retail_throttle_bucket SET capacity=%s, rate=%s, tokens=%s, "
-                "updated_epoch=%s, learned=%s WHERE backend_id=%s AND bucket=%s",
-                (
-                    state.capacity,
-                    state.rate,
-                    state.tokens,
-                    state.updated_at,
-                    now_learned,
-                    backend.id,
-                    bucket,
-                ),
-            )
+        state, wait = throttle.take(state, now, cost)
+        cr.execute(
+            "UPDATE retail_throttle_bucket SET capacity=%s, rate=%s, tokens=%s, "
+            "updated_epoch=%s, learned=%s WHERE backend_id=%s AND bucket=%s",
+            (
+                state.capacity,
+                state.rate,
+                state.tokens,
+                state.updated_at,
+                now_learned,
+                backend.id,
+                bucket,
+            ),
+        )
         return wait

@@ -50,7 +50,8 @@ class RetailBackend(models.Model):
             country_code=self._phone_region(country_code),
             company=self.company_id,
         )
-        if not partner:
+        created = not partner
+        if created:
             country = self._shopify_country(country_code)
             partner = partners.create(
                 {
@@ -61,7 +62,8 @@ class RetailBackend(models.Model):
                     "customer_rank": 1,
                 }
             )
-        if gid and not bindings._lookup_record(self, partner):
+        # a partner created here is bound to nothing yet
+        if gid and (created or not bindings._lookup_record(self, partner)):
             # the reference is Shopify's customer number, not a personal value
             bindings._bind(self, partner, gid, external_ref=mappers.numeric_id(gid))
         return partner

@@ -128,24 +128,22 @@ class RetailBackend(models.Model):
         updated = mappers.naive_utc(order["updatedAt"])
         if binding and binding._is_stale(updated):
             raise EventSkipped("skipped_stale", f"{order['name']} changed since")
+        bound = {
+            "external_ref": order["name"],
+            "remote_updated_at": updated,
+            "payload_digest": bindings._digest(order),
+        }
         sale = binding._record() if binding else None
         if sale:
             self._shopify_update_order(sale, order)
+            bindings._bind(self, sale, gid, **bound)
         else:
             if order.get("cancelledAt"):
                 raise EventSkipped(
                     "skipped_policy", f"{order['name']} was cancelled before import"
                 )
             self._shopify_check_source(order)
-            sale = self._shopify_create_order(order)
-        bindings._bind(
-            self,
-            sale,
-            gid,
-            external_ref=order["name"],
-            remote_updated_at=updated,
-            payload_digest=bindings._digest(order),
-        )
+            sale = self._shopify_create_order(order, gid, bound)
         # shown on the order: the status Shopify reports (base: retail_channel.py)
         sale._retail_channel_status(
             order.get("displayFinancialStatus"), order.get("displayFulfillmentStatus")
@@ -154,16 +152,31 @@ class RetailBackend(models.Model):
         self._shopify_queue_payments(order)
         return sale
 
-    def _shopify_create_order(self, order):
+    def _shopify_create_order(self, order, gid, bound):
+        """Create the sale order of ``order``, bound to ``gid`` with ``bound``
+        (the binding's values), its lines to Shopify's line items."""
         subject = f"order:{mappers.numeric_id(order['id'])}"
         partner, invoice, delivery = self._shopify_partners(order)
         pos = order.get("sourceName") == "pos"
         pricelist = self._shopify_pricelist(order["currencyCode"], order, subject)
         currency = pricelist.currency_id or self.company_id.currency_id
         lines, discount_lines = [], []
+        # one query each for the whole order: bound variants, taxes by rates
+        bound_products = self._shopify_bound_products(mappers.order_lines(order))
+        taxes_of = {}
+
+        def line_taxes(line):
+            key = tuple(line["tax_rates"])
+            if key not in taxes_of:
+                taxes_of[key] = self._shopify_taxes(line, order, subject)
+            return taxes_of[key]
+
         for line in mappers.order_lines(order):
-            product = self._shopify_product(line, order, subject)
-            taxes = self._shopify_taxes(line, order, subject)
+            plain = not (line["gift_card"] or line["tip"])
+            product = (
+                plain and bound_products.get(line["variant_id"])
+            ) or self._shopify_product(line, order, subject)
+            taxes = line_taxes(line)
             percent = self._shopify_discount_percent(line, currency)
             lines.append(
                 (
@@ -214,7 +227,7 @@ class RetailBackend(models.Model):
                         "name": name,
                         "product_uom_qty": 1,
                         "price_unit": ship["price_unit"],
-                        "tax_id": [(6, 0, self._shopify_taxes(ship, order, subject))],
+                        "tax_id": [(6, 0, line_taxes(ship))],
                     },
                 )
             )
@@ -230,7 +243,7 @@ class RetailBackend(models.Model):
                         "name": self.env._("Duties (Shopify)"),
                         "product_uom_qty": 1,
                         "price_unit": duty["price_unit"],
-                        "tax_id": [(6, 0, self._shopify_taxes(duty, order, subject))],
+                        "tax_id": [(6, 0, line_taxes(duty))],
                     },
                 )
             )
@@ -247,6 +260,10 @@ class RetailBackend(models.Model):
             "pricelist_id": pricelist.id if pricelist else False,
             "note": order.get("note") or False,
             "order_line": lines,
+            # the channel as its binding will show it (retail_channel.py):
+            # set now, the binding has nothing left to write on the order
+            "retail_backend_id": self.id,
+            "retail_channel_ref": order["name"],
         }
         if pos and self.shopify_pos_team_id:
             values["team_id"] = self.shopify_pos_team_id.id
@@ -265,12 +282,17 @@ class RetailBackend(models.Model):
                 fix={"currency": order["currencyCode"]},
             )
         self._shopify_check_total(sale, order, subject)
-        for line, sale_line in zip(
-            mappers.order_lines(order), sale.order_line, strict=False
-        ):
-            self.env["retail.binding"]._bind(
-                self, sale_line, line["line_id"], external_ref=line["sku"]
-            )
+        # the order and its lines in one lookup and one INSERT
+        self.env["retail.binding"]._bind_many(
+            self,
+            [(sale, gid, bound)]
+            + [
+                (sale_line, line["line_id"], {"external_ref": line["sku"]})
+                for line, sale_line in zip(
+                    mappers.order_lines(order), sale.order_line, strict=False
+                )
+            ],
+        )
         if mappers.should_confirm(
             self.shopify_confirm_on, order.get("displayFinancialStatus")
         ):
@@ -400,6 +422,32 @@ class RetailBackend(models.Model):
             subject_key=subject,
             fix={"currency": code},
         )
+
+    def _shopify_bound_products(self, lines):
+        """``{variant id: product}`` of the lines' variants already bound to an
+        existing product (gift cards and tips aside), in one lookup; the
+        others go through ``_shopify_product``."""
+        variants = {
+            line["variant_id"]
+            for line in lines
+            if line["variant_id"] and not line["gift_card"] and not line["tip"]
+        }
+        if not variants:
+            return {}
+        bindings = self.env["retail.binding"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("res_model", "=", "product.product"),
+                ("external_id", "in", sorted(variants)),
+            ]
+        )
+        products = self.env["product.product"].browse(bindings.mapped("res_id"))
+        alive = set(products.exists().ids)
+        return {
+            b.external_id: products.browse(b.res_id)
+            for b in bindings
+            if b.res_id in alive
+        }
 
     def _shopify_product(self, line, order, subject):
         if line["gift_card"]:

@@ -90,3 +90,50 @@ class TestBindingConcurrency(TransactionCase):
             self.assertEqual(partner_b.id, partner_a.id)
         with self.registry.cursor() as cr:
             self.assertEqual(self._count(cr), (1, 1))
+
+    def test_an_order_and_its_lines_are_bound_together_or_not_at_all(self):
+        """``_bind_many`` binds several records in one INSERT: when another
+        worker bound one of them first, this worker binds none of them (its
+        job is retried); the retry binds them all, the other's binding
+        updated, never twice."""
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            env_a, env_b = self._env(cr_a), self._env(cr_b)
+            partners = env_a["res.partner"].create(
+                [{"name": f"Bound together {n}"} for n in range(3)]
+            )
+            cr_a.commit()
+            backend_b = env_b["retail.backend"].browse(self.backend_id)
+            backend_b.name  # noqa: B018 - B's snapshot predates A's binding
+            backend_a = env_a["retail.backend"].browse(self.backend_id)
+            env_a["retail.binding"]._bind(backend_a, partners[1], "ext-1")
+            cr_a.commit()
+            items = [
+                (partner.with_env(env_b), f"ext-{n}", {"external_ref": f"#{n}"})
+                for n, partner in enumerate(partners)
+            ]
+            try:
+                with mute_logger("odoo.sql_db"):
+                    env_b["retail.binding"]._bind_many(backend_b, items)
+            except (TransientError, SerializationFailure):
+                pass
+            else:
+                self.fail("a record bound meanwhile must make the batch retry")
+            cr_b.rollback()
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            backend = env["retail.backend"].browse(self.backend_id)
+            items = [
+                (partner.with_env(env), f"ext-{n}", {"external_ref": f"#{n}"})
+                for n, partner in enumerate(partners)
+            ]
+            bindings = env["retail.binding"]._bind_many(backend, items)
+            self.assertEqual(bindings.mapped("res_id"), partners.ids)
+            self.assertEqual(bindings.mapped("external_ref"), ["#0", "#1", "#2"])
+            again = env["retail.binding"]._bind_many(backend, items)
+            self.assertEqual(again, bindings)
+            self.assertEqual(
+                env["retail.binding"].search_count(
+                    [("backend_id", "=", self.backend_id)]
+                ),
+                3,
+            )
