@@ -35,7 +35,8 @@ from .retail_event import FINAL
 _logger = logging.getLogger(__name__)
 
 BATCH = "retail_connect_batch"  # cursor cache: the running batch's deferred work
-RESERVE_CHUNK = 200  # moves reserved per job (_job_reserve_moves): well within a time limit
+# moves one reservation job reserves (``_job_reserve_moves``): seconds of work
+RESERVE_CHUNK = 200
 # first key of the advisory locks the job controller takes before a job's
 # transaction (two-int form; ``_lock_external`` uses the backend id there)
 LOCK_NAMESPACE = 0x52430001

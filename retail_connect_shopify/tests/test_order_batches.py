@@ -1,5 +1,9 @@
+from unittest.mock import patch
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+
+from odoo.addons.retail_connect_base.models import retail_event_batch
 
 from .common import ShopifyCase, dispatch, run_job, run_jobs
 
@@ -149,3 +153,38 @@ class TestOrderBatches(ShopifyCase):
         self.assertEqual(events[0].state, "done")
         self.assertEqual(set(events[1:].mapped("state")), {"queued"})
         self.assertEqual(set(self.job(events[1]).mapped("state")), {"pending"})
+
+    def test_a_long_backlog_is_reserved_in_chunks_every_move_once(self):
+        """After a long burst the moves waiting for reservation outnumber what
+        one job can reserve within a worker's time limit: each job reserves a
+        chunk, the oldest first, and queues the next while more wait."""
+        (good, bad, other), events = self.three_orders()
+        run_job(self.env, events[0].job_uuid)
+        pickings = self.sale_orders().picking_ids
+        moves = pickings.move_ids
+        self.assertEqual(len(moves), 2, "a T-shirt line and a mug line")
+
+        def reserve_jobs():
+            return self.env["queue.job"].search(
+                [("method_name", "=", "_job_reserve_moves"), ("state", "=", "pending")]
+            )
+
+        with patch.object(retail_event_batch, "RESERVE_CHUNK", 1):
+            first = reserve_jobs()
+            self.assertEqual(len(first), 1)
+            run_job(self.env, first.uuid)
+            self.assertEqual(
+                sorted(moves.mapped("state")),
+                ["assigned", "confirmed"],
+                "one move of the chunk reserved, the other still waiting",
+            )
+            second = reserve_jobs()
+            self.assertEqual(len(second), 1, "the next chunk queued")
+            run_job(self.env, second.uuid)
+        self.assertEqual(set(moves.mapped("state")), {"assigned"})
+        self.assertEqual(set(pickings.mapped("state")), {"assigned"})
+        self.assertFalse(reserve_jobs(), "nothing left: no further job")
+        tshirt = self.products["TSHIRT-001"].with_context(
+            warehouse_id=self.warehouse.id
+        )
+        self.assertEqual(tshirt._retail_sellable_qty(), 48, "reserved once")
