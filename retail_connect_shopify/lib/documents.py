@@ -44,8 +44,9 @@ ORDER = f"""
     {LINE_ITEM} }} }}
   # refunded units leave currentQuantity as removed ones do: an order edit is
   # what is left once the refunds are added back (models/shopify_order_import)
-  refunds {{ refundLineItems(first: 20) {{ nodes {{
-    quantity lineItem {{ id }} }} }} }}
+  refunds {{ id refundLineItems(first: 20) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ quantity lineItem {{ id }} }} }} }}
   # which payments exist: the payments flow is queued for unbooked ones only.
   # Order.refunds and Order.transactions are lists that ``first`` only
   # truncates (see ORDER_TRANSACTIONS): asked whole
@@ -81,6 +82,12 @@ query OrderLineItems($id: ID!, $first: Int!, $after: String) {{
 
 # A refund's amounts in the shop's currency: the refunds/create payload gives
 # line subtotals and transactions in the customer's (presentment) currency.
+# Refund.refundLineItems is a connection (RefundLineItemConnection): its
+# first page comes with the refund (here, or with the order in ORDER), the
+# rest through the node query page after page (cursor pagination,
+# https://shopify.dev/docs/api/usage/pagination-graphql; the node query,
+# https://shopify.dev/docs/api/admin-graphql/latest/queries/node).
+REFUND_LINE = f"quantity lineItem {{ id }} subtotalSet {{ {MONEY} }}"
 REFUND_BY_ID = f"""
 query RefundById($id: ID!) {{
   node(id: $id) {{
@@ -88,8 +95,22 @@ query RefundById($id: ID!) {{
       id
       return {{ id }}
       totalRefundedSet {{ {MONEY} }}
-      refundLineItems(first: 50) {{ nodes {{
-        quantity lineItem {{ id }} subtotalSet {{ {MONEY} }} }} }}
+      refundLineItems(first: 50) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {REFUND_LINE} }}
+      }}
+    }}
+  }}
+}}"""
+
+REFUND_LINES = f"""
+query RefundLines($id: ID!, $first: Int!, $after: String) {{
+  node(id: $id) {{
+    ... on Refund {{
+      refundLineItems(first: $first, after: $after) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {REFUND_LINE} }}
+      }}
     }}
   }}
 }}"""
