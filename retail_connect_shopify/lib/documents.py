@@ -44,10 +44,13 @@ ORDER = f"""
     {LINE_ITEM} }} }}
   # refunded units leave currentQuantity as removed ones do: an order edit is
   # what is left once the refunds are added back (models/shopify_order_import)
-  refunds(first: 10) {{ refundLineItems(first: 20) {{ nodes {{
-    quantity lineItem {{ id }} }} }} }}
-  # which payments exist: the payments flow is queued for unbooked ones only
-  transactions(first: 100) {{ id kind status }}
+  refunds {{ id refundLineItems(first: 20) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ quantity lineItem {{ id }} }} }} }}
+  # which payments exist: the payments flow is queued for unbooked ones only.
+  # Order.refunds and Order.transactions are lists that ``first`` only
+  # truncates (see ORDER_TRANSACTIONS): asked whole
+  transactions {{ id kind status }}
 """
 
 SHOP = "query Shop { shop { id name myshopifyDomain currencyCode ianaTimezone } }"
@@ -79,6 +82,12 @@ query OrderLineItems($id: ID!, $first: Int!, $after: String) {{
 
 # A refund's amounts in the shop's currency: the refunds/create payload gives
 # line subtotals and transactions in the customer's (presentment) currency.
+# Refund.refundLineItems is a connection (RefundLineItemConnection): its
+# first page comes with the refund (here, or with the order in ORDER), the
+# rest through the node query page after page (cursor pagination,
+# https://shopify.dev/docs/api/usage/pagination-graphql; the node query,
+# https://shopify.dev/docs/api/admin-graphql/latest/queries/node).
+REFUND_LINE = f"quantity lineItem {{ id }} subtotalSet {{ {MONEY} }}"
 REFUND_BY_ID = f"""
 query RefundById($id: ID!) {{
   node(id: $id) {{
@@ -86,8 +95,22 @@ query RefundById($id: ID!) {{
       id
       return {{ id }}
       totalRefundedSet {{ {MONEY} }}
-      refundLineItems(first: 50) {{ nodes {{
-        quantity lineItem {{ id }} subtotalSet {{ {MONEY} }} }} }}
+      refundLineItems(first: 50) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {REFUND_LINE} }}
+      }}
+    }}
+  }}
+}}"""
+
+REFUND_LINES = f"""
+query RefundLines($id: ID!, $first: Int!, $after: String) {{
+  node(id: $id) {{
+    ... on Refund {{
+      refundLineItems(first: $first, after: $after) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ {REFUND_LINE} }}
+      }}
     }}
   }}
 }}"""
@@ -96,18 +119,41 @@ query RefundById($id: ID!) {{
 # and which refund each REFUND belongs to: "OrderTransaction ... kind,
 # status, gateway, amountSet, processedAt, parentTransaction"
 # (https://shopify.dev/docs/api/admin-graphql/latest/objects/OrderTransaction).
+# Order.transactions and Order.refunds are plain lists whose optional
+# ``first`` only truncates ("Truncate the array result to this size", Order
+# in Shopify's Admin schema; https://shopify.dev/docs/api/admin-graphql/
+# latest/objects/Order): asked without it, they come whole. A refund's
+# transactions are a connection (OrderTransactionConnection): the first page
+# comes with the order, the rest through the node query page after page
+# (https://shopify.dev/docs/api/admin-graphql/latest/queries/node; Refund
+# implements Node).
 ORDER_TRANSACTIONS = f"""
 query OrderTransactions($id: ID!) {{
   order(id: $id) {{
     id name displayFinancialStatus
-    transactions(first: 100) {{
+    transactions {{
       id kind status gateway processedAt createdAt
       amountSet {{ {MONEY} }}
       parentTransaction {{ id }}
     }}
-    refunds(first: 50) {{ id transactions(first: 20) {{ nodes {{ id }} }} }}
+    refunds {{ id transactions(first: 10) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ id }}
+    }} }}
   }}
 }}"""
+
+REFUND_TRANSACTIONS = """
+query RefundTransactions($id: ID!, $first: Int!, $after: String) {
+  node(id: $id) {
+    ... on Refund {
+      transactions(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id }
+      }
+    }
+  }
+}"""
 
 SYNC_ORDERS = """
 query SyncOrders($first: Int!, $after: String, $q: String) {

@@ -91,7 +91,9 @@ class RetailBackend(models.Model):
             return []
         refunded = {}
         for refund in order.get("refunds") or ():
-            for node in (refund.get("refundLineItems") or {}).get("nodes") or ():
+            for node in self._shopify_refund_lines(
+                refund.get("id"), refund.get("refundLineItems")
+            ):
                 line_id = (node.get("lineItem") or {}).get("id")
                 refunded[line_id] = refunded.get(line_id, 0) + node["quantity"]
         bindings = self.env["retail.binding"]

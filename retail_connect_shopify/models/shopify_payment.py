@@ -131,11 +131,7 @@ class RetailBackend(models.Model):
                     for name, backend in elsewhere.items()
                 ),
             )
-        refund_of = {
-            t["id"]: refund["id"]
-            for refund in order.get("refunds") or []
-            for t in (refund.get("transactions") or {}).get("nodes") or []
-        }
+        refund_of = self._shopify_refund_of(order)
         for txn in todo:
             self._shopify_book_transaction(
                 sale, order, txn, rows[txn["gateway"]], refund_of
@@ -143,6 +139,27 @@ class RetailBackend(models.Model):
         for name in {txn["gateway"] for txn in todo}:
             self._shopify_resolve_gateway(name)
         return sale
+
+    def _shopify_refund_of(self, order):
+        """``{REFUND transaction gid: its refund gid}`` over every refund of
+        ``order``: a refund's transactions beyond their first page are read
+        page after page (a connection; no call when the first page is all)."""
+        refund_of = {}
+        for refund in order.get("refunds") or []:
+            connection = refund.get("transactions") or {}
+            nodes = list(connection.get("nodes") or [])
+            info = connection.get("pageInfo") or {}
+            if info.get("hasNextPage"):
+                nodes += self._shopify_client().paginate(
+                    gql.REFUND_TRANSACTIONS,
+                    {"id": refund["id"], "first": 100},
+                    operation="RefundTransactions",
+                    path=("node", "transactions"),
+                    cost=110,
+                    after=info.get("endCursor"),
+                )
+            refund_of.update((txn["id"], refund["id"]) for txn in nodes)
+        return refund_of
 
     def _shopify_booked(self, transaction_gid):
         binding = self.env["retail.binding"]._lookup(

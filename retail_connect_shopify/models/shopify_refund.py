@@ -28,7 +28,7 @@ class RetailBackend(models.Model):
         if not node:
             raise RemoteError(f"Shopify has no refund {refund_gid}")
         lines = {}
-        for item in (node.get("refundLineItems") or {}).get("nodes") or []:
+        for item in self._shopify_refund_lines(refund_gid, node.get("refundLineItems")):
             gid = (item.get("lineItem") or {}).get("id")
             subtotal, quantity = lines.get(gid, (0.0, 0))
             lines[gid] = (
@@ -40,6 +40,24 @@ class RetailBackend(models.Model):
             "lines": lines,
             "return": (node.get("return") or {}).get("id"),
         }
+
+    def _shopify_refund_lines(self, refund_gid, connection):
+        """Every line of a refund whose first page of ``refundLineItems`` is
+        ``connection``: the others read page after page (none when the first
+        page is all)."""
+        connection = connection or {}
+        nodes = list(connection.get("nodes") or [])
+        info = connection.get("pageInfo") or {}
+        if info.get("hasNextPage"):
+            nodes += self._shopify_client().paginate(
+                gql.REFUND_LINES,
+                {"id": refund_gid, "first": 100},
+                operation="RefundLines",
+                path=("node", "refundLineItems"),
+                cost=510,
+                after=info.get("endCursor"),
+            )
+        return nodes
 
     def _shopify_import_refund(self, refund):
         """A Shopify refund becomes a posted credit note; restocked lines a return.

@@ -85,3 +85,61 @@ class TestOrderManyLines(ShopifyCase):
                 [("backend_id", "=", self.backend.id)]
             )
         )
+
+    def test_a_refund_of_55_lines_is_credited_whole_and_edits_nothing(self):
+        """A refund of more lines than one page of Refund.refundLineItems:
+        its credit note holds every line in shop money, and the order read
+        again still counts each refunded unit (no edit, no conflict)."""
+        for sku in ("TSHIRT-001", "MUG-002"):
+            item = self.sandbox.variant_by_sku(sku)["inventoryItemId"]
+            self.sandbox.set_inventory(item, self.location["id"], 100)
+        lines = [
+            {"sku": ("TSHIRT-001", "MUG-002")[n % 2], "price": f"{10 + n * 0.37:.2f}"}
+            for n in range(55)
+        ]
+        order = self.new_order(lines=[dict(spec, quantity=2) for spec in lines])
+        self.sandbox.emit("orders/create", order["id"])
+        self._run_jobs_until_idle()
+        sale = self.sale_orders()
+        self.assertEqual(len(sale), 1)
+        line_ids = [line["id"] for line in self.sandbox.order(order["id"])["lineItems"]]
+        refund = self.sandbox.refund_order(
+            order["id"],
+            [
+                {"line_item_id": i, "quantity": 1, "restock_type": "NO_RESTOCK"}
+                for i in line_ids
+            ],
+        )
+        self.sandbox.emit("refunds/create", refund["id"])
+        self.sandbox.emit("orders/updated", order["id"])
+        self._run_jobs_until_idle()
+        credit = self.env["account.move"].search(
+            [("move_type", "=", "out_refund"), ("invoice_origin", "=", sale.name)]
+        )
+        self.assertEqual(len(credit), 1)
+        self.assertEqual(credit.state, "posted")
+        credited = credit.invoice_line_ids.filtered("sale_line_ids")
+        self.assertEqual(len(credited), 55, "every refunded line")
+        self.assertEqual(
+            sorted(credited.mapped("price_unit")),
+            sorted(float(spec["price"]) for spec in lines),
+        )
+        # beside them at most the cents Shopify's per-line tax rounding adds
+        adjustment = credit.invoice_line_ids - credited
+        self.assertLess(abs(sum(adjustment.mapped("price_unit"))), 0.3)
+        self.assertAlmostEqual(credit.amount_total, float(refund["amount"]), places=2)
+        products = sale.order_line.filtered(lambda line: line.product_id.is_storable)
+        self.assertEqual(set(products.mapped("product_uom_qty")), {2.0})
+        self.assertFalse(
+            self.env["retail.sync.exception"].search(
+                [("backend_id", "=", self.backend.id)]
+            )
+        )
+        self.assertEqual(
+            set(
+                self.Event.search([("backend_id", "=", self.backend.id)]).mapped(
+                    "state"
+                )
+            ),
+            {"done"},
+        )

@@ -157,6 +157,35 @@ class TestPayments(ShopifyCase):
         self.assertIn(credit.payment_state, ("paid", "in_payment"))
         self.assertEqual(len(self.payments()), 2)
 
+    def test_a_refund_paid_back_in_many_transactions_is_booked_whole_once(self):
+        """105 refund transactions (one refund): more than a page of the
+        refund's transactions and than 100 of the order's, each booked once
+        on the refund's credit note."""
+        self.backend.shopify_invoice_paid_orders = True
+        self.map("manual")
+        order = self.new_order(gateway="manual")
+        self.deliver(order)
+        sale = self.sale_orders()
+        line_id = order["lineItems"][0]["id"]
+        refund = self.sandbox.refund_order(
+            order["id"], [{"line_item_id": line_id, "quantity": 1}], split=105
+        )
+        self.sandbox.emit("refunds/create", refund["id"])
+        self.sandbox.emit("orders/updated", order["id"])
+        run_jobs(self.env, rounds=4)
+        credit = sale.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
+        self.assertEqual(len(credit), 1)
+        back = self.payments().filtered(lambda p: p.payment_type == "outbound")
+        self.assertEqual(len(back), 105, "every refund transaction booked")
+        self.assertAlmostEqual(sum(back.mapped("amount")), float(refund["amount"]))
+        self.assertIn(credit.payment_state, ("paid", "in_payment"))
+        self.assertTrue(all(back.mapped("is_reconciled")), "all on the credit note")
+        # replayed: nothing twice
+        for event in self.payment_events():
+            event.action_replay()
+        run_jobs(self.env, rounds=4)
+        self.assertEqual(len(self.payments()), 106)
+
     def test_a_gateway_another_backend_books_is_left_to_it(self):
         platforms = dict(self.env["retail.backend"]._fields["platform"].selection)
         if "stripe" not in platforms:

@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -1090,6 +1091,50 @@ def test_tracking_updated_after_the_fulfillment(shop, stock):
     unknown = {"id": "gid://shopify/Fulfillment/999", "t": tracking}
     payload = data(gql(shop, update, unknown))["fulfillmentTrackingInfoUpdate"]
     assert payload["fulfillment"] is None and payload["userErrors"]
+
+
+def test_a_refund_paid_back_in_many_transactions_pages_them(shop, stock):
+    """Order.transactions and Order.refunds are lists (``first`` "Truncate the
+    array result to this size"); Refund.transactions is an
+    OrderTransactionConnection, read with cursors (Admin GraphQL schema;
+    https://shopify.dev/docs/api/usage/pagination-graphql)."""
+    order = shop.add_order(None, [{"sku": "TS-1", "quantity": 2}])
+    line_id = order["lineItems"][0]["id"]
+    refund = shop.refund_order(
+        order["id"], [{"line_item_id": line_id, "quantity": 2}], split=105
+    )
+    query = """query($id: ID!) { order(id: $id) {
+      transactions { id kind amountSet { shopMoney { amount } } }
+      refunds { id transactions(first: 20) {
+        pageInfo { hasNextPage endCursor } nodes { id } } } } }"""
+    result = data(gql(shop, query, {"id": order["id"]}))["order"]
+    refunds = [t for t in result["transactions"] if t["kind"] == "REFUND"]
+    assert len(result["transactions"]) == 106 and len(refunds) == 105
+    total = sum(Decimal(t["amountSet"]["shopMoney"]["amount"]) for t in refunds)
+    assert total == Decimal(refund["amount"]) == Decimal("59.90")
+    truncated = data(
+        gql(
+            shop,
+            query.replace("transactions {", "transactions(first: 100) {"),
+            {"id": order["id"]},
+        )
+    )
+    assert len(truncated["order"]["transactions"]) == 100
+    connection = result["refunds"][0]["transactions"]
+    assert len(connection["nodes"]) == 20 and connection["pageInfo"]["hasNextPage"]
+    page = """query($id: ID!, $after: String) { node(id: $id) { ... on Refund {
+      transactions(first: 250, after: $after) {
+        pageInfo { hasNextPage } nodes { id } } } } }"""
+    rest = data(
+        gql(
+            shop,
+            page,
+            {"id": refund["id"], "after": connection["pageInfo"]["endCursor"]},
+        )
+    )["node"]["transactions"]
+    assert not rest["pageInfo"]["hasNextPage"]
+    ids = [n["id"] for n in connection["nodes"] + rest["nodes"]]
+    assert sorted(ids) == sorted(t["id"] for t in refunds)
 
 
 def test_refund_and_cancel(shop, stock):

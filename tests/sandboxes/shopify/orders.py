@@ -10,7 +10,7 @@ from datetime import (
     datetime,
     timezone,
 )
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -548,9 +548,13 @@ class ShopifyOrdersMixin:
         amount: Any = None,
         note: str | None = None,
         emit: bool = False,
+        split: int = 1,
     ) -> dict:
         """Refund ``[{"line_item_id", "quantity", "restock_type"}]`` and
-        ``amount`` (default: the lines' price and tax).
+        ``amount`` (default: the lines' price and tax), paid back in ``split``
+        REFUND transactions (RefundInput.transactions: "A list of transactions
+        involved in the refund", Admin GraphQL; the cents left over go to the
+        last one).
 
         As RefundLineItemRestockType and the REST Refund resource's
         ``restock_type`` (https://shopify.dev/docs/api/admin-rest/latest/
@@ -567,13 +571,13 @@ class ShopifyOrdersMixin:
         """
         with self.lock:
             order = self._get(self.orders, order_id, "order")
-            refund = self._refund(order, list(lines), amount, note)
+            refund = self._refund(order, list(lines), amount, note, split)
             snapshot = copy.deepcopy(refund)
         if emit:
             self.emit("refunds/create", refund["id"])
         return snapshot
 
-    def _refund(self, order, lines, amount, note) -> dict:
+    def _refund(self, order, lines, amount, note, split=1) -> dict:
         ms = self._touch(order)
         refund_lines = []
         for spec in lines:
@@ -624,16 +628,21 @@ class ShopifyOrdersMixin:
             paid.sort(key=lambda t: t["gateway"] == "gift_card")
             sale = paid[0] if paid else None
             parent = sale["id"] if sale else None
-            transactions.append(
-                self._transaction(
-                    order,
-                    "REFUND",
-                    amount,
-                    ms,
-                    parent,
-                    gateway=sale["gateway"] if sale else None,
-                )["id"]
-            )
+            if not 1 <= split <= amount * 100:
+                raise ValueError(f"cannot pay {amount} back in {split} transactions")
+            part = (amount / split).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            for index in range(split):
+                share = part if index < split - 1 else amount - part * (split - 1)
+                transactions.append(
+                    self._transaction(
+                        order,
+                        "REFUND",
+                        share,
+                        ms,
+                        parent,
+                        gateway=sale["gateway"] if sale else None,
+                    )["id"]
+                )
         refund = {
             "id": self._next("Refund"),
             "orderId": order["id"],
