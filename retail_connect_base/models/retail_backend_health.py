@@ -10,6 +10,77 @@ class RetailBackend(models.Model):
 
     _inherit = "retail.backend"
 
+    def _compute_stats(self):
+        ids = tuple(self._origin.ids) or (0,)
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT backend_id,
+                   count(*),
+                   count(*) FILTER (WHERE state IN ('failed', 'dead')),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                       extract(epoch FROM processed_at - received_at))
+              FROM retail_event
+             WHERE backend_id IN %s AND received_at > now() at time zone 'utc'
+                   - interval '1 hour'
+             GROUP BY backend_id
+            """,
+            [ids],
+        )
+        events = {row[0]: row[1:] for row in cr.fetchall()}
+        cr.execute(
+            """
+            SELECT backend_id, count(*),
+                   count(*) FILTER (WHERE first_seen < now() at time zone 'utc'
+                                    - interval '1 day')
+              FROM retail_sync_exception
+             WHERE backend_id IN %s AND state IN ('new', 'in_progress')
+             GROUP BY backend_id
+            """,
+            [ids],
+        )
+        exceptions = {row[0]: row[1:] for row in cr.fetchall()}
+        cr.execute(
+            """
+            SELECT backend_id, count(*), count(*) FILTER (WHERE NOT ok)
+              FROM retail_exchange
+             WHERE backend_id IN %s AND create_date > now() at time zone 'utc'
+                   - interval '1 hour'
+             GROUP BY backend_id
+            """,
+            [ids],
+        )
+        calls = {row[0]: row[1:] for row in cr.fetchall()}
+        for backend in self:
+            key = backend._origin.id
+            total, failed, p50 = events.get(key, (0, 0, None))
+            open_count, old = exceptions.get(key, (0, 0))
+            backend.event_hour_count = total
+            backend.event_failed_hour_count = failed
+            backend.failure_rate = (failed / total * 100.0) if total else 0.0
+            backend.latency_p50_s = p50 or 0.0
+            backend.exception_open_count = open_count
+            backend.exception_old_count = old
+            checks = backend._health_checks(
+                {
+                    "events": total,
+                    "events_failed": failed,
+                    "calls": calls.get(key, (0, 0))[0],
+                    "calls_failed": calls.get(key, (0, 0))[1],
+                    "exceptions_open": open_count,
+                }
+            )
+            levels = {level for level, _message in checks}
+            backend.health = next(
+                (level for level in ("error", "warning") if level in levels), "ok"
+            )
+            backend.health_message = "\n".join(
+                message
+                for rank in ("error", "warning")
+                for level, message in checks
+                if level == rank
+            )
+
     def _health_checks(self, stats):
         """What is wrong with this backend and what to do: ``[(level, text)]``.
 
