@@ -247,6 +247,28 @@ class RetailBackend(models.Model):
             on_api_notice=self._shopify_api_notice,
         )
 
+    def _shopify_all_nodes(self, connection, document, parent_id, **page):
+        """Every node of a nested ``connection`` whose first page came with
+        its parent: the others read page after page through ``document``
+        (a query of the parent by ``parent_id``), none when the first page is
+        all. ``page``: ``operation``, ``path``, ``cost`` and ``first`` of
+        ``document``'s pages."""
+        connection = connection or {}
+        nodes = list(connection.get("nodes") or [])
+        info = connection.get("pageInfo") or {}
+        if info.get("hasNextPage"):
+            first = page.pop("first", 50)
+            nodes += self._call_in_job(
+                list,
+                self._shopify_client().paginate(
+                    document,
+                    {"id": parent_id, "first": first},
+                    after=info.get("endCursor"),
+                    **page,
+                ),
+            )
+        return nodes
+
     def _check_connection(self):
         if self.platform != "shopify":
             return super()._check_connection()

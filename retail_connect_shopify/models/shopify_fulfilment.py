@@ -81,21 +81,14 @@ class RetailBackend(models.Model):
                 cost=530,
             ),
         ):
-            lines = fo.get("lineItems") or {}
-            info = lines.get("pageInfo") or {}
-            nodes = list(lines.get("nodes") or [])
-            if info.get("hasNextPage"):
-                nodes += self._call_in_job(
-                    list,
-                    client.paginate(
-                        gql.FULFILLMENT_ORDER_LINES,
-                        {"id": fo["id"], "first": 50},
-                        operation="FulfillmentOrderLines",
-                        path=("fulfillmentOrder", "lineItems"),
-                        cost=110,
-                        after=info.get("endCursor"),
-                    ),
-                )
+            nodes = self._shopify_all_nodes(
+                fo.get("lineItems"),
+                gql.FULFILLMENT_ORDER_LINES,
+                fo["id"],
+                operation="FulfillmentOrderLines",
+                path=("fulfillmentOrder", "lineItems"),
+                cost=110,
+            )
             fulfillment_orders.append(dict(fo, lineItems={"nodes": nodes}))
         return fulfillment_orders
 
@@ -215,21 +208,14 @@ class RetailBackend(models.Model):
         )
         fulfilments = []
         for fulfilment in (data.get("order") or {}).get("fulfillments") or []:
-            lines = fulfilment.get("fulfillmentLineItems") or {}
-            info = lines.get("pageInfo") or {}
-            nodes = list(lines.get("nodes") or [])
-            if info.get("hasNextPage"):
-                nodes += self._call_in_job(
-                    list,
-                    client.paginate(
-                        gql.FULFILLMENT_LINES,
-                        {"id": fulfilment["id"], "first": 50},
-                        operation="FulfillmentLines",
-                        path=("node", "fulfillmentLineItems"),
-                        cost=110,
-                        after=info.get("endCursor"),
-                    ),
-                )
+            nodes = self._shopify_all_nodes(
+                fulfilment.get("fulfillmentLineItems"),
+                gql.FULFILLMENT_LINES,
+                fulfilment["id"],
+                operation="FulfillmentLines",
+                path=("node", "fulfillmentLineItems"),
+                cost=110,
+            )
             fulfilments.append(dict(fulfilment, fulfillmentLineItems={"nodes": nodes}))
         return fulfilments
 

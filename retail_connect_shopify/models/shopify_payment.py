@@ -146,18 +146,15 @@ class RetailBackend(models.Model):
         page after page (a connection; no call when the first page is all)."""
         refund_of = {}
         for refund in order.get("refunds") or []:
-            connection = refund.get("transactions") or {}
-            nodes = list(connection.get("nodes") or [])
-            info = connection.get("pageInfo") or {}
-            if info.get("hasNextPage"):
-                nodes += self._shopify_client().paginate(
-                    gql.REFUND_TRANSACTIONS,
-                    {"id": refund["id"], "first": 100},
-                    operation="RefundTransactions",
-                    path=("node", "transactions"),
-                    cost=110,
-                    after=info.get("endCursor"),
-                )
+            nodes = self._shopify_all_nodes(
+                refund.get("transactions"),
+                gql.REFUND_TRANSACTIONS,
+                refund["id"],
+                operation="RefundTransactions",
+                path=("node", "transactions"),
+                cost=110,
+                first=100,
+            )
             refund_of.update((txn["id"], refund["id"]) for txn in nodes)
         return refund_of
 

@@ -45,19 +45,15 @@ class RetailBackend(models.Model):
         """Every line of a refund whose first page of ``refundLineItems`` is
         ``connection``: the others read page after page (none when the first
         page is all)."""
-        connection = connection or {}
-        nodes = list(connection.get("nodes") or [])
-        info = connection.get("pageInfo") or {}
-        if info.get("hasNextPage"):
-            nodes += self._shopify_client().paginate(
-                gql.REFUND_LINES,
-                {"id": refund_gid, "first": 100},
-                operation="RefundLines",
-                path=("node", "refundLineItems"),
-                cost=510,
-                after=info.get("endCursor"),
-            )
-        return nodes
+        return self._shopify_all_nodes(
+            connection,
+            gql.REFUND_LINES,
+            refund_gid,
+            operation="RefundLines",
+            path=("node", "refundLineItems"),
+            cost=510,
+            first=100,
+        )
 
     def _shopify_import_refund(self, refund):
         """A Shopify refund becomes a posted credit note; restocked lines a return.

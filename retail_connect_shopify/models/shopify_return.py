@@ -81,21 +81,14 @@ class RetailBackend(models.Model):
             ret = ret or page
             connection = page.get("reverseFulfillmentOrders") or {}
             for rfo in connection.get("nodes") or []:
-                lines = rfo.get("lineItems") or {}
-                info = lines.get("pageInfo") or {}
-                nodes = list(lines.get("nodes") or [])
-                if info.get("hasNextPage"):
-                    nodes += self._call_in_job(
-                        list,
-                        client.paginate(
-                            gql.REVERSE_FULFILLMENT_ORDER_LINES,
-                            {"id": rfo["id"], "first": 50},
-                            operation="ReverseFulfillmentOrderLines",
-                            path=("reverseFulfillmentOrder", "lineItems"),
-                            cost=210,
-                            after=info.get("endCursor"),
-                        ),
-                    )
+                nodes = self._shopify_all_nodes(
+                    rfo.get("lineItems"),
+                    gql.REVERSE_FULFILLMENT_ORDER_LINES,
+                    rfo["id"],
+                    operation="ReverseFulfillmentOrderLines",
+                    path=("reverseFulfillmentOrder", "lineItems"),
+                    cost=210,
+                )
                 rfos.append(dict(rfo, lineItems={"nodes": nodes}))
             info = connection.get("pageInfo") or {}
             if not info.get("hasNextPage"):
