@@ -183,39 +183,36 @@ class RetailBackend(models.Model):
 
     @api.model
     def _retention_delete_exchanges(self, limit):
-        return self._retention_execute(
-            f"""
-            WITH batch AS (
-                SELECT x.id FROM retail_exchange x
-                  JOIN retail_backend b ON b.id = x.backend_id
-                 WHERE x.create_date < {UTC_NOW}
-                       - make_interval(days => b.exchange_retention_days)
-                 LIMIT %(limit)s
-            )
-            DELETE FROM retail_exchange USING batch
-             WHERE retail_exchange.id = batch.id
-            """,
-            {"limit": limit},
+        return self._retention_delete_older(
+            "retail.exchange", "exchange_retention_days", limit
         )
 
     @api.model
     def _retention_delete_shadow_records(self, limit):
+        return self._retention_delete_older(
+            "retail.shadow.record", "shadow_retention_days", limit
+        )
+
+    @api.model
+    def _retention_delete_older(self, model, days_field, limit):
+        """Delete up to ``limit`` rows of ``model`` created longer ago than
+        their backend's ``days_field``: rows nothing else refers to."""
         self.env.flush_all()
+        table = self.env[model]._table  # ours, never user input
         count = self._retention_execute(
             f"""
             WITH batch AS (
-                SELECT s.id FROM retail_shadow_record s
-                  JOIN retail_backend b ON b.id = s.backend_id
-                 WHERE s.create_date < {UTC_NOW}
-                       - make_interval(days => b.shadow_retention_days)
+                SELECT r.id FROM {table} r
+                  JOIN retail_backend b ON b.id = r.backend_id
+                 WHERE r.create_date < {UTC_NOW}
+                       - make_interval(days => b.{days_field})
                  LIMIT %(limit)s
             )
-            DELETE FROM retail_shadow_record USING batch
-             WHERE retail_shadow_record.id = batch.id
+            DELETE FROM {table} USING batch WHERE {table}.id = batch.id
             """,
             {"limit": limit},
         )
-        self.env["retail.shadow.record"].invalidate_model()
+        self.env[model].invalidate_model()
         return count
 
     @api.model
