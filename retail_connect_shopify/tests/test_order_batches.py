@@ -62,6 +62,11 @@ class TestOrderBatches(ShopifyCase):
             [("method_name", "=", "_job_reserve_moves"), ("state", "=", "pending")]
         )
         self.assertEqual(len(reserve), 1)
+        self.assertLess(
+            reserve.priority,
+            self.job(events[0]).priority,
+            "runs as soon as a worker is free, not after every queued order",
+        )
         # until it runs, the channels already count the ordered units as sold
         tshirt = self.products["TSHIRT-001"].with_context(
             warehouse_id=self.warehouse.id
@@ -123,6 +128,46 @@ class TestOrderBatches(ShopifyCase):
             sorted([good["name"], other["name"]]),
         )
         self.assertEqual(set(sales.mapped("state")), {"sale"})
+
+    def test_a_sibling_enqueued_meanwhile_costs_the_batch_no_retry(self):
+        """The runner may enqueue a sibling's job after the batch's snapshot:
+        locking that row then fails with a serialization error (REPEATABLE
+        READ). The sibling is left to its own job; the batch goes on, and is
+        not retried for it (a retry redoes every order of the batch)."""
+        (good, bad, other), events = self.three_orders()
+        newest = events[2]
+        cr = self.env.cr
+        execute = cr.execute
+
+        def enqueued_meanwhile(query, params=None, log_exceptions=True):
+            if (
+                "FROM queue_job WHERE uuid" in str(query)
+                and params
+                and (newest.job_uuid in params)
+            ):
+                # what PostgreSQL answers for a row updated since the snapshot
+                query, params = (
+                    "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access due "
+                    "to concurrent update' USING ERRCODE = 'serialization_failure';"
+                    " END $$",
+                    None,
+                )
+            return execute(query, params, log_exceptions)
+
+        with patch.object(cr, "execute", enqueued_meanwhile):
+            job = run_job(self.env, events[0].job_uuid)
+        self.assertEqual(job.state, "done", job.exc_info)
+        self.assertEqual(job.retry, 1, "done at its first attempt")
+        self.assertEqual(events[0].state, "done")
+        self.assertEqual(events[1].state, "failed", "the bad one, in the batch")
+        self.assertEqual(newest.state, "queued", "left to its own job")
+        self.assertEqual(self.job(newest).state, "pending")
+        run_job(self.env, newest.job_uuid)
+        self.assertEqual(newest.state, "done", newest.error)
+        self.assertEqual(
+            sorted(self.sale_orders().mapped("client_order_ref")),
+            sorted([good["name"], other["name"]]),
+        )
 
     def test_a_confirmation_refused_lands_on_its_own_order(self):
         (good, bad, other), events = self.three_orders(bad_sku="MUG-002")
