@@ -5,9 +5,15 @@ a dispatcher, with nothing lost if the server stops between the two and never
 two jobs for one event (retail.event._ingest, _job_dispatch, _cron_dispatch).
 """
 
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import tagged
 
-from odoo.addons.retail_connect_base.models.retail_event import DISPATCH_KEY
+from odoo.addons.retail_connect_base.models.retail_event import (
+    DISPATCH_KEY,
+    DISPATCH_WINDOW,
+)
 
 from .common import TestShopCase, run_job, run_jobs
 
@@ -58,6 +64,13 @@ class TestDispatcher(TestShopCase):
         # one dispatcher for the three deliveries, committed with them
         dispatcher = self.dispatchers()
         self.assertEqual(len(dispatcher), 1)
+        # due after a short window, so a burst's deliveries share it
+        self.assertTrue(dispatcher.eta, "waits for the burst's next deliveries")
+        self.assertLessEqual(
+            dispatcher.eta,
+            fields.Datetime.now() + timedelta(seconds=DISPATCH_WINDOW + 1),
+            "not later than the window (Datetime.now() drops the fraction)",
+        )
 
         run_job(self.env, dispatcher.uuid)
         jobs = self.event_jobs(events)

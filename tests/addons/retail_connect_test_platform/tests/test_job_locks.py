@@ -68,6 +68,25 @@ class TestJobLocks(TransactionCase):
             )
             cr.rollback()
 
+    def test_dispatchers_run_one_at_a_time(self):
+        """Two dispatchers at once would both lock the same received events:
+        the later snapshot's lock fails (serialization) and the dispatch waits
+        for a retry while the workers idle."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["retail.event"]._store_dispatcher()
+            env["retail.event"]._store_dispatcher()
+            cr.execute(
+                "UPDATE queue_job SET state = 'enqueued' "
+                "WHERE method_name = '_job_dispatch' AND state = 'pending' "
+                "RETURNING uuid"
+            )
+            uuids = [row[0] for row in cr.fetchall()]
+            self.assertGreaterEqual(len(uuids), 2)
+            keys = {tuple(job_lock_keys(env, uuid)) for uuid in uuids}
+            self.assertEqual(keys, {("dispatch",)}, "one lock, the same for all")
+            cr.rollback()
+
     def test_the_second_job_of_a_subject_reads_what_the_first_committed(self):
         name = f"subject:{self.backend_id}:order:1"
         first = SessionLocks(self.registry.db_name, [name])
