@@ -41,11 +41,8 @@ class RetailConnectController(http.Controller):
         env = request.env(user=SUPERUSER_ID)
         # before the first query: the dispatcher check of _ingest needs it
         read_committed(env)
-        backends = env["retail.backend"].with_context(active_test=False)
-        # one query for the row and only the fields the request reads
-        backend = backends.search_fetch(
-            [("id", "=", backend_id)], backends._webhook_fields(), limit=1
-        )
+        # the fields the request reads, cached per worker (no query)
+        backend = env["retail.backend"]._webhook_backend(backend_id)
         if backend.state == "draft":
             backend = backend.browse()
         try:

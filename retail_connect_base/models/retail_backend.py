@@ -11,7 +11,7 @@ idempotency keys, failures and exceptions), ``retail_backend_http.py``
 
 import logging
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..lib.webhook import DEFAULT_MAX_BYTES
@@ -256,6 +256,7 @@ class RetailBackend(models.Model):
     # ----------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        self.env.registry.clear_cache()  # _webhook_values: no id is cached as missing
         backends = super().create(vals_list)
         for backend in backends:
             backend._create_default_policies()
@@ -266,9 +267,15 @@ class RetailBackend(models.Model):
         # the queue_job channels made for these backends go with them (an
         # uninstalled platform addon deletes its backends: nothing of it is left)
         channels = self._own_channels()
+        self.env.registry.clear_cache()  # _webhook_values
         result = super().unlink()
         channels.unlink()
         return result
+
+    def write(self, vals):
+        if not set(vals).isdisjoint(self._webhook_fields()):
+            self.env.registry.clear_cache()  # _webhook_values, in every worker
+        return super().write(vals)
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -481,6 +488,46 @@ class RetailBackend(models.Model):
             "webhook_replay_window",
             "webhook_previous_valid_until",
         ]
+
+    @api.model
+    def _webhook_backend(self, backend_id):
+        """The backend a webhook names (empty if none), its webhook fields
+        already in the environment's cache: from this worker's cache after the
+        first delivery (no query), else one query for only those fields.
+
+        Cleared in every worker (``registry.clear_cache``, signalled with the
+        transaction) when a backend is created or deleted, or one of these
+        fields written through the ORM. A pause written in SQL by the guard
+        (a copied database) is not: the route then still stores the event,
+        and the dispatcher gives jobs to the events of active backends only.
+        """
+        values = self._webhook_values(backend_id)
+        if not values:
+            return self.browse()
+        backend = self.browse(backend_id)
+        for name, value in values:
+            self.env.cache.set(backend, self._fields[name], value)
+        return backend
+
+    @api.model
+    @tools.ormcache("backend_id")
+    def _webhook_values(self, backend_id):
+        names = [
+            name
+            for name in self._webhook_fields()
+            if self._fields[name].store
+            and not self._fields[name].translate
+            and self._fields[name] not in self.pool.field_depends_context
+            and self._fields[name].type not in ("one2many", "many2many")
+        ]
+        backend = self.with_context(active_test=False).search_fetch(
+            [("id", "=", backend_id)], names, limit=1
+        )
+        if not backend:
+            return ()
+        return tuple(
+            (name, self.env.cache.get(backend, self._fields[name])) for name in names
+        )
 
     def _get_webhook_verifier(self):
         """The platform's ``Verifier`` (lib/webhook.py); None: no webhooks.

@@ -83,6 +83,26 @@ class TestWebhookIngress(TestShopCase):
         self.assertEqual(malformed.status_code, 400)
         self.assertFalse(self.Event.search([("backend_id", "=", self.backend.id)]))
 
+    def test_a_change_of_the_backend_reaches_the_next_delivery(self):
+        """The route keeps a backend's webhook fields per worker (no query):
+        a write of one of them reaches the very next delivery."""
+        customer = self.sandbox.add_customer("cache@example.com", "Cache")
+        first = self.post_event(self.event_for(customer, event_id="evt_c1"))
+        self.assertEqual((first.status_code, first.text), (200, "stored"))
+        self.backend.webhook_max_bytes = 200
+        big = self.event_for(customer, event_id="evt_c2")
+        big["data"]["name"] = "x" * 500
+        self.assertEqual(self.post_event(big).status_code, 413, "the new limit")
+        self.backend.write({"state": "draft"})
+        drafted = self.post_event(self.event_for(customer, event_id="evt_c3"))
+        self.assertEqual(drafted.status_code, 401, "a draft backend takes nothing")
+        self.assertEqual(
+            self.Event.search([("backend_id", "=", self.backend.id)]).mapped(
+                "dedup_key"
+            ),
+            ["evt_c1"],
+        )
+
     def test_previous_secret_accepted_only_during_grace(self):
         customer = self.sandbox.add_customer("rot@example.com", "Rot")
         self.backend.webhook_secret = "whsec-new-8910"
