@@ -82,11 +82,12 @@ class AmazonListing(models.Model):
     ]
 
     @api.model
-    def _mark_dirty(self, product, location):
-        """On every quant change: mark the product's MFN listings of the
+    def _mark_dirty(self, products, location):
+        """The stock of ``products`` at ``location`` changed (a quant, or a
+        batch of moves: ``stock_marks.py``): mark their MFN listings of the
         location's warehouse dirty, enqueue one push per backend."""
         warehouse = location.warehouse_id
-        if not product or not warehouse:
+        if not products or not warehouse:
             return
         for model in ("amazon.listing", "amazon.marketplace", "retail.backend"):
             self.env[model].flush_model()
@@ -98,12 +99,12 @@ class AmazonListing(models.Model):
             UPDATE amazon_listing l SET dirty = true
               FROM amazon_marketplace m, retail_backend b
              WHERE m.id = l.marketplace_id AND b.id = m.backend_id
-               AND l.product_id = %s AND l.fulfillment = 'MFN' AND l.active
+               AND l.product_id = ANY(%s) AND l.fulfillment = 'MFN' AND l.active
                AND m.active AND b.state = 'active' AND b.platform = 'amazon'
                AND COALESCE(m.warehouse_id, %s) = %s
             RETURNING b.id
             """,
-            (product.id, default.id, warehouse.id),
+            (list(products.ids), default.id, warehouse.id),
         )
         backend_ids = sorted({row[0] for row in self.env.cr.fetchall()})
         self.invalidate_model(["dirty"])

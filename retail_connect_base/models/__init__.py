@@ -28,3 +28,4 @@ from . import stock_picking_hold
 from . import retail_contract
 from . import retail_watch_alert
 from . import retail_event_batch
+from . import stock_marks

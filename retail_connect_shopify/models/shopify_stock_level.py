@@ -91,9 +91,11 @@ class ShopifyStockLevel(models.Model):
 
     # ------------------------------------------------------------ marking
     @api.model
-    def _mark_dirty(self, product, location):
-        """Called on every quant change: mark, and enqueue one push per backend."""
-        if not product or not location.warehouse_id:
+    def _mark_dirty(self, products, location):
+        """The stock of ``products`` at ``location`` changed (a quant, or a
+        batch of moves: ``stock_marks.py``): mark their levels, and enqueue
+        one push per backend."""
+        if not products or not location.warehouse_id:
             return
         for model in ("retail.backend", "retail.sync.policy", "retail.binding"):
             self.env[model].flush_model()
@@ -103,14 +105,14 @@ class ShopifyStockLevel(models.Model):
             INSERT INTO shopify_stock_level
                    (backend_id, company_id, location_id, product_id, dirty,
                     remote_qty, remote_committed, remote_known)
-            SELECT sl.backend_id, b.company_id, sl.id, %s, true, 0, 0, false
+            SELECT sl.backend_id, b.company_id, sl.id, rb.res_id, true, 0, 0, false
               FROM shopify_location sl
               JOIN retail_backend b ON b.id = sl.backend_id
               JOIN retail_sync_policy p ON p.backend_id = b.id
                                        AND p.domain = 'inventory'
               JOIN retail_binding rb ON rb.backend_id = b.id
                                     AND rb.res_model = 'product.product'
-                                    AND rb.res_id = %s
+                                    AND rb.res_id = ANY(%s)
              WHERE sl.warehouse_id = %s AND sl.active
                AND b.state = 'active' AND b.platform = 'shopify'
                AND p.direction IN ('out', 'both')
@@ -118,7 +120,7 @@ class ShopifyStockLevel(models.Model):
             DO UPDATE SET dirty = true
             RETURNING backend_id
             """,
-            (product.id, product.id, location.warehouse_id.id),
+            (list(products.ids), location.warehouse_id.id),
         )
         backend_ids = {row[0] for row in self.env.cr.fetchall()}
         # sudo: whoever moves stock (a storekeeper, a salesman cancelling an
@@ -486,8 +488,7 @@ class RetailBackend(models.Model):
                 .mapped("res_id")
             )
             for location in backend.shopify_location_ids.filtered("warehouse_id"):
-                for product in products:
-                    self.env["shopify.stock.level"]._mark_dirty(
-                        product, location.warehouse_id.lot_stock_id
-                    )
+                self.env["shopify.stock.level"]._mark_dirty(
+                    products, location.warehouse_id.lot_stock_id
+                )
         return notice or True

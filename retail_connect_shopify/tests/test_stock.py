@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from .common import ShopifyCase, run_job, run_jobs
@@ -67,6 +69,43 @@ class TestStockPush(StockCase):
         # nothing changed since: no call
         self.env["shopify.stock.level"]._push(self.backend)
         self.assertEqual(len(self._set_calls()), 1)
+
+    def test_a_reservation_of_several_products_marks_them_all_at_once(self):
+        """Reserving a delivery's moves tells Shopify once per location, with
+        every product it reserved (stock_marks.py), and the push sends them
+        all: nothing is left unmarked by the grouping."""
+        run_jobs(self.env)
+        customer = self.env["res.partner"].create({"name": "Walk-in"})
+        sale = self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "warehouse_id": self.warehouse.id,
+                "order_line": [
+                    (0, 0, {"product_id": self.products[sku].id, "product_uom_qty": 2})
+                    for sku in ("TSHIRT-001", "MUG-002")
+                ],
+            }
+        )
+        free = {sku: self._free(sku) for sku in ("TSHIRT-001", "MUG-002")}
+        levels = type(self.env["shopify.stock.level"])
+        calls = []
+        mark = levels._mark_dirty
+
+        def counted(model, products, location):
+            calls.append(sorted(products.ids))
+            return mark(model, products, location)
+
+        with patch.object(levels, "_mark_dirty", counted):
+            sale.action_confirm()
+        self.assertEqual(set(sale.picking_ids.mapped("state")), {"assigned"})
+        both = sorted(
+            p.id for p in (self.products["TSHIRT-001"], self.products["MUG-002"])
+        )
+        self.assertEqual(calls, [both], "one marking for the two reserved products")
+        run_jobs(self.env)
+        for sku in ("TSHIRT-001", "MUG-002"):
+            self.assertEqual(self._free(sku), free[sku] - 2, sku)
+            self.assertEqual(self._remote(sku), free[sku] - 2, sku)
 
     def test_safety_stock_is_kept_back(self):
         self.backend._policy("inventory").safety_stock = 8
