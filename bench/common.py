@@ -148,14 +148,21 @@ class OdooServer:
 
     def stop(self):
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
+
+
+def stop_group(proc):
+    """Stop a server started in its own process group (SIGTERM, then SIGKILL);
+    True if it was running."""
+    if proc is None or proc.poll() is not None:
+        return False
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    return True
 
 
 def runner_listening(db):

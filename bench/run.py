@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 
 import devenv  # noqa: E402
-from common import begin_run, log, machine  # noqa: E402
+from common import begin_run, log, machine, stop_group  # noqa: E402
 from sandboxes.testshop import sign  # noqa: E402
 
 DB = "rc_bench_webhook"
@@ -206,15 +205,8 @@ def start_odoo(config, port):
 
 
 def stop_odoo(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    log("stopped Odoo")
+    if stop_group(proc):
+        log("stopped Odoo")
 
 
 # -------------------------------------------------------------------- checks

@@ -275,6 +275,17 @@ class InProcess:
         self.odoo.sql_db.close_db(db)
 
 
+def prepare_shop_db(pg, template, db, catalog, orders, stock_per_product):
+    """A fresh copy of the template with the shop's catalogue, stock and
+    returning customers; return ``(inproc, ids)`` for ``setup_backend``."""
+    inproc = InProcess(pg)
+    pg.drop(db)
+    devenv.fresh_db(pg, template, db)
+    returning = sorted({o["email"] for o in orders if o["returning"]})
+    ids = setup_base(inproc, db, catalog, returning, stock_per_product)
+    return inproc, ids
+
+
 def setup_base(inproc, db, catalog, returning_emails, stock_per_product):
     """Products with SKUs and stock, a 19% sale tax, a EUR pricelist, partners."""
     ctx = {"tracking_disable": True}

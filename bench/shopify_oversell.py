@@ -91,11 +91,7 @@ def main(argv=None):
             args.orders, args.products
         )
         sandbox_server = sandbox.serve()
-        inproc = so.InProcess(pg)
-        pg.drop(DB)
-        devenv.fresh_db(pg, template, DB)
-        returning = sorted({o["email"] for o in orders if o["returning"]})
-        ids = so.setup_base(inproc, DB, catalog, returning, STOCK)
+        inproc, ids = so.prepare_shop_db(pg, template, DB, catalog, orders, STOCK)
         backend_id = so.setup_backend(
             inproc, DB, sandbox_server.url, catalog, ids, location
         )

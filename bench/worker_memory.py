@@ -278,13 +278,9 @@ def main(argv=None):
             args.orders, args.products
         )
         sandbox_server = sandbox.serve()
-        inproc = so.InProcess(pg)
-        pg.drop(db)
-        devenv.fresh_db(pg, template, db)
-        returning = sorted({o["email"] for o in orders if o["returning"]})
         # at most 3 units of 3 of the products per order: never short
         stock = 1000 + args.orders // 5
-        ids = so.setup_base(inproc, db, catalog, returning, stock)
+        inproc, ids = so.prepare_shop_db(pg, template, db, catalog, orders, stock)
         backend_id = so.setup_backend(
             inproc, db, sandbox_server.url, catalog, ids, batch=args.batch
         )
