@@ -82,9 +82,10 @@ def orders_rows(data):
         ),
         row(
             "jobs retried on concurrency errors",
-            f"{check['jobs_retried']} of {check['jobs_total']}",
+            f"{check['jobs_retried']} of {check['jobs_total']} "
+            f"({check['retried_share']:.1%})",
             "-",
-            check["retried_share"],
+            None,
             "<= 2 %",
             check["retried_share"] <= 0.02,
         ),
@@ -104,13 +105,21 @@ def webhook_rows(data):
     hook, bare = data["webhook"], data["bare"]
     return [
         row(
-            "webhook acknowledgement vs bare route, jobs idle",
-            f"{hook['rate']:.0f}/s, p99 {hook['p99_ms']:.1f} ms",
-            f"{bare['rate']:.0f}/s, p99 {bare['p99_ms']:.1f} ms",
+            "webhook acknowledgements per second vs bare route, jobs idle",
+            f"{hook['rate']:.0f}/s (CPU ratio {data['cpu_ratio']:.2f})",
+            f"{bare['rate']:.0f}/s",
             data["ratio"],
-            ">= 0.6x, p99 <= 25 ms",
-            bool(data["ratio_met"] and data["p99_met"]),
-        )
+            ">= 0.6x",
+            bool(data["ratio_met"]),
+        ),
+        row(
+            "webhook acknowledgement p99, jobs idle",
+            f"{hook['p99_ms']:.1f} ms",
+            f"bare route {bare['p99_ms']:.1f} ms",
+            None,
+            "<= 25 ms",
+            bool(data["p99_met"]),
+        ),
     ]
 
 
